@@ -1,0 +1,230 @@
+"""Configuration: defaults < viralspot.toml < .env < environment < command-line flags (SPEC §9).
+
+One pydantic-settings model validates everything, so a bad value names its field and the
+file it came from. Secrets are ``SecretStr``: they print as ``**********`` in ``config show``,
+logs and exception text. The usual provider variables (``RAPIDAPI_KEY``, ``OPENAI_API_KEY``,
+``OPENAI_BASE_URL``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``) are read beside the
+``VIRALSPOT_`` ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings", "ConfigError", "default_data_dir", "MissingSecret"]
+
+INSTAGRAM_HOST = "instagram-scraper-stable-api.p.rapidapi.com"
+TRANSCRIPT_HOST = "instagram-transcripts.p.rapidapi.com"
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the CLI turns it into exit code 2."""
+
+
+class MissingSecret(ConfigError):
+    def __init__(self, variable: str, purpose: str) -> None:
+        super().__init__(
+            f"{variable} is not set: it is needed for {purpose}. Set it in the environment, "
+            f".env or viralspot.toml, or run with --simulate to use the built-in simulator."
+        )
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("viralspot", appauthor=False))
+
+
+class RapidAPISettings(BaseModel):
+    key: SecretStr | None = None
+    instagram_host: str = INSTAGRAM_HOST
+    instagram_base_url: str | None = None
+    transcript_host: str = TRANSCRIPT_HOST
+    transcript_base_url: str | None = None
+    requests_per_second: float = Field(5.0, gt=0)
+    requests_per_minute: float | None = Field(None, gt=0)
+    timeout_seconds: float = Field(20.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    backoff_initial: float = Field(0.5, ge=0)
+    backoff_max: float = Field(30.0, ge=0)
+    max_retry_after: float = Field(120.0, ge=0)
+
+    def instagram_url(self) -> str:
+        return (self.instagram_base_url or f"https://{self.instagram_host}").rstrip("/")
+
+    def transcript_url(self) -> str:
+        return (self.transcript_base_url or f"https://{self.transcript_host}").rstrip("/")
+
+
+class OpenAISettings(BaseModel):
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    temperature: float = Field(0.7, ge=0, le=2)
+    requests_per_second: float = Field(5.0, gt=0)
+    timeout_seconds: float = Field(60.0, gt=0)
+    output_retries: int = Field(2, ge=0, le=5)
+    input_cost_per_mtok: float = 0.15
+    output_cost_per_mtok: float = 0.60
+
+
+class QueueSettings(BaseModel):
+    backend: Literal["csv", "supabase"] = "csv"
+    queue_file: Path = Path("queue.csv")
+    max_concurrent: int = Field(8, ge=1, le=512)
+    max_high: int | None = Field(None, ge=1)
+    max_low: int | None = Field(None, ge=1)
+    max_attempts: int = Field(3, ge=1, le=20)
+    lease_seconds: float = Field(60.0, gt=0)
+    grace_seconds: float = Field(10.0, ge=0)
+    retry_base_seconds: float = Field(5.0, ge=0)
+    retry_max_seconds: float = Field(600.0, ge=0)
+    reels_count: int = Field(50, ge=1, le=500)
+    similar_count: int = Field(20, ge=0, le=100)
+    fetch_reel_details: bool = False
+    csv_sync_seconds: float = Field(1.0, gt=0)
+
+
+class SupabaseSettings(BaseModel):
+    url: str | None = None
+    service_role_key: SecretStr | None = None
+    lease_seconds: float = Field(60.0, gt=0)
+
+
+class ViralSettings(BaseModel):
+    max_concurrent_jobs: int = Field(2, ge=1, le=32)
+    fresh_data_hours: float = Field(24.0, ge=0)
+    lookback_days: int = Field(30, ge=1)
+    primary_transcripts: int = Field(3, ge=0)
+    primary_candidates: int = Field(10, ge=1)
+    competitor_transcripts: int = Field(5, ge=0)
+    competitor_candidates: int = Field(20, ge=1)
+    hooks: int = Field(5, ge=1, le=20)
+    rerun_every_hours: float = Field(24.0, gt=0)
+
+
+class CrawlerSettings(BaseModel):
+    max_rounds: int = Field(5, ge=1)
+    target_new_profiles: int = Field(20, ge=1)
+    min_followers: int = Field(1000, ge=0)
+    round_delay_seconds: float = Field(2.0, ge=0)
+    enrich_budget_per_round: int = Field(10, ge=0)
+    daily_call_budget: int = Field(500, ge=0)
+    schedule_every_minutes: float | None = Field(None, gt=0)
+    blocked: list[str] = Field(default_factory=list)
+
+
+class SimulatorSettings(BaseModel):
+    seed: int = 7
+    latency_ms: float = Field(30.0, ge=0)
+    rate_limit: float | None = Field(None, ge=0)
+    fault_rate: float = Field(0.0, ge=0, le=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VIRALSPOT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    simulate: bool = False
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    status_interval_seconds: float = Field(10.0, gt=0)
+    rapidapi_key: SecretStr | None = Field(None, validation_alias=AliasChoices("RAPIDAPI_KEY", "VIRALSPOT_RAPIDAPI_KEY"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "VIRALSPOT_OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VIRALSPOT_OPENAI_BASE_URL"))
+    supabase_url: str | None = Field(None, validation_alias=AliasChoices("SUPABASE_URL", "VIRALSPOT_SUPABASE_URL"))
+    supabase_service_role_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SUPABASE_SERVICE_ROLE_KEY", "VIRALSPOT_SUPABASE_SERVICE_ROLE_KEY")
+    )
+    rapidapi: RapidAPISettings = Field(default_factory=RapidAPISettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
+    viral: ViralSettings = Field(default_factory=ViralSettings)
+    crawler: CrawlerSettings = Field(default_factory=CrawlerSettings)
+    sim: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    keys: dict[str, str] = Field(default_factory=dict, description="binding id -> key(s), remaps console keys")
+
+    @model_validator(mode="after")
+    def _fold_provider_variables(self) -> "Settings":
+        """The well-known variables fill the nested sections unless those were set explicitly."""
+        if self.rapidapi_key and not self.rapidapi.key:
+            self.rapidapi.key = self.rapidapi_key
+        if self.openai_api_key and not self.openai.api_key:
+            self.openai.api_key = self.openai_api_key
+        if self.openai_base_url and not self.openai.base_url:
+            self.openai.base_url = self.openai_base_url
+        if self.supabase_url and not self.supabase.url:
+            self.supabase.url = self.supabase_url
+        if self.supabase_service_role_key and not self.supabase.service_role_key:
+            self.supabase.service_role_key = self.supabase_service_role_key
+        return self
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "viralspot.db"
+
+    def require_real_keys(self) -> None:
+        """Refuse a real (non-simulated) run without the keys it needs, naming the variable."""
+        if self.simulate:
+            return
+        if self.rapidapi.key is None:
+            raise MissingSecret("RAPIDAPI_KEY", "the Instagram scraper and transcript APIs")
+        if self.openai.api_key is None:
+            raise MissingSecret("OPENAI_API_KEY", "the viral ideas AI pipeline")
+        if self.queue.backend == "supabase":
+            if not self.supabase.url:
+                raise MissingSecret("SUPABASE_URL", "the Supabase queue backend")
+            if self.supabase.service_role_key is None:
+                raise MissingSecret("SUPABASE_SERVICE_ROLE_KEY", "the Supabase queue backend")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file))
+        return (init_settings, env_settings, dotenv_settings, toml)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the effective settings; ``overrides`` are command-line flags (highest precedence)."""
+    from pydantic import ValidationError
+
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        os.environ["VIRALSPOT_CONFIG_FILE"] = str(path)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(settings)"
+            lines.append(f"  {where}: {err['msg']}")
+        source = f" (config file {config_file})" if config_file else ""
+        raise ConfigError("invalid configuration" + source + ":\n" + "\n".join(lines)) from None
+    except Exception as exc:  # e.g. a TOML syntax error
+        raise ConfigError(f"could not read configuration: {exc}") from None

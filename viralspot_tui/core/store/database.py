@@ -1,0 +1,178 @@
+"""The local SQLite database: one dedicated thread, one hop per operation, group commit.
+
+Why not a chain of aiosqlite awaits: every await is a thread hop (~100 µs measured here), so a
+claim written as BEGIN/SELECT/UPDATE/COMMIT costs five hops. Here each store operation is a
+plain function ``fn(conn, *args)`` executed whole on the database thread (SPEC Q11). Writes are
+queued and the thread drains *all* queued writes into one transaction, each inside its own
+SAVEPOINT so one failing write cannot undo its neighbours: group commit for free, with no
+added latency when the load is light.
+
+The file and its folder are created owner-only (0700/0600). WAL with ``synchronous=NORMAL``:
+durable against process crashes (kill -9), the setting the benchmarks use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .schema import apply_schema
+
+__all__ = ["Database", "DatabaseClosed"]
+
+T = TypeVar("T")
+_PENDING_SENTINEL = object()
+
+
+class DatabaseClosed(RuntimeError):
+    pass
+
+
+def _secure_path(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.chmod(path.parent, 0o700)
+    except PermissionError:
+        pass
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open a connection with the project's pragmas (also used by benchmarks and tests)."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+class Database:
+    """Async facade over one sqlite3 connection owned by one thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._writes: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]] = queue.SimpleQueue()
+        self._drain_scheduled = threading.Event()
+        self.commits = 0
+        self.writes = 0
+
+    async def open(self) -> "Database":
+        _secure_path(self.path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viralspot-db")
+        loop = asyncio.get_running_loop()
+        self._conn = await loop.run_in_executor(self._executor, self._open_sync)
+        return self
+
+    def _open_sync(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        apply_schema(conn)
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+        return conn
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        loop = asyncio.get_running_loop()
+        conn = self._conn
+        if conn is not None:
+            await loop.run_in_executor(executor, self._drain)
+            await loop.run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)
+        self._conn = None
+
+    async def __aenter__(self) -> "Database":
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._executor is not None
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the database thread (no transaction is opened)."""
+        if self._executor is None or self._conn is None:
+            raise DatabaseClosed("the database is closed")
+        conn = self._conn
+        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(conn, *args))
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` inside a transaction, group-committed with other writes."""
+        if self._executor is None:
+            raise DatabaseClosed("the database is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._writes.put((fn, args, future, loop))
+        if not self._drain_scheduled.is_set():
+            self._drain_scheduled.set()
+            loop.run_in_executor(self._executor, self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        """On the database thread: apply every queued write in one transaction."""
+        self._drain_scheduled.clear()
+        batch = []
+        while True:
+            try:
+                batch.append(self._writes.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        conn = self._conn
+        assert conn is not None
+        results: list[tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, args, future, loop in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    value = fn(conn, *args)
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    results.append((future, loop, False, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    results.append((future, loop, True, value))
+            conn.execute("COMMIT")
+            self.commits += 1
+            self.writes += len(batch)
+        except BaseException as exc:  # noqa: BLE001 - the whole transaction failed
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            results = [(future, loop, False, exc) for _, _, future, loop in batch]
+        for future, loop, ok, value in results:
+            loop.call_soon_threadsafe(_resolve, future, ok, value)
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
