@@ -51,7 +51,7 @@ class RapidAPISettings(BaseModel):
     instagram_base_url: str | None = None
     transcript_host: str = TRANSCRIPT_HOST
     transcript_base_url: str | None = None
-    requests_per_second: float = Field(5.0, gt=0)
+    requests_per_second: float = Field(10.0, gt=0)
     requests_per_minute: float | None = Field(None, gt=0)
     timeout_seconds: float = Field(20.0, gt=0)
     retries: int = Field(3, ge=0, le=10)

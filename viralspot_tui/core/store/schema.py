@@ -28,12 +28,12 @@ CREATE TABLE IF NOT EXISTS queue (
     updated_at TEXT NOT NULL,
     completed_at TEXT,
     request_id TEXT,
-    prio_rank INTEGER GENERATED ALWAYS AS (CASE priority WHEN 'HIGH' THEN 1 ELSE 0 END) VIRTUAL
+    claim_rank INTEGER GENERATED ALWAYS AS (CASE status WHEN 'PAUSED' THEN 0 ELSE 1 END) VIRTUAL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS queue_active_username
     ON queue(username) WHERE status IN ('PENDING','PROCESSING','PAUSED');
 CREATE INDEX IF NOT EXISTS queue_claimable
-    ON queue(priority, status, id) WHERE status IN ('PENDING','PAUSED');
+    ON queue(priority, claim_rank, id) WHERE status IN ('PENDING','PAUSED');
 CREATE INDEX IF NOT EXISTS queue_leases
     ON queue(lease_expires_at) WHERE status = 'PROCESSING';
 CREATE INDEX IF NOT EXISTS queue_username ON queue(username);

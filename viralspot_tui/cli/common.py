@@ -1,0 +1,109 @@
+"""Shared plumbing for command-line commands: settings, runtime, exit codes, output.
+
+Kept free of Textual, openai and supabase imports so control commands start fast (SPEC §10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..core.runtime import Runtime
+
+__all__ = ["CliState", "pass_state", "run_async", "open_runtime", "echo_json", "fail", "EXIT_USAGE", "EXIT_ERROR",
+           "engine_running"]
+
+T = TypeVar("T")
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class CliState:
+    config_file: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _settings: "Settings | None" = None
+
+    @property
+    def settings(self) -> "Settings":
+        if self._settings is None:
+            from ..config import ConfigError, load_settings
+
+            try:
+                self._settings = load_settings(self.config_file, **self.overrides)
+            except ConfigError as exc:
+                fail(str(exc), code=EXIT_USAGE)
+        return self._settings  # type: ignore[return-value]
+
+    def override(self, **values: Any) -> None:
+        """Command-level flags (e.g. ``run --backend``): highest precedence, before settings load."""
+        for key, value in values.items():
+            if value is not None:
+                self.overrides[key] = value
+        self._settings = None
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def open_runtime(state: CliState, *, with_providers: bool = False) -> AsyncIterator["Runtime"]:
+    """Open the local database (and providers when a command does real work itself)."""
+    from ..config import ConfigError
+    from ..core.runtime import Runtime
+
+    try:
+        runtime = await Runtime.open(state.settings, with_providers=with_providers)
+    except ConfigError as exc:
+        fail(str(exc), code=EXIT_USAGE)
+        raise  # unreachable, for type checkers
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+async def engine_running(runtime: "Runtime") -> bool:
+    from ..core.control import engine_is_running, read_state_sync
+
+    state = await runtime.db.read(read_state_sync, "engine")
+    return engine_is_running(state, runtime.clock.now())
+
+
+async def notify_engine(runtime: "Runtime", command: str, **args: Any) -> None:
+    """Tell a running engine (if any) to look now rather than at its next poll."""
+    from ..core.control import ControlChannel
+
+    if await engine_running(runtime):
+        await ControlChannel(runtime.db, runtime.clock).post(command, **args)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def parse_or_exit(fn: Callable[[], T]) -> T:
+    """Run a validation, turning ValueError into a usage error (exit 2) with its message."""
+    try:
+        return fn()
+    except ValueError as exc:
+        fail(str(exc), code=EXIT_USAGE)
+        raise

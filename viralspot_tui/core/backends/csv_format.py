@@ -1,0 +1,183 @@
+"""The queue CSV file format (SPEC Q9), pure functions with no I/O policy.
+
+Columns: ``username,source,priority,timestamp,status,attempts,last_attempt,error_message,
+request_id`` — compatible with the original system's file. Reading is forgiving where it is
+safe (BOM, CRLF, quoted fields, any column order, extra columns, lower-case values, a missing
+header) and strict where it matters: each row is validated by :class:`CsvRow`, and a bad row
+becomes a :class:`RowError` with its line number while every good row still loads. Writing
+neutralises spreadsheet formulas so a cell can never execute in Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from ..clock import from_iso
+from ..models.queue import Priority, Status
+from ..models.usernames import InvalidUsername, normalize_username
+
+__all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize"]
+
+COLUMNS = ("username", "source", "priority", "timestamp", "status", "attempts", "last_attempt",
+           "error_message", "request_id")
+_SOURCE = re.compile(r"^[a-z0-9_.-]{1,32}$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class CsvRow(BaseModel):
+    username: str
+    source: str = "csv"
+    priority: Priority = Priority.LOW
+    timestamp: datetime | None = None
+    status: Status = Status.PENDING
+    attempts: int = 0
+    last_attempt: datetime | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> str:
+        try:
+            return normalize_username(value)
+        except InvalidUsername as exc:
+            raise ValueError(exc.reason) from None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: object) -> str:
+        text = str(value or "").strip().lower() or "csv"
+        if not _SOURCE.match(text):
+            raise ValueError("must be 1-32 characters of a-z, 0-9, '.', '_' or '-'")
+        return text
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority(cls, value: object) -> Priority:
+        text = str(value or "").strip()
+        return Priority.parse(text) if text else Priority.LOW
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: object) -> Status:
+        text = str(value or "").strip()
+        return Status.parse(text) if text else Status.PENDING
+
+    @field_validator("attempts", mode="before")
+    @classmethod
+    def _attempts(cls, value: object) -> int:
+        text = str(value or "").strip()
+        if not text:
+            return 0
+        if not text.isdigit() or len(text) > 6:
+            raise ValueError(f"must be a whole number, got {text[:20]!r}")
+        return int(text)
+
+    @field_validator("timestamp", "last_attempt", mode="before")
+    @classmethod
+    def _time(cls, value: object) -> datetime | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        try:
+            return from_iso(text.replace("Z", "+00:00").replace(" ", "T", 1))
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 time: {text[:40]!r}") from None
+
+    @field_validator("error_message", "request_id", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> str | None:
+        text = str(value or "").strip()
+        if text.startswith("'") and text[1:2] in _FORMULA_START:
+            text = text[1:]
+        return text[:2000] or None
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+    raw: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ParsedCsv:
+    rows: list[tuple[int, CsvRow]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    extras: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_csv(data: bytes | str) -> ParsedCsv:
+    """Parse a whole queue file. Never raises for bad content; errors are collected."""
+    text = _decode(data) if isinstance(data, bytes) else data.lstrip("\ufeff")
+    result = ParsedCsv()
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if header is None:
+                names = [c.strip().lower() for c in record]
+                if "username" in names:
+                    header = names
+                    result.extra_columns = [n for n in names if n and n not in COLUMNS]
+                    continue
+                header = list(COLUMNS)
+            _parse_record(result, header, record, line, lines)
+    except csv.Error as exc:
+        result.errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}", ""))
+    return result
+
+
+def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line: int, lines: list[str]) -> None:
+    raw = lines[line - 1].rstrip("\r\n") if 0 < line <= len(lines) else ",".join(record)
+    values = {name: cell for name, cell in zip(header, record) if name}
+    known = {k: v for k, v in values.items() if k in COLUMNS}
+    try:
+        row = CsvRow(**known)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg'].removeprefix('Value error, ')}"
+                             for e in exc.errors())
+        result.errors.append(RowError(line, problems, raw))
+        return
+    result.rows.append((line, row))
+    extra = {k: v for k, v in values.items() if k not in COLUMNS}
+    if extra:
+        result.extras[row.username] = extra
+
+
+def neutralize(value: str) -> str:
+    """Prefix a quote so spreadsheet programs show text instead of evaluating a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def render_csv(rows: list[dict[str, str]], extra_columns: list[str], bad_lines: list[str]) -> str:
+    """Serialise rows (dicts keyed by column name); malformed lines are kept verbatim at the end."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*COLUMNS, *extra_columns])
+    for row in rows:
+        writer.writerow([neutralize(str(row.get(col) or "")) for col in (*COLUMNS, *extra_columns)])
+    for raw in bad_lines:
+        out.write(raw + "\n")
+    return out.getvalue()

@@ -1,0 +1,309 @@
+"""The Queue Processor: claims usernames and runs the profile fetch pipeline on each (SPEC §2).
+
+Dispatch is event driven: a freed slot or a wake-up (new work, resumed, settings changed)
+triggers an immediate claim, so slots never sit idle waiting for a poll (dispatch efficiency
+bar, SPEC §10). HIGH work pre-empts LOW (Q4): LOW items check at every pipeline step
+boundary and, when a HIGH item waits, checkpoint, show PAUSED and give back their slot and
+attempt; they resume from their checkpoint later. One heartbeat task renews every lease this
+process holds; an item whose lease was lost is cancelled, because someone else owns it now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import to_iso
+from ..models.queue import Priority, QueueItem, Status
+from ..pipeline.profile_fetch import PauseRequested, ProfileFetchPipeline
+from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError
+from ..store.queue_store import LeaseLost, QueueStore
+from .base import Processor, ProcessorControl
+from .retry_policy import RetryPolicy
+
+__all__ = ["QueueProcessor"]
+
+log = logging.getLogger("viralspot.queue")
+
+
+@dataclass
+class _Running:
+    item: QueueItem
+    task: asyncio.Task[None]
+    started: float = field(default_factory=time.monotonic)
+    step: str = "claimed"
+
+
+class QueueProcessor(Processor):
+    name = "queue"
+
+    def __init__(self, runtime: Any, *, poll_seconds: float = 0.25) -> None:
+        super().__init__(runtime)
+        qs = runtime.settings.queue
+        self.store: QueueStore = runtime.queue
+        self.max_concurrent = qs.max_concurrent
+        self.max_high = qs.max_high
+        self.max_low = qs.max_low
+        self.lease_seconds = qs.lease_seconds
+        self.poll_seconds = poll_seconds
+        self.retry = RetryPolicy(qs.retry_base_seconds, qs.retry_max_seconds)
+        self.running: dict[int, _Running] = {}
+        self.high_waiting = False
+        self.completed_total = 0
+        self.failed_total = 0
+        self._per_second: collections.deque[int] = collections.deque([0] * 60, maxlen=60)
+        self._second = int(time.monotonic())
+        self._slot_freed = asyncio.Event()
+        self._control: ProcessorControl | None = None
+        self._pipeline: ProfileFetchPipeline | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ settings
+    def set_concurrency(self, max_concurrent: int | None = None, max_high: int | None = None,
+                        max_low: int | None = None) -> None:
+        """Change caps while running (SPEC Q5); takes effect at the next dispatch."""
+        if max_concurrent is not None:
+            if int(max_concurrent) < 1:
+                raise ValueError("max_concurrent must be at least 1")
+            self.max_concurrent = int(max_concurrent)
+        if max_high is not None:
+            self.max_high = int(max_high) or None
+        if max_low is not None:
+            self.max_low = int(max_low) or None
+        self.runtime.events.emit("queue.concurrency", f"concurrency: total {self.max_concurrent}, "
+                                 f"HIGH {self.max_high or '-'}, LOW {self.max_low or '-'}")
+        self._slot_freed.set()
+
+    def _pipeline_for(self) -> ProfileFetchPipeline:
+        if self._pipeline is None:
+            qs = self.runtime.settings.queue
+            self._pipeline = ProfileFetchPipeline(
+                self.runtime.providers.instagram, self.runtime.content, self.runtime.checkpoints,
+                reels_count=qs.reels_count, similar_count=qs.similar_count,
+                fetch_reel_details=qs.fetch_reel_details, clock=self.runtime.clock)
+        return self._pipeline
+
+    # ------------------------------------------------------------------ main loop
+    async def run(self, control: ProcessorControl) -> None:
+        self._control = control
+        swept = await self.store.sweep_expired()
+        if swept:
+            self.runtime.events.emit("queue.recovered", f"recovered {len(swept)} item(s) with expired leases",
+                                     usernames=swept[:20])
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="queue:heartbeat")
+        try:
+            while not control.stopping:
+                if control.paused:
+                    await control.wait_resumed()
+                    continue
+                claimed = await self._dispatch()
+                if claimed:
+                    continue
+                self._slot_freed.clear()
+                wake = asyncio.ensure_future(self._slot_freed.wait())
+                try:
+                    await asyncio.wait({wake, asyncio.ensure_future(control.sleep(self.poll_seconds))},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    wake.cancel()
+        finally:
+            if not control.stopping or not self.running:
+                await self._stop_heartbeat()
+
+    async def _stop_heartbeat(self) -> None:
+        """Leases must be renewed while anything runs, including during a shutdown drain."""
+        task, self._heartbeat = self._heartbeat, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _free(self, priority: Priority) -> int:
+        total_free = self.max_concurrent - len(self.running)
+        cap = self.max_high if priority is Priority.HIGH else self.max_low
+        if cap is None:
+            return total_free
+        in_lane = sum(1 for r in self.running.values() if r.item.priority is priority)
+        return min(total_free, cap - in_lane)
+
+    async def _dispatch(self) -> int:
+        """Claim what fits; returns how many items were started."""
+        self.high_waiting = await self.store.high_waiting()
+        started = 0
+        free = self._free(Priority.HIGH)
+        if free > 0:
+            for item in await self.store.claim(Priority.HIGH, free, self.lease_seconds):
+                self._start(item)
+                started += 1
+        self.high_waiting = await self.store.high_waiting() if started else self.high_waiting
+        free = self._free(Priority.LOW)
+        if free > 0 and not self.high_waiting:
+            for item in await self.store.claim(Priority.LOW, free, self.lease_seconds):
+                self._start(item)
+                started += 1
+        return started
+
+    def _start(self, item: QueueItem) -> None:
+        task = asyncio.create_task(self._work(item), name=f"queue:item:{item.username}")
+        self.running[item.id] = _Running(item, task)
+        self.runtime.events.emit("queue.started", f"{item.username} [{item.priority.value}] started "
+                                 f"(attempt {item.attempts}/{item.max_attempts})",
+                                 username=item.username, priority=item.priority.value)
+
+    # ------------------------------------------------------------------ one item
+    async def _boundary(self, item: QueueItem) -> None:
+        control = self._control
+        if control is not None and control.forced:
+            raise PauseRequested("shutting down")
+        if control is not None and control.paused:
+            raise PauseRequested("processor paused")
+        if item.priority is Priority.LOW and self.high_waiting:
+            raise PauseRequested("HIGH priority work is waiting")
+
+    async def _work(self, item: QueueItem) -> None:
+        events = self.runtime.events
+        try:
+            now = to_iso(self.runtime.clock.now())
+            await self._pipeline_for().run(
+                item.username, f"queue:{item.id}",
+                boundary=lambda: self._boundary(item),
+                finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, now))
+            self.completed_total += 1
+            self._tick()
+            events.emit("queue.completed", f"{item.username} completed", username=item.username)
+        except PauseRequested as pause:
+            stopping = self._control is not None and self._control.stopping
+            status = Status.PENDING if stopping else Status.PAUSED
+            await self._safe(self.store.release(item, status=status))
+            events.emit("queue.paused", f"{item.username} {status.value.lower()} at a step boundary: {pause}",
+                        username=item.username)
+        except LeaseLost as exc:
+            events.emit("queue.lease_lost", f"{item.username}: {exc}", level="warning", username=item.username)
+        except QuotaExhaustedError as exc:
+            await self._safe(self.store.release(item, not_before=exc.reset_at, note=str(exc)))
+            events.emit("queue.parked", f"{item.username} waits: provider quota exhausted ({exc})",
+                        level="warning", username=item.username)
+        except ConfigurationError as exc:
+            await self._safe(self.store.release(item, note=str(exc)))
+            if self._control is not None:
+                self._control.pause()
+            events.emit("queue.config_error", f"configuration error, queue paused: {exc}", level="error")
+        except ProviderError as exc:
+            await self._record_failure(item, str(exc), permanent=exc.kind == "permanent",
+                                       retry_after=getattr(exc, "retry_after", None))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an unexpected bug still ends in a retry/FAILED, never a hang
+            log.exception("unexpected error processing %s", item.username)
+            await self._record_failure(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
+        finally:
+            self.running.pop(item.id, None)
+            self._slot_freed.set()
+
+    async def _record_failure(self, item: QueueItem, error: str, *, permanent: bool,
+                              retry_after: float | None = None) -> None:
+        retry_at = self.retry.next_time(self.runtime.clock.now(), item.attempts, retry_after)
+        status = await self._safe(self.store.fail(item, error, permanent=permanent, retry_at=retry_at))
+        if status is Status.FAILED:
+            self.failed_total += 1
+            self.runtime.events.emit("queue.failed", f"{item.username} FAILED: {error}", level="error",
+                                     username=item.username)
+        elif status is Status.PENDING:
+            self.runtime.events.emit("queue.retry", f"{item.username} will retry at {to_iso(retry_at)}: {error}",
+                                     level="warning", username=item.username)
+
+    async def _safe(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except LeaseLost as exc:
+            self.runtime.events.emit("queue.lease_lost", str(exc), level="warning")
+            return None
+
+    def _tick(self, completed: int = 1) -> None:
+        """Advance the per-second throughput ring to now and count ``completed`` items."""
+        now = int(time.monotonic())
+        while self._second < now:
+            self._second += 1
+            self._per_second.append(0)
+        self._per_second[-1] += completed
+
+    # ------------------------------------------------------------------ leases
+    async def _heartbeat_loop(self) -> None:
+        interval = max(0.05, self.lease_seconds / 3)
+        sweep_every = max(1.0, self.lease_seconds / 2)
+        last_sweep = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                leases = [(r.item.id, r.item.lease_owner or "") for r in self.running.values()]
+                kept = await self.store.heartbeat(leases, self.lease_seconds)
+                for item_id, _ in leases:
+                    if item_id not in kept and item_id in self.running:
+                        self.running[item_id].task.cancel()
+                        self.runtime.events.emit("queue.lease_lost", f"lease lost for item {item_id}; stopped it",
+                                                 level="warning")
+                if time.monotonic() - last_sweep >= sweep_every:
+                    last_sweep = time.monotonic()
+                    swept = await self.store.sweep_expired()
+                    if swept:
+                        self.runtime.events.emit("queue.recovered", f"requeued {len(swept)} expired lease(s)")
+                        self._slot_freed.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep heartbeating
+                log.exception("heartbeat failed")
+
+    # ------------------------------------------------------------------ shutdown and state
+    async def drain(self, grace_seconds: float) -> None:
+        """Let in-flight items finish within the grace period, then hand the rest back (Q8)."""
+        try:
+            await self._drain_items(grace_seconds)
+        finally:
+            await self._stop_heartbeat()
+
+    async def _drain_items(self, grace_seconds: float) -> None:
+        if not self.running:
+            return
+        tasks = [r.task for r in self.running.values()]
+        control = self._control
+        if grace_seconds > 0 and control is not None and not control.forced:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + grace_seconds
+            forced = asyncio.ensure_future(control.wait_forced())
+            while not forced.done() and (left := [t for t in tasks if not t.done()]):
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                await asyncio.wait([*left, forced], timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            forced.cancel()
+        pending = {t for t in tasks if not t.done()}
+        leftovers = [r.item for r in self.running.values() if r.task in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for item in leftovers:
+            await self._safe(self.store.release(item, note="released at shutdown"))
+        if leftovers:
+            self.runtime.events.emit("queue.released", f"released {len(leftovers)} in-flight item(s) to PENDING")
+
+    def snapshot(self) -> dict[str, Any]:
+        self._tick(0)
+        return {
+            "in_flight": len(self.running),
+            "running": [{"username": r.item.username, "priority": r.item.priority.value,
+                         "attempts": r.item.attempts, "seconds": round(time.monotonic() - r.started, 1)}
+                        for r in self.running.values()],
+            "max_concurrent": self.max_concurrent, "max_high": self.max_high, "max_low": self.max_low,
+            "throughput": list(self._per_second), "completed": self.completed_total, "failed": self.failed_total,
+            "high_waiting": self.high_waiting,
+        }
+
+    async def is_idle(self) -> bool:
+        """Nothing running here and nothing due within a minute (retries further out do not count)."""
+        return not self.running and not await self.store.has_work_due(within_seconds=60)

@@ -1,0 +1,122 @@
+"""The wiring every processor receives: settings, database, stores, providers, clock, events.
+
+One :class:`Runtime` per process. It is built once by the front end (TUI, headless runner,
+CLI command) and handed to the supervisor, so processors never construct their own clients
+and all of them share one rate limiter per provider (SPEC Q5).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock, SystemClock
+from .events import EventBus
+from .store.database import Database
+from .store.queue_store import QueueStore
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..config import Settings
+    from .providers.factory import Providers
+    from .store.checkpoints import CheckpointStore
+    from .store.content import ContentStore
+
+__all__ = ["Runtime", "new_instance_id", "simulator_config"]
+
+_SIM_ENV = {"seed": "VIRALSPOT_SIM_SEED", "latency_ms": "VIRALSPOT_SIM_LATENCY_MS",
+            "rate_limit": "VIRALSPOT_SIM_RATE_LIMIT", "fault_rate": "VIRALSPOT_SIM_FAULT_RATE"}
+
+
+def simulator_config(settings: "Settings") -> Any:
+    """The simulator's knobs: settings (``[sim]`` in viralspot.toml), then the SPEC's
+    ``VIRALSPOT_SIM_*`` variables on top."""
+    from ..sim import SimConfig
+
+    sim = settings.sim
+    values = {"seed": sim.seed, "latency_ms": sim.latency_ms, "rate_limit": sim.rate_limit or None,
+              "fault_rate": sim.fault_rate}
+    return SimConfig.from_env(**{k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()})
+
+
+def new_instance_id() -> str:
+    """``host:pid:uuid`` — unique per process start, the prefix of every lease this process takes."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Runtime:
+    settings: "Settings"
+    db: Database
+    queue: QueueStore
+    content: "ContentStore"
+    checkpoints: "CheckpointStore"
+    clock: Clock
+    events: EventBus
+    instance_id: str
+    providers: "Providers | None" = None
+    simulator: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def open(cls, settings: "Settings", *, clock: Clock | None = None, with_providers: bool = True,
+                   transport: "httpx.AsyncBaseTransport | None" = None, simulator: Any = None) -> "Runtime":
+        """Open the database and stores; build providers (real or simulated) when asked.
+
+        With ``settings.simulate`` and no explicit transport, an in-process simulator is created
+        from ``settings.sim`` and every provider talks to it.
+        """
+        from .store.checkpoints import CheckpointStore
+        from .store.content import ContentStore
+
+        clock = clock or SystemClock()
+        instance_id = new_instance_id()
+        db = await Database(settings.db_path).open()
+        runtime = cls(
+            settings=settings, db=db, clock=clock, events=EventBus(), instance_id=instance_id,
+            queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
+            content=ContentStore(db), checkpoints=CheckpointStore(db),
+        )
+        if with_providers:
+            await runtime._open_providers(transport, simulator)
+        return runtime
+
+    async def _open_providers(self, transport: "httpx.AsyncBaseTransport | None", simulator: Any) -> None:
+        from .providers.factory import Providers
+
+        api_key = None
+        if transport is None and self.settings.simulate:
+            from ..sim import Simulator
+
+            simulator = Simulator(simulator_config(self.settings))
+            transport = simulator.transport()
+        if transport is not None:
+            api_key = "simulator-key"
+        else:
+            self.settings.require_real_keys()
+        self.simulator = simulator
+        self.providers = Providers.create(self.settings, transport=transport, clock=self.clock,
+                                          api_key_override=api_key)
+
+    async def control_state(self, key: str) -> str | None:
+        from .control import read_state_sync
+
+        return await self.db.read(read_state_sync, key)
+
+    async def set_control_state(self, key: str, value: str) -> None:
+        from .control import ControlChannel
+
+        await ControlChannel(self.db, self.clock).set_state(key, value)
+
+    @property
+    def simulated(self) -> bool:
+        return self.simulator is not None or self.settings.simulate
+
+    async def close(self) -> None:
+        if self.providers is not None:
+            await self.providers.aclose()
+        await self.db.close()

@@ -1,0 +1,78 @@
+"""Immutable snapshots of the whole engine, the only thing front ends read.
+
+The supervisor rebuilds one every refresh tick (two to four a second) off the event loop's
+hot path; a UI pulls the latest and diffs it into widgets, so rendering never queries the
+database and never blocks processors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .events import Event
+from .models.queue import Priority, QueueItem, Status
+
+__all__ = ["ProcessorInfo", "QueueSnapshot", "EngineSnapshot"]
+
+
+@dataclass(frozen=True)
+class ProcessorInfo:
+    name: str
+    state: str
+    restarts: int = 0
+    last_error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    counts: dict[tuple[Priority, Status], int] = field(default_factory=dict)
+    board: list[QueueItem] = field(default_factory=list)
+    throughput: list[int] = field(default_factory=list)  # completions per second, oldest first
+    max_concurrent: int = 0
+    max_high: int | None = None
+    max_low: int | None = None
+    in_flight: int = 0
+
+    def count(self, priority: Priority | None = None, status: Status | None = None) -> int:
+        return sum(n for (p, s), n in self.counts.items()
+                   if (priority is None or p == priority) and (status is None or s == status))
+
+
+@dataclass(frozen=True)
+class EngineSnapshot:
+    at: datetime
+    simulated: bool
+    backend: str
+    online: bool
+    outbox_depth: int
+    quota: dict[str, dict[str, Any]]
+    processors: dict[str, ProcessorInfo]
+    queue: QueueSnapshot
+    viral: dict[str, Any]
+    crawler: dict[str, Any]
+    events: list[Event]
+    draining: bool = False
+    backend_messages: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape ``viralspot status --json`` prints (stable keys)."""
+        by_priority: dict[str, dict[str, int]] = {}
+        for (prio, status), n in sorted(self.queue.counts.items()):
+            by_priority.setdefault(prio.value, {})[status.value] = n
+        return {
+            "at": self.at.isoformat(),
+            "simulated": self.simulated,
+            "backend": self.backend,
+            "online": self.online,
+            "outbox_depth": self.outbox_depth,
+            "quota": self.quota,
+            "processors": {n: {"state": p.state, "restarts": p.restarts, "last_error": p.last_error}
+                           for n, p in self.processors.items()},
+            "queue": by_priority,
+            "in_flight": self.queue.in_flight,
+            "viral": self.viral,
+            "crawler": self.crawler,
+        }

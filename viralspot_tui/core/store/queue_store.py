@@ -1,0 +1,318 @@
+"""The durable priority queue on SQLite (SPEC Q1–Q7, Q11).
+
+Every public method is one round trip to the database thread: either a single statement or
+one function run inside one (group-committed) transaction. The lease owner written at claim is
+unique per claim (``<instance>:<id>:<claim-seq>``) and is the fencing token: heartbeat,
+complete, fail, release and pause only touch a row whose ``lease_owner`` still matches, so a
+worker whose lease was taken over cannot change anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..clock import Clock, SystemClock, from_iso, to_iso
+from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status
+from ..models.usernames import normalize_username
+from .database import Database
+
+__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound"]
+
+ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
+_COLUMNS = (
+    "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
+    "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
+)
+
+
+class LeaseLost(RuntimeError):
+    """The item is no longer ours (lease expired and was taken over, or it was cancelled)."""
+
+
+class ItemNotFound(LookupError):
+    pass
+
+
+def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
+    (id_, username, priority, status, source, attempts, max_attempts, last_error, not_before,
+     lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id) = tuple(row)[:15]
+    return QueueItem.model_construct(
+        id=id_, username=username, priority=Priority(priority), status=Status(status), source=source,
+        attempts=attempts, max_attempts=max_attempts, last_error=last_error,
+        not_before=from_iso(not_before), lease_owner=lease_owner, lease_expires_at=from_iso(lease_expires_at),
+        created_at=from_iso(created_at), updated_at=from_iso(updated_at),
+        completed_at=from_iso(completed_at), request_id=request_id,
+    )
+
+
+def _claimable(priority: str) -> str:
+    return (
+        f"priority = '{priority}' AND status IN ('PENDING','PAUSED') "
+        "AND (not_before IS NULL OR not_before <= :now)"
+    )
+
+
+class QueueStore:
+    def __init__(self, db: Database, *, clock: Clock | None = None, instance_id: str = "local",
+                 max_attempts: int = 3) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.instance_id = instance_id
+        self.max_attempts = max_attempts
+        self._claim_seq = itertools.count(1)
+
+    def _now(self) -> str:
+        return to_iso(self.clock.now())  # type: ignore[return-value]
+
+    # ----------------------------------------------------------------- enqueue (Q2, Q3)
+    async def enqueue(self, usernames: Iterable[str], priority: Priority = Priority.LOW,
+                      source: str = "manual", request_id: str | None = None) -> list[EnqueueResult]:
+        """Validate then enqueue; raises InvalidUsername before anything is written."""
+        names = [normalize_username(u) for u in usernames]
+        return await self.db.write(self._enqueue_sync, names, Priority(priority), source, request_id,
+                                   self._now(), self.max_attempts)
+
+    @staticmethod
+    def _enqueue_sync(conn: sqlite3.Connection, names: Sequence[str], priority: Priority, source: str,
+                      request_id: str | None, now: str, max_attempts: int) -> list[EnqueueResult]:
+        results: list[EnqueueResult] = []
+        for name in dict.fromkeys(names):
+            row = conn.execute(
+                f"SELECT id, priority FROM queue WHERE username = ? AND status IN {ACTIVE_SQL}", (name,)
+            ).fetchone()
+            if row is not None:
+                current = Priority(row[1])
+                if priority.rank > current.rank:
+                    conn.execute("UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?",
+                                 (priority.value, now, row[0]))
+                    results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.UPGRADED,
+                                                 priority=priority, item_id=row[0]))
+                else:
+                    results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.ALREADY_QUEUED,
+                                                 priority=current, item_id=row[0]))
+                continue
+            done_before = conn.execute(
+                "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
+            ).fetchone()
+            item_id = conn.execute(
+                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id)"
+                " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+                (name, priority.value, source, max_attempts, now, now, request_id),
+            ).lastrowid
+            outcome = EnqueueOutcome.REFRESHED if done_before else EnqueueOutcome.ADDED
+            results.append(EnqueueResult(username=name, outcome=outcome, priority=priority, item_id=item_id))
+        return results
+
+    # ----------------------------------------------------------------- claim and lease (Q4, Q7)
+    async def claim(self, priority: Priority, limit: int, lease_seconds: float) -> list[QueueItem]:
+        """Atomically take up to ``limit`` items of one priority; LOW only when no HIGH waits."""
+        if limit <= 0:
+            return []
+        now = self.clock.now()
+        owner = f"{self.instance_id}:{next(self._claim_seq)}"
+        return await self.db.write(self._claim_sync, Priority(priority).value, limit, owner, to_iso(now),
+                                   to_iso(now + timedelta(seconds=lease_seconds)))
+
+    @staticmethod
+    def _claim_sync(conn: sqlite3.Connection, priority: str, limit: int, owner: str, now: str,
+                    expires: str) -> list[QueueItem]:
+        guard = ""
+        if priority == "LOW":
+            guard = f" AND NOT EXISTS (SELECT 1 FROM queue WHERE {_claimable('HIGH')})"
+        rows = conn.execute(
+            "UPDATE queue SET status = 'PROCESSING', lease_owner = :owner || ':' || id,"
+            " lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now"
+            f" WHERE id IN (SELECT id FROM queue WHERE {_claimable(priority)}{guard}"
+            " ORDER BY claim_rank, id LIMIT :limit)"
+            f" RETURNING {_COLUMNS}",
+            {"owner": owner, "expires": expires, "now": now, "limit": limit},
+        ).fetchall()
+        return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
+
+    async def high_waiting(self) -> bool:
+        """Is any HIGH item claimable right now? (LOW work yields to it, SPEC Q4.)"""
+        now = self._now()
+        return await self.db.read(
+            lambda c: c.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_claimable('HIGH')})",
+                                {"now": now}).fetchone()[0] == 1
+        )
+
+    async def heartbeat(self, leases: Sequence[tuple[int, str]], lease_seconds: float) -> set[int]:
+        """Renew leases; returns the ids still owned (the others were lost)."""
+        if not leases:
+            return set()
+        now = self.clock.now()
+        return await self.db.write(self._heartbeat_sync, list(leases), to_iso(now),
+                                   to_iso(now + timedelta(seconds=lease_seconds)))
+
+    @staticmethod
+    def _heartbeat_sync(conn: sqlite3.Connection, leases: list[tuple[int, str]], now: str, expires: str) -> set[int]:
+        kept: set[int] = set()
+        for item_id, owner in leases:
+            cur = conn.execute(
+                "UPDATE queue SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
+                " AND status = 'PROCESSING'", (expires, now, item_id, owner))
+            if cur.rowcount:
+                kept.add(item_id)
+        return kept
+
+    # ----------------------------------------------------------------- outcomes (fenced)
+    @staticmethod
+    def complete_sync(conn: sqlite3.Connection, item_id: int, owner: str, now: str) -> None:
+        """Complete inside a caller's transaction (the pipeline's store step), or raise LeaseLost."""
+        cur = conn.execute(
+            "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
+            " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
+            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner))
+        if cur.rowcount != 1:
+            raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+
+    async def complete(self, item: QueueItem) -> None:
+        await self.db.write(self.complete_sync, item.id, item.lease_owner, self._now())
+
+    async def fail(self, item: QueueItem, error: str, *, permanent: bool,
+                   retry_at: datetime | None = None) -> Status:
+        """Record a failed attempt: FAILED if permanent or out of attempts, else PENDING later."""
+        return await self.db.write(self._fail_sync, item.id, item.lease_owner, error[:2000], permanent,
+                                   to_iso(retry_at), self._now())
+
+    @staticmethod
+    def _fail_sync(conn: sqlite3.Connection, item_id: int, owner: str, error: str, permanent: bool,
+                   retry_at: str | None, now: str) -> Status:
+        row = conn.execute("SELECT attempts, max_attempts FROM queue WHERE id = ? AND lease_owner = ?"
+                           " AND status = 'PROCESSING'", (item_id, owner)).fetchone()
+        if row is None:
+            raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+        final = permanent or row[0] >= row[1]
+        status = Status.FAILED if final else Status.PENDING
+        conn.execute(
+            "UPDATE queue SET status = ?, last_error = ?, not_before = ?, updated_at = ?,"
+            " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+            (status.value, error, None if final else retry_at, now, item_id))
+        return status
+
+    async def release(self, item: QueueItem, *, status: Status = Status.PENDING,
+                      not_before: datetime | None = None, note: str | None = None) -> None:
+        """Hand an item back without charging the attempt (shutdown, pre-emption, parked quota)."""
+        if status not in (Status.PENDING, Status.PAUSED):
+            raise ValueError("release only returns items to PENDING or PAUSED")
+        await self.db.write(self._release_sync, item.id, item.lease_owner, status.value,
+                            to_iso(not_before), note, self._now())
+
+    @staticmethod
+    def _release_sync(conn: sqlite3.Connection, item_id: int, owner: str, status: str,
+                      not_before: str | None, note: str | None, now: str) -> None:
+        cur = conn.execute(
+            "UPDATE queue SET status = ?, attempts = MAX(attempts - 1, 0), not_before = ?,"
+            " last_error = COALESCE(?, last_error), updated_at = ?, lease_owner = NULL, lease_expires_at = NULL"
+            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            (status, not_before, note, now, item_id, owner))
+        if cur.rowcount != 1:
+            raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+
+    async def sweep_expired(self) -> list[str]:
+        """Return PROCESSING items whose lease expired to PENDING (a lost worker is not the item's fault)."""
+        return await self.db.write(self._sweep_sync, self._now())
+
+    @staticmethod
+    def _sweep_sync(conn: sqlite3.Connection, now: str) -> list[str]:
+        rows = conn.execute(
+            "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+            " lease_expires_at = NULL, updated_at = ?, last_error = 'lease expired: worker lost, requeued'"
+            " WHERE status = 'PROCESSING' AND lease_expires_at < ? RETURNING username", (now, now)).fetchall()
+        return [r[0] for r in rows]
+
+    async def release_owned_by(self, instance_prefix: str) -> int:
+        """Start-up recovery for this instance id: anything it still holds goes back to PENDING."""
+        now = self._now()
+        return await self.db.write(lambda c: c.execute(
+            "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+            " lease_expires_at = NULL, updated_at = ? WHERE status = 'PROCESSING' AND lease_owner LIKE ?",
+            (now, instance_prefix + ":%")).rowcount)
+
+    # ----------------------------------------------------------------- operator actions
+    async def bump(self, username: str, priority: Priority) -> QueueItem:
+        name = normalize_username(username)
+        return await self.db.write(self._bump_sync, name, Priority(priority).value, self._now())
+
+    @staticmethod
+    def _bump_sync(conn: sqlite3.Connection, name: str, priority: str, now: str) -> QueueItem:
+        row = conn.execute(f"UPDATE queue SET priority = ?, updated_at = ? WHERE username = ?"
+                           f" AND status IN {ACTIVE_SQL} RETURNING {_COLUMNS}", (priority, now, name)).fetchone()
+        if row is None:
+            raise ItemNotFound(f"{name} has no pending, running or paused item")
+        return row_to_item(row)
+
+    async def retry(self, username: str | None = None) -> int:
+        """FAILED → PENDING with attempts reset: one username, or every failed item."""
+        name = normalize_username(username) if username is not None else None
+        return await self.db.write(self._retry_sync, name, self._now())
+
+    @staticmethod
+    def _retry_sync(conn: sqlite3.Connection, name: str | None, now: str) -> int:
+        where = "status = 'FAILED'" + (" AND username = :name" if name else "")
+        where += f" AND username NOT IN (SELECT username FROM queue WHERE status IN {ACTIVE_SQL})"
+        latest = "id IN (SELECT MAX(id) FROM queue WHERE status = 'FAILED' GROUP BY username)"
+        return conn.execute(
+            "UPDATE queue SET status = 'PENDING', attempts = 0, not_before = NULL, last_error = NULL,"
+            f" updated_at = :now WHERE {where} AND {latest}", {"name": name, "now": now}).rowcount
+
+    async def remove(self, username: str) -> int:
+        """Cancel the active item (a running one is fenced off) and forget the name's history."""
+        name = normalize_username(username)
+        return await self.db.write(lambda c: c.execute(
+            "DELETE FROM queue WHERE username = ?", (name,)).rowcount)
+
+    # ----------------------------------------------------------------- reads
+    async def get(self, username: str) -> QueueItem | None:
+        name = normalize_username(username)
+        row = await self.db.read(lambda c: c.execute(
+            f"SELECT {_COLUMNS} FROM queue WHERE username = ? ORDER BY status IN {ACTIVE_SQL} DESC, id DESC LIMIT 1",
+            (name,)).fetchone())
+        return row_to_item(row) if row else None
+
+    async def get_by_id(self, item_id: int) -> QueueItem | None:
+        row = await self.db.read(lambda c: c.execute(f"SELECT {_COLUMNS} FROM queue WHERE id = ?",
+                                                     (item_id,)).fetchone())
+        return row_to_item(row) if row else None
+
+    async def counts(self) -> dict[tuple[Priority, Status], int]:
+        rows = await self.db.read(lambda c: c.execute(
+            "SELECT priority, status, COUNT(*) FROM queue GROUP BY priority, status").fetchall())
+        return {(Priority(p), Status(s)): n for p, s, n in rows}
+
+    async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:
+        sql = f"SELECT {_COLUMNS} FROM queue"
+        params: tuple[Any, ...] = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            params = (Status(status).value,)
+        sql += " ORDER BY (status = 'PROCESSING') DESC, CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = await self.db.read(lambda c: c.execute(sql, params).fetchall())
+        return [row_to_item(r) for r in rows]
+
+    async def board(self, limit: int = 50) -> list[QueueItem]:
+        """What a console shows: running items, then the next to run, then recent failures."""
+        sql = (
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'PROCESSING' ORDER BY id LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
+            " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
+            " AND priority = 'LOW' ORDER BY claim_rank, id LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
+        )
+        rows = await self.db.read(lambda c: c.execute(sql, {"lim": limit}).fetchall())
+        return [row_to_item(r) for r in rows]
+
+    async def has_work_due(self, within_seconds: float = 0) -> bool:
+        """Is anything running, or claimable now or within ``within_seconds``? (idle detection)"""
+        horizon = to_iso(self.clock.now() + timedelta(seconds=within_seconds))
+        return await self.db.read(lambda c: c.execute(
+            "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING' OR (status IN ('PENDING','PAUSED')"
+            " AND (not_before IS NULL OR not_before <= ?)))", (horizon,)).fetchone()[0] == 1)
