@@ -1,0 +1,196 @@
+"""Word banks, and the captions, bios and transcripts generated from them.
+
+The AI pipeline and the console show captions, transcripts, names and hooks to people; a
+world of random letters would hide bugs that only show with realistic text (length limits,
+unicode-free but punctuated sentences, recurring topic words). Each community of accounts
+has a *topic*, so a creator's handle, bio, captions and transcripts agree with each other and
+with their similar accounts — which is also what makes AI output built from those words look
+on-topic. Generated texts are deterministic (the same reel always says the same thing, in
+every process) and transcripts open with a recognisable hook, because hooks are what the Viral
+Ideas pipeline studies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .hashing import pick, rng
+
+__all__ = [
+    "ADJECTIVES",
+    "CTA_LINES",
+    "FIRST_NAMES",
+    "HOOK_OPENERS",
+    "LAST_NAMES",
+    "STOPWORDS",
+    "TOPICS",
+    "Topic",
+    "biography",
+    "caption",
+    "transcript_segments",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One content niche: handle nouns, vocabulary, and audience wishes for hooks."""
+
+    name: str
+    handles: tuple[str, ...]
+    vocabulary: tuple[str, ...]
+    wishes: tuple[str, ...]
+    category: str
+
+
+def _t(name: str, handles: str, vocabulary: str, wishes: tuple[str, ...], category: str) -> Topic:
+    return Topic(name, tuple(handles.split()), tuple(vocabulary.split()), wishes, category)
+
+
+TOPICS: tuple[Topic, ...] = (
+    _t("baking", "bakes oven crumbs dough", "sourdough crust butter flour proofing starter croissant glaze",
+       ("want bakery bread at home", "keep burning your cookies", "think sourdough is hard"), "Chef"),
+    _t("fitness", "lifts gains fit strong", "squat deadlift protein mobility reps cardio recovery glutes",
+       ("skip leg day", "want visible abs by summer", "train hard but never progress"), "Fitness Trainer"),
+    _t("travel", "travels wander roams trips", "itinerary passport hostel beaches flights backpack sunrise islands",
+       ("overpay for flights", "dream of living abroad", "hate tourist traps"), "Travel Company"),
+    _t("finance", "money wealth invests cents", "budget savings index compound dividends debt salary portfolio",
+       ("live paycheck to paycheck", "want to retire early", "never know where your money goes"),
+       "Financial Service"),
+    _t("skincare", "glow skin beauty dew", "serum retinol sunscreen cleanser moisture acne routine collagen",
+       ("keep breaking out", "waste money on serums", "want glass skin"), "Health/Beauty"),
+    _t("coffee", "brews coffee beans espresso", "espresso latte grinder crema roast pourover milk barista",
+       ("drink bitter coffee every morning", "pay six dollars for a latte", "own an espresso machine"),
+       "Coffee Shop"),
+    _t("gardening", "garden grows plants sprouts", "seedlings compost tomatoes soil pruning balcony harvest herbs",
+       ("kill every plant you buy", "have a tiny balcony", "want tomatoes all summer"), "Gardener"),
+    _t("tech", "codes dev tech bytes", "python laptop shortcuts keyboard automation startup cloud apps",
+       ("still copy paste everything", "want to learn to code", "have a messy desktop"), "Software Company"),
+    _t("parenting", "mama dad family kids", "toddler bedtime snacks tantrums routine nursery lunchbox playtime",
+       ("dread bedtime every night", "have a picky eater", "need five minutes of quiet"), "Blogger"),
+    _t("fashion", "style outfits closet looks", "capsule wardrobe denim thrift layering sneakers tailoring colors",
+       ("have nothing to wear", "shop fast fashion", "want to look put together"), "Fashion Model"),
+    _t("pets", "paws pups kitty pets", "puppy leash treats training grooming catnip zoomies vet",
+       ("have a dog that pulls", "think cats cannot be trained", "spend too much on toys"), "Pet Service"),
+    _t("music", "beats tunes sound vinyl", "guitar chords producer melody studio vocals playlist drums",
+       ("want to learn guitar", "make beats in your bedroom", "get stuck on the same chords"), "Musician/Band"),
+    _t("cooking", "cooks kitchen eats plates", "mealprep pasta garlic skillet spices dinner leftovers sauce",
+       ("order takeout every night", "hate doing dishes", "cook the same five meals"), "Chef"),
+    _t("photography", "shots lens frames photos", "camera lighting portraits editing presets golden composition tripod",
+       ("take blurry photos", "think you need an expensive camera", "edit for hours"), "Photographer"),
+    _t("productivity", "focus habits daily notes", "planner morning habits journaling deepwork calendar goals routine",
+       ("procrastinate until midnight", "start every monday over", "drown in notifications"), "Coach"),
+    _t("hiking", "trails peaks outdoors summit", "boots summit trailhead campfire backpacking waterfalls gear maps",
+       ("get winded on every hill", "want your first overnight hike", "pack way too much"), "Outdoor & Sporting Goods"),
+    _t("interiors", "home nest decor spaces", "rental makeover lighting shelves plants rugs paint declutter",
+       ("live in a beige rental", "have a cluttered entryway", "want a cosy living room"), "Interior Design Studio"),
+    _t("gaming", "plays gamer pixels quest", "controller speedrun loadout streams boss settings headset ranked",
+       ("keep losing ranked matches", "play on default settings", "want to start streaming"), "Gamer"),
+    _t("yoga", "yoga flow breathe zen", "stretching breathwork balance flexibility meditation posture mat calm",
+       ("sit at a desk all day", "cannot touch your toes", "feel stressed every evening"), "Sports & Recreation"),
+    _t("cars", "drives garage motors revs", "detailing engine tires restoration wax interior mileage roadtrip",
+       ("wash your car with dish soap", "ignore the check engine light", "love old cars"), "Automotive"),
+)
+
+ADJECTIVES: tuple[str, ...] = tuple(
+    "sunny wild daily happy little urban cozy bold simple honest golden lazy quiet brave fresh "
+    "real slow tiny mighty salty sweet modern rustic clever".split()
+)
+
+FIRST_NAMES: tuple[str, ...] = tuple(
+    "alex sam maya jordan lena omar priya noah zoe mateo aisha lucas nina ethan sofia leo "
+    "hana diego chloe ravi emma felix iris jonas".split()
+)
+
+LAST_NAMES: tuple[str, ...] = tuple(
+    "rivera chen patel novak kim garcia silva berg okafor rossi tanaka martin costa larsen "
+    "haddad moreau fischer ito walsh mendes".split()
+)
+
+HOOK_OPENERS: tuple[str, ...] = (
+    "Stop scrolling if you {wish}.",
+    "Nobody tells you this if you {wish}.",
+    "If you {wish}, watch this before you do anything else.",
+    "I wish someone had told me this when I used to {wish}.",
+    "Three things I stopped doing because I used to {wish}.",
+)
+
+CTA_LINES: tuple[str, ...] = (
+    "Follow for part two.",
+    "Save this so you do not forget it.",
+    "Send this to a friend who needs it.",
+    "Comment your questions and I will answer them.",
+)
+
+STOPWORDS: frozenset[str] = frozenset(
+    "the and for you your with that this are was were have has had not but from they them "
+    "their what when where which who will would should could into onto over under about "
+    "than then there here just also only very more most some such each other been being "
+    "does did doing done its it's our ours out use using json schema return respond field "
+    "fields object string array number integer boolean null must only following given based "
+    "please write create make provide include item items list value values shortcode".split()
+)
+
+_BODY_TEMPLATES: tuple[str, ...] = (
+    "The secret is getting the {w1} right before you even think about {w2}.",
+    "Most people skip the {w1}, and that is exactly why their {w2} never works.",
+    "Start with {w1}, then add {w2}, and finish with a little {w3}.",
+    "I tried this for thirty days and my {w1} changed completely.",
+    "Here is the {adj} way to handle {w1} without spending a fortune.",
+    "Forget everything you heard about {w1}; {w2} matters far more.",
+    "Step one is {w1}, step two is {w2}, and step three is patience.",
+    "This one {adj} trick with {w1} saves me an hour every week.",
+    "If your {w1} setup looks like this, you are probably rushing the {w2}.",
+)
+
+_CAPTION_TEMPLATES: tuple[str, ...] = (
+    "{Adj} {w1} tip you need today",
+    "How I fixed my {w1} in one week",
+    "POV: you finally understand {w1}",
+    "{w1} vs {w2}: which one wins?",
+    "The {adj} guide to {w1}",
+    "Save this {w1} routine for later",
+)
+
+
+def _words(r, topic: Topic) -> dict[str, str]:
+    w1, w2, w3 = r.sample(list(topic.vocabulary), 3)
+    adj = r.choice(ADJECTIVES)
+    return {"w1": w1, "w2": w2, "w3": w3, "adj": adj, "Adj": adj.title()}
+
+
+def biography(seed: int, username: str, topic: Topic) -> str:
+    """A short bio: niche, a promise to the audience, a contact line."""
+    r = rng(seed, "bio", username)
+    words = _words(r, topic)
+    wish = r.choice(topic.wishes)
+    return (
+        f"{topic.name.title()} | {words['w1']} & {words['w2']}\n"
+        f"Helping you if you {wish}\n"
+        f"{r.choice(('DM for collabs', 'New reels every week', 'Link below'))}"
+    )
+
+
+def caption(seed: int, account: str, index: int, topic: Topic) -> str:
+    """A reel caption with a couple of hashtags drawn from the topic."""
+    r = rng(seed, "caption", account, index)
+    line = r.choice(_CAPTION_TEMPLATES).format(**_words(r, topic))
+    tags = " ".join(f"#{w}" for w in r.sample(list(topic.vocabulary), 2))
+    return f"{line} {tags} #{topic.name}"
+
+
+def transcript_segments(seed: int, shortcode: str, topic: Topic) -> list[dict[str, object]]:
+    """Spoken segments ``{text, offset, duration}`` (seconds); the first one is the hook."""
+    r = rng(seed, "transcript", shortcode)
+    wish = r.choice(topic.wishes)
+    opener = HOOK_OPENERS[0] if r.random() < 0.5 else pick(seed, HOOK_OPENERS, "opener", shortcode)
+    sentences = [opener.format(wish=wish)]
+    for template in r.sample(_BODY_TEMPLATES, r.randint(3, 6)):
+        sentences.append(template.format(**_words(r, topic)))
+    sentences.append(r.choice(CTA_LINES))
+    segments: list[dict[str, object]] = []
+    offset = 0.0
+    for sentence in sentences:
+        duration = round(0.36 * len(sentence.split()) + r.uniform(0.2, 0.8), 2)
+        segments.append({"text": sentence, "offset": round(offset, 2), "duration": duration})
+        offset += duration + round(r.uniform(0.05, 0.4), 2)
+    return segments
