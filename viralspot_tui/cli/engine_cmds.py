@@ -17,6 +17,7 @@ from .common import EXIT_USAGE, CliState, fail, pass_state, run_async
 
 __all__ = ["register"]
 
+PROCESSORS = ("queue", "viral", "crawler")
 SAMPLE_FILE = Path(__file__).resolve().parents[2] / "queue.csv.sample"
 FALLBACK_SAMPLE = ("username,source,priority,timestamp,status,attempts,last_attempt,error_message,request_id\n"
                    "natgeo,manual,HIGH,,PENDING,0,,,\nnasa,manual,LOW,,PENDING,0,,,\n"
@@ -27,7 +28,8 @@ def _interactive(no_ui: bool) -> bool:
     return not no_ui and sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, setup: Any = None) -> None:
+def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, setup: Any = None,
+            processors: tuple[str, ...] = PROCESSORS) -> None:
     from ..config import ConfigError
 
     settings = state.settings
@@ -35,7 +37,8 @@ def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, 
         if _interactive(no_ui):
             from ..tui.launch import run_console
 
-            code = run_console(settings, mouse=mouse, exit_when_idle=exit_when_idle, setup=setup)
+            code = run_console(settings, mouse=mouse, exit_when_idle=exit_when_idle, setup=setup,
+                               processors=processors)
         else:
             from ..core.headless import run_headless
             from ..logs import configure_logging
@@ -43,7 +46,8 @@ def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, 
             secrets = [s.get_secret_value() for s in (settings.rapidapi.key, settings.openai.api_key,
                                                       settings.supabase.service_role_key) if s is not None]
             configure_logging(settings.log_format, settings.log_level, secrets)
-            code = run_async(run_headless(settings, exit_when_idle=exit_when_idle, setup=setup))
+            code = run_async(run_headless(settings, exit_when_idle=exit_when_idle, setup=setup,
+                                          processors=processors))
     except ConfigError as exc:
         fail(str(exc), code=EXIT_USAGE)
         return
@@ -58,9 +62,11 @@ def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, 
 @click.option("--exit-when-idle", is_flag=True, help="Stop once nothing is pending, running or due soon.")
 @click.option("--max-concurrent", type=click.IntRange(1, 512), default=None)
 @click.option("--no-mouse", is_flag=True, help="Console: do not capture the mouse.")
+@click.option("--processors", default=",".join(PROCESSORS), show_default=True,
+              help="Comma-separated processors to host (queue, viral, crawler).")
 @pass_state
 def run(state: CliState, no_ui: bool, backend: str | None, queue_file: str | None, simulate: bool | None,
-        exit_when_idle: bool, max_concurrent: int | None, no_mouse: bool) -> None:
+        exit_when_idle: bool, max_concurrent: int | None, no_mouse: bool, processors: str) -> None:
     """The console (or headless runner) on the configured backend."""
     queue: dict[str, Any] = {}
     if backend:
@@ -71,7 +77,12 @@ def run(state: CliState, no_ui: bool, backend: str | None, queue_file: str | Non
         queue["max_concurrent"] = max_concurrent
     _merge_section(state, "queue", queue)
     state.override(simulate=simulate)
-    _launch(state, no_ui=no_ui, exit_when_idle=exit_when_idle, mouse=not no_mouse)
+    chosen = tuple(p.strip() for p in processors.split(",") if p.strip())
+    unknown = sorted(set(chosen) - set(PROCESSORS))
+    if unknown or not chosen:
+        fail(f"--processors: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PROCESSORS)}",
+             code=EXIT_USAGE)
+    _launch(state, no_ui=no_ui, exit_when_idle=exit_when_idle, mouse=not no_mouse, processors=chosen)
 
 
 def _merge_section(state: CliState, section: str, values: dict[str, Any]) -> None:

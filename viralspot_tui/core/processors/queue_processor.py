@@ -91,7 +91,7 @@ class QueueProcessor(Processor):
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
         self._control = control
-        swept = await self.store.sweep_expired()
+        swept = await self.store.release_dead_local_owners() + await self.store.sweep_expired()
         if swept:
             self.runtime.events.emit("queue.recovered", f"recovered {len(swept)} item(s) with expired leases",
                                      usernames=swept[:20])

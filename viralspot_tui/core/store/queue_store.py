@@ -10,6 +10,8 @@ worker whose lease was taken over cannot change anything.
 from __future__ import annotations
 
 import itertools
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -27,6 +29,22 @@ _COLUMNS = (
     "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
     "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
 )
+
+
+def _owner_is_dead_here(owner: str, host: str) -> bool:
+    parts = owner.split(":")
+    if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class LeaseLost(RuntimeError):
@@ -226,13 +244,32 @@ class QueueStore:
             " WHERE status = 'PROCESSING' AND lease_expires_at < ? RETURNING username", (now, now)).fetchall()
         return [r[0] for r in rows]
 
-    async def release_owned_by(self, instance_prefix: str) -> int:
-        """Start-up recovery for this instance id: anything it still holds goes back to PENDING."""
+    async def release_dead_local_owners(self) -> list[str]:
+        """Start-up recovery without waiting for lease expiry.
+
+        A lease owner is ``host:pid:uuid:claim``. When the host is this machine and that pid no
+        longer exists, the process that held the lease is certainly dead (kill -9, power loss),
+        so its items can go back to PENDING at once. Leases of live or remote owners are left to
+        expire normally.
+        """
+        owners = await self.db.read(lambda c: [r[0] for r in c.execute(
+            "SELECT DISTINCT lease_owner FROM queue WHERE status = 'PROCESSING' AND lease_owner IS NOT NULL")])
+        host = socket.gethostname()
+        dead = sorted({o for o in owners if _owner_is_dead_here(o, host)})
+        if not dead:
+            return []
         now = self._now()
-        return await self.db.write(lambda c: c.execute(
-            "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
-            " lease_expires_at = NULL, updated_at = ? WHERE status = 'PROCESSING' AND lease_owner LIKE ?",
-            (now, instance_prefix + ":%")).rowcount)
+        return await self.db.write(self._release_owners_sync, dead, now)
+
+    @staticmethod
+    def _release_owners_sync(conn: sqlite3.Connection, owners: list[str], now: str) -> list[str]:
+        released: list[str] = []
+        for owner in owners:
+            released += [r[0] for r in conn.execute(
+                "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+                " lease_expires_at = NULL, updated_at = ?, last_error = 'worker process died, requeued'"
+                " WHERE status = 'PROCESSING' AND lease_owner = ? RETURNING username", (now, owner))]
+        return released
 
     # ----------------------------------------------------------------- operator actions
     async def bump(self, username: str, priority: Priority) -> QueueItem:

@@ -1,0 +1,93 @@
+"""Control commands from a second process change a running runner's state (SPEC §9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ENV = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2", "VIRALSPOT_QUEUE__REELS_COUNT": "12",
+       "VIRALSPOT_LOG_LEVEL": "warning", "VIRALSPOT_STATUS_INTERVAL_SECONDS": "60"}
+
+
+def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), *args],
+                          env=ENV, capture_output=True, text=True, timeout=60)
+
+
+def _status(data: Path) -> dict:
+    result = _cli(data, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _until(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_pause_resume_add_and_status_against_a_running_runner(tmp_path: Path) -> None:
+    data, queue = tmp_path / "data", tmp_path / "queue.csv"
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui", "--simulate",
+         "--queue-file", str(queue), "--processors", "queue"], env=ENV, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        _until(lambda: _status(data)["engine_running"])
+
+        paused = _cli(data, "pause", "queue")
+        assert paused.returncode == 0 and "paused queue" in paused.stdout
+        assert _until(lambda: _status(data)["processors"].get("queue", {}).get("state") == "paused")
+
+        added = _cli(data, "queue", "add", "natgeo", "@nasa", "bad..name", "--priority", "high")
+        assert added.returncode == 1  # one name refused, the others added
+        assert "natgeo: added at HIGH" in added.stdout and "nasa: added at HIGH" in added.stdout
+        assert "cannot contain '..'" in added.stderr
+        time.sleep(1.0)
+        assert _status(data)["queue"]["HIGH"] == {"PENDING": 2}  # paused: nothing was claimed
+
+        resumed = _cli(data, "resume", "queue")
+        assert "resumed queue" in resumed.stdout
+        assert _until(lambda: _status(data)["queue"]["HIGH"] == {"COMPLETED": 2})
+
+        listed = json.loads(_cli(data, "queue", "list", "--json").stdout)
+        assert sorted(i["username"] for i in listed) == ["nasa", "natgeo"]
+        assert "natgeo" in queue.read_text()  # statuses written back to the CSV file
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        _, err = runner.communicate(timeout=30)
+    assert runner.returncode == 0, err[-2000:]
+    assert _status(data)["engine_running"] is False
+
+
+def test_pause_without_a_runner_is_remembered_for_the_next_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = _cli(data, "pause", "crawler")
+    assert result.returncode == 0 and "no engine running" in result.stdout
+    assert _cli(data, "config", "show").returncode == 0
+
+
+def test_bad_usage_exits_2_and_secrets_are_masked(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _cli(data, "queue", "add", "..bad").returncode == 2
+    assert _cli(data, "queue", "retry").returncode == 2
+    env_secret = {**ENV, "RAPIDAPI_KEY": "rk-super-secret-value", "OPENAI_API_KEY": "sk-another-secret"}
+    shown = subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "config", "show"],
+                           env=env_secret, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0
+    assert "rk-super-secret-value" not in shown.stdout + shown.stderr
+    assert "sk-another-secret" not in shown.stdout + shown.stderr
+    assert "rapidapi.key = \"**********\"" in shown.stdout
+    missing = subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run",
+                              "--no-ui", "--processors", "queue"], env=ENV, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2
+    assert "RAPIDAPI_KEY" in missing.stderr and "--simulate" in missing.stderr

@@ -1,0 +1,101 @@
+"""kill -9 torture (SPEC §10): a headless runner is killed at random moments and restarted.
+
+At the end every valid item is COMPLETED exactly once, no content row is duplicated, nothing
+is left PROCESSING, the CSV file parses, and SQLite's integrity check is ok. Seeded, and kept
+fast with a small simulator latency and small reel pages.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import make_sim
+
+from viralspot_tui.core.backends.csv_format import parse_csv
+
+ITEMS = 300
+KILLS = 12
+
+
+def _runner(data: Path, queue: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2", "VIRALSPOT_QUEUE__MAX_CONCURRENT": "16",
+           "VIRALSPOT_QUEUE__REELS_COUNT": "12", "VIRALSPOT_QUEUE__SIMILAR_COUNT": "5",
+           "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2", "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "2000",
+           "VIRALSPOT_LOG_LEVEL": "warning"}
+    cmd = [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui", "--simulate",
+           "--queue-file", str(queue), "--processors", "queue", *extra]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _completed(db: Path) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM queue WHERE status = 'COMPLETED'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    rng = random.Random(20261128)
+    sim = make_sim()
+    names = [f"torture.{i}" for i in range(ITEMS)]
+    valid = {n for n in names if sim.world.profile(n).kind == "public"}
+    queue = tmp_path / "queue.csv"
+    queue.write_text("username,priority\n" + "".join(f"{n},{rng.choice(['HIGH', 'LOW'])}\n" for n in names))
+    data = tmp_path / "data"
+    db = data / "viralspot.db"
+
+    kills = 0
+    progress: list[int] = []
+    while kills < KILLS:
+        proc = _runner(data, queue)
+        time.sleep(rng.uniform(0.8, 2.2))
+        if proc.poll() is not None:
+            raise AssertionError(f"runner exited early: {proc.stderr.read().decode()[-2000:]}")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()  # reaped, so its pid is really gone for the dead-owner check
+        kills += 1
+        progress.append(_completed(db))
+
+    final = _runner(data, queue, "--exit-when-idle")
+    try:
+        _, err = final.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        final.kill()
+        raise
+    assert final.returncode == 0, err.decode()[-3000:]
+    assert progress[-1] > 0, "the killed runners made no progress at all"
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = conn.execute("SELECT username, status, COUNT(*) FROM queue GROUP BY username, status").fetchall()
+    by_name: dict[str, list[tuple[str, int]]] = {}
+    for username, status, count in rows:
+        by_name.setdefault(username, []).append((status, count))
+    assert set(by_name) == set(names)
+    for name in valid:
+        assert by_name[name] == [("COMPLETED", 1)], (name, by_name[name])
+    for name in set(names) - valid:
+        assert by_name[name] == [("FAILED", 1)], (name, by_name[name])
+    assert conn.execute("SELECT COUNT(*) FROM queue WHERE status IN ('PROCESSING','PAUSED','PENDING')").fetchone()[0] == 0
+    dupes = conn.execute("SELECT shortcode, COUNT(*) FROM content GROUP BY shortcode HAVING COUNT(*) > 1").fetchall()
+    assert dupes == []
+    scraped = {r[0] for r in conn.execute("SELECT DISTINCT username FROM content")}
+    assert scraped == valid
+    assert conn.execute("SELECT COUNT(*) FROM pipeline_checkpoints").fetchone()[0] == 0
+
+    parsed = parse_csv(queue.read_bytes())
+    assert parsed.errors == []
+    statuses = {row.username: row.status.value for _, row in parsed.rows}
+    assert statuses == {n: ("COMPLETED" if n in valid else "FAILED") for n in names}
