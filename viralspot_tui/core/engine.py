@@ -32,9 +32,9 @@ def build_backend(runtime: Runtime, *, local_only: bool = False) -> QueueBackend
         from .backends.csv_backend import CsvBackend
 
         return CsvBackend(runtime, settings.queue.queue_file)
-    from .backends.supabase_backend import SupabaseBackend  # pragma: no cover - own issue
+    from ..config import ConfigError
 
-    return SupabaseBackend(runtime)
+    raise ConfigError("queue.backend = 'supabase' is not available in this version yet; use the csv backend")
 
 
 def build_processors(runtime: Runtime, names: Iterable[str] = PROCESSOR_NAMES) -> list["Processor"]:

@@ -245,7 +245,7 @@ class Supervisor:
             backend=backend_state.description,
             online=backend_state.online,
             outbox_depth=backend_state.outbox_depth,
-            quota=providers.quota_snapshot() if providers is not None else {},
+            quota={name: q.as_dict() for name, q in providers.quota_snapshot().items()} if providers else {},
             processors={n: ProcessorInfo(n, s.state.value if not (s.control.paused and s.state == ProcessorState.RUNNING)
                                          else ProcessorState.PAUSED.value, s.restarts, s.last_error)
                         for n, s in self.slots.items()},
