@@ -89,11 +89,22 @@ async def engine_running(runtime: "Runtime") -> bool:
 
 
 async def notify_engine(runtime: "Runtime", command: str, **args: Any) -> None:
-    """Tell a running engine (if any) to look now rather than at its next poll."""
+    """Tell a running engine to look now rather than at its next poll.
+
+    With no engine running and the CSV backend configured, the queue file is brought up to
+    date at once instead (merge the file's edits, write statuses back), so the file an
+    operator looks at always matches what the command just did.
+    """
     from ..core.control import ControlChannel
 
     if await engine_running(runtime):
         await ControlChannel(runtime.db, runtime.clock).post(command, **args)
+        return
+    queue = runtime.settings.queue
+    if command == "wake" and queue.backend == "csv" and queue.queue_file.is_file():
+        from ..core.backends.csv_backend import CsvBackend
+
+        await CsvBackend(runtime, queue.queue_file).stop()
 
 
 def echo_json(value: Any) -> None:

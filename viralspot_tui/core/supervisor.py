@@ -135,6 +135,7 @@ class Supervisor:
         with contextlib.suppress(Exception):
             await self.backend.stop()
         with contextlib.suppress(Exception):
+            await self.refresh()
             await self._publish_state(final=True)
         self.runtime.events.emit("supervisor.stopped", "engine stopped cleanly")
         self.stopped.set()

@@ -198,10 +198,9 @@ class CsvBackend:
         if _stat_key(self.path) != self._file_stat:
             await self._import()
         rows = await self.runtime.db.read(_export_rows_sync)
-        text = render_csv(rows, self._parsed.extra_columns, [e.raw for e in self._parsed.errors if e.raw])
-        if self._parsed.extras:
+        if self._parsed.extras:  # operators' own columns travel with their rows
             rows = [{**self._parsed.extras.get(r["username"], {}), **r} for r in rows]
-            text = render_csv(rows, self._parsed.extra_columns, [e.raw for e in self._parsed.errors if e.raw])
+        text = render_csv(rows, self._parsed.extra_columns, [e.raw for e in self._parsed.errors if e.raw])
         await asyncio.to_thread(write_atomic, self.path, text)
         self._file_stat = _stat_key(self.path)
         await self.runtime.db.write(_record_snapshot_sync, rows)

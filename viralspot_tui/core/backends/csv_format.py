@@ -177,7 +177,8 @@ def render_csv(rows: list[dict[str, str]], extra_columns: list[str], bad_lines: 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, *extra_columns])
     for row in rows:
-        writer.writerow([neutralize(str(row.get(col) or "")) for col in (*COLUMNS, *extra_columns)])
+        writer.writerow([neutralize("" if row.get(col) is None else str(row.get(col)))
+                         for col in (*COLUMNS, *extra_columns)])
     for raw in bad_lines:
         out.write(raw + "\n")
     return out.getvalue()
