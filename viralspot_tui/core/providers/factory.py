@@ -1,0 +1,165 @@
+"""Build every provider from settings, with one shared :class:`OutboundPolicy` per provider.
+
+The factory is the only place that touches secrets: it reads the keys with
+``get_secret_value`` solely to set request headers, so a key never reaches a log line, an
+error or a repr. Processors receive a :class:`Providers` bundle and share its policies, which
+is what makes the rate limit hold across all three processors (SPEC Q5).
+
+Given a ``transport`` (the simulator's in-process transport), every client — including the
+OpenAI SDK's, through ``http_client`` — sends through it, so tests and the demo exercise the
+real code paths without a socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from openai import AsyncOpenAI
+
+from ...config import MissingSecret, Settings
+from ..clock import Clock, SystemClock
+from .ai import AIProvider
+from .instagram import InstagramProvider
+from .policy import OutboundPolicy, QuotaState
+from .transcripts import TranscriptProvider
+
+__all__ = ["Providers", "SIMULATED_KEY"]
+
+SIMULATED_KEY = "simulated-key"
+DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
+
+
+def _rapid_client(key: str, host: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        headers={"x-rapidapi-key": key, "x-rapidapi-host": host},
+        timeout=httpx.Timeout(timeout),
+        transport=transport,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+    )
+
+
+class _SharedTransport(httpx.AsyncBaseTransport):
+    """Lend a caller-owned transport to several clients without letting them close it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:  # the owner (the simulator, a test) closes the real one
+        return None
+
+
+@dataclass
+class Providers:
+    """The providers of one process, their shared policies, and the clients to close."""
+
+    instagram: InstagramProvider
+    transcripts: TranscriptProvider
+    ai: AIProvider
+    policies: dict[str, OutboundPolicy]
+    _closers: list[Any] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        api_key_override: str | None = None,
+    ) -> "Providers":
+        """Wire providers from ``settings``; ``api_key_override`` replaces the RapidAPI key.
+
+        Without a key, a run that talks to a simulator (a ``transport`` or ``settings.simulate``)
+        uses a placeholder key; a real run raises :class:`MissingSecret` naming the variable.
+        """
+        clock = clock or SystemClock()
+        if transport is not None:
+            transport = _SharedTransport(transport)
+        rapid = settings.rapidapi
+        simulated = transport is not None or settings.simulate
+        if api_key_override is not None:
+            rapid_key = api_key_override
+        elif rapid.key is not None:
+            rapid_key = rapid.key.get_secret_value()
+        elif simulated:
+            rapid_key = SIMULATED_KEY
+        else:
+            raise MissingSecret("RAPIDAPI_KEY", "the Instagram scraper and transcript APIs")
+        ai_cfg = settings.openai
+        if ai_cfg.api_key is not None:
+            openai_key = ai_cfg.api_key.get_secret_value()
+        elif simulated:
+            openai_key = SIMULATED_KEY
+        else:
+            raise MissingSecret("OPENAI_API_KEY", "the viral ideas AI pipeline")
+
+        def rapid_policy(name: str) -> OutboundPolicy:
+            return OutboundPolicy(
+                name,
+                requests_per_second=rapid.requests_per_second,
+                requests_per_minute=rapid.requests_per_minute,
+                retries=rapid.retries,
+                backoff_initial=rapid.backoff_initial,
+                backoff_max=rapid.backoff_max,
+                max_retry_after=rapid.max_retry_after,
+                clock=clock,
+            )
+
+        policies = {
+            "instagram": rapid_policy("instagram"),
+            "transcripts": rapid_policy("transcripts"),
+            "openai": OutboundPolicy(
+                "openai",
+                requests_per_second=ai_cfg.requests_per_second,
+                retries=rapid.retries,
+                backoff_initial=rapid.backoff_initial,
+                backoff_max=rapid.backoff_max,
+                max_retry_after=rapid.max_retry_after,
+                clock=clock,
+            ),
+        }
+        ig_client = _rapid_client(rapid_key, rapid.instagram_host, rapid.timeout_seconds, transport)
+        tr_client = _rapid_client(rapid_key, rapid.transcript_host, rapid.timeout_seconds, transport)
+        ai_http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(ai_cfg.timeout_seconds))
+        ai_client = AsyncOpenAI(
+            api_key=openai_key,
+            base_url=ai_cfg.base_url or DEFAULT_OPENAI_URL,
+            max_retries=0,
+            timeout=ai_cfg.timeout_seconds,
+            http_client=ai_http,
+        )
+        return cls(
+            instagram=InstagramProvider(ig_client, policies["instagram"], base_url=rapid.instagram_url()),
+            transcripts=TranscriptProvider(tr_client, policies["transcripts"], base_url=rapid.transcript_url()),
+            ai=AIProvider(
+                ai_client,
+                policies["openai"],
+                model=ai_cfg.model,
+                temperature=ai_cfg.temperature,
+                output_retries=ai_cfg.output_retries,
+                input_cost_per_mtok=ai_cfg.input_cost_per_mtok,
+                output_cost_per_mtok=ai_cfg.output_cost_per_mtok,
+            ),
+            policies=policies,
+            _closers=[ig_client, tr_client, ai_client],  # closing the SDK closes ai_http
+        )
+
+    def quota_snapshot(self) -> dict[str, QuotaState]:
+        """Per-provider quota and parking state, for the console header and ``status``."""
+        return {name: policy.snapshot() for name, policy in self.policies.items()}
+
+    async def aclose(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            await closer.close() if isinstance(closer, AsyncOpenAI) else await closer.aclose()
+
+    async def __aenter__(self) -> "Providers":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
