@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import make_sim
+from testkit import make_sim
 
 from viralspot_tui.core.backends.csv_format import parse_csv
 

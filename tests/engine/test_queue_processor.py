@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from conftest import make_settings, make_sim, public_names, wait_for
+from testkit import make_settings, make_sim, public_names, wait_for
 
 from viralspot_tui.core.engine import open_engine
 from viralspot_tui.core.models.queue import Priority, Status

@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from conftest import make_settings, wait_for
+from testkit import make_settings, wait_for
 
 from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.processors.base import Processor, ProcessorControl
