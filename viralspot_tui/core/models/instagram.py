@@ -14,6 +14,8 @@ the field path (``data.reels[3].node.media.code``) — never a bare ``KeyError``
 
 from __future__ import annotations
 
+import logging
+
 import json
 import re
 from collections.abc import Callable
@@ -34,6 +36,8 @@ from pydantic import (
 
 from ..providers.errors import MalformedResponseError, NotFoundError
 from .usernames import Username
+
+log = logging.getLogger("viralspot.providers")
 
 __all__ = [
     "ProfileData", "ReelData", "ReelsPage", "ReelDetail", "SimilarAccount", "Transcript",
@@ -358,7 +362,17 @@ def parse_similar(payload: Any) -> list[SimilarAccount]:
             items = []
         if not isinstance(items, list):
             raise _fail("similar", prefix or "(body)", f"expected a list, got {type(items).__name__}", "instagram")
-        return [_validate(SimilarAccount, it, "similar", f"{prefix}[{i}]", "instagram") for i, it in enumerate(items)]
+        accounts: list[SimilarAccount] = []
+        for i, item in enumerate(items):
+            try:
+                accounts.append(_validate(SimilarAccount, item, "similar", f"{prefix}[{i}]", "instagram"))
+            except MalformedResponseError as exc:
+                # One suggestion with a name Instagram itself would refuse must not cost the
+                # whole list: skip it (and say so); any other broken item still fails the call.
+                if not (exc.field or "").endswith("username") or not isinstance(item, dict):
+                    raise
+                log.warning("similar accounts: skipped item %s: %s", i, exc.detail)
+        return accounts
 
     return _guard("similar", "instagram", run)  # type: ignore[arg-type]
 
