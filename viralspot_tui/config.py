@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,7 +45,13 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("viralspot", appauthor=False))
 
 
-class RapidAPISettings(BaseModel):
+class _Section(BaseModel):
+    """A settings section: unknown keys are errors, so a typo in viralspot.toml is not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RapidAPISettings(_Section):
     key: SecretStr | None = None
     instagram_host: str = INSTAGRAM_HOST
     instagram_base_url: str | None = None
@@ -66,7 +72,7 @@ class RapidAPISettings(BaseModel):
         return (self.transcript_base_url or f"https://{self.transcript_host}").rstrip("/")
 
 
-class OpenAISettings(BaseModel):
+class OpenAISettings(_Section):
     api_key: SecretStr | None = None
     base_url: str | None = None
     model: str = "gpt-4o-mini"
@@ -78,7 +84,7 @@ class OpenAISettings(BaseModel):
     output_cost_per_mtok: float = 0.60
 
 
-class QueueSettings(BaseModel):
+class QueueSettings(_Section):
     backend: Literal["csv", "supabase"] = "csv"
     queue_file: Path = Path("queue.csv")
     max_concurrent: int = Field(8, ge=1, le=512)
@@ -95,13 +101,13 @@ class QueueSettings(BaseModel):
     csv_sync_seconds: float = Field(1.0, gt=0)
 
 
-class SupabaseSettings(BaseModel):
+class SupabaseSettings(_Section):
     url: str | None = None
     service_role_key: SecretStr | None = None
     lease_seconds: float = Field(60.0, gt=0)
 
 
-class ViralSettings(BaseModel):
+class ViralSettings(_Section):
     max_concurrent_jobs: int = Field(2, ge=1, le=32)
     fresh_data_hours: float = Field(24.0, ge=0)
     lookback_days: int = Field(30, ge=1)
@@ -113,7 +119,7 @@ class ViralSettings(BaseModel):
     rerun_every_hours: float = Field(24.0, gt=0)
 
 
-class CrawlerSettings(BaseModel):
+class CrawlerSettings(_Section):
     max_rounds: int = Field(5, ge=1)
     target_new_profiles: int = Field(20, ge=1)
     min_followers: int = Field(1000, ge=0)
@@ -124,7 +130,7 @@ class CrawlerSettings(BaseModel):
     blocked: list[str] = Field(default_factory=list)
 
 
-class SimulatorSettings(BaseModel):
+class SimulatorSettings(_Section):
     seed: int = 7
     latency_ms: float = Field(30.0, ge=0)
     rate_limit: float | None = Field(None, ge=0)
@@ -205,7 +211,27 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
         toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file))
-        return (init_settings, env_settings, dotenv_settings, toml)
+        return (init_settings, env_settings, _OwnKeysOnly(settings_cls, dotenv_settings), toml)
+
+
+class _OwnKeysOnly(PydanticBaseSettingsSource):
+    """A project's .env often holds other tools' variables too; read only ours from it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.inner = inner
+        self.known: set[str] = set()
+        for name, field in settings_cls.model_fields.items():
+            self.known.add(name)
+            alias = field.validation_alias
+            if isinstance(alias, AliasChoices):
+                self.known.update(str(a).lower() for a in alias.choices)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.inner().items() if k.lower() in self.known or k in self.known}
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

@@ -8,15 +8,13 @@ and all of them share one rate limiter per provider (SPEC Q5).
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock
 from .events import EventBus
 from .store.database import Database
-from .store.queue_store import QueueStore
+from .store.queue_store import QueueStore, new_instance_id
 
 if TYPE_CHECKING:
     import httpx
@@ -41,11 +39,6 @@ def simulator_config(settings: "Settings") -> Any:
     values = {"seed": sim.seed, "latency_ms": sim.latency_ms, "rate_limit": sim.rate_limit or None,
               "fault_rate": sim.fault_rate}
     return SimConfig.from_env(**{k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()})
-
-
-def new_instance_id() -> str:
-    """``host:pid:uuid`` — unique per process start, the prefix of every lease this process takes."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

@@ -26,17 +26,23 @@ from ..models.queue import Status
 from .base import BackendState
 from .csv_format import CsvRow, ParsedCsv, RowError, parse_csv, render_csv
 
-__all__ = ["CsvBackend", "write_atomic"]
+__all__ = ["CsvBackend", "write_atomic", "remove_stale_temp_files"]
 
 log = logging.getLogger("viralspot.csv")
 _ACTIVE = ("PENDING", "PROCESSING", "PAUSED")
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never a mix."""
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never a mix.
+
+    The new file keeps the old one's permissions (the operator's choice), or is owner-only
+    when it is new.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        with _suppress():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
@@ -59,6 +65,16 @@ class _suppress:
 
     def __exit__(self, *exc: object) -> bool:
         return True
+
+
+def remove_stale_temp_files(path: Path) -> int:
+    """Temp files a killed writer left beside the queue file (the real file is always intact)."""
+    removed = 0
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        with _suppress():
+            leftover.unlink()
+            removed += 1
+    return removed
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -144,6 +160,7 @@ class CsvBackend:
     # -------------------------------------------------------------- QueueBackend
     async def start(self) -> None:
         async with self._lock:
+            await asyncio.to_thread(remove_stale_temp_files, self.path)
             await self._import(force=True)
             await self._export(force=True)
 

@@ -22,12 +22,20 @@ from ..clock import from_iso
 from ..models.queue import Priority, Status
 from ..models.usernames import InvalidUsername, normalize_username
 
-__all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize"]
+__all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize", "unescape"]
 
 COLUMNS = ("username", "source", "priority", "timestamp", "status", "attempts", "last_attempt",
            "error_message", "request_id")
 _SOURCE = re.compile(r"^[a-z0-9_.-]{1,32}$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED_START = (*_FORMULA_START, "'")
+# Physical lines exactly as the csv module sees them (it ends lines at \r, \n and \r\n only).
+_PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def unescape(text: str) -> str:
+    """Undo :func:`neutralize`: drop the one quote it put before a formula-like start."""
+    return text[1:] if text.startswith("'") and text[1:2] in _ESCAPED_START and text[1:2] != "" else text
 
 
 class CsvRow(BaseModel):
@@ -52,7 +60,7 @@ class CsvRow(BaseModel):
     @field_validator("source", mode="before")
     @classmethod
     def _source(cls, value: object) -> str:
-        text = str(value or "").strip().lower() or "csv"
+        text = unescape(str(value or "").strip()).lower() or "csv"
         if not _SOURCE.match(text):
             raise ValueError("must be 1-32 characters of a-z, 0-9, '.', '_' or '-'")
         return text
@@ -93,10 +101,7 @@ class CsvRow(BaseModel):
     @field_validator("error_message", "request_id", mode="before")
     @classmethod
     def _text(cls, value: object) -> str | None:
-        text = str(value or "").strip()
-        if text.startswith("'") and text[1:2] in _FORMULA_START:
-            text = text[1:]
-        return text[:2000] or None
+        return unescape(str(value or "").strip())[:2000] or None
 
 
 @dataclass(frozen=True)
@@ -128,29 +133,35 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
     """Parse a whole queue file. Never raises for bad content; errors are collected."""
     text = _decode(data) if isinstance(data, bytes) else data.lstrip("\ufeff")
     result = ParsedCsv()
-    lines = text.splitlines(keepends=True)
+    lines = _PHYSICAL_LINE.findall(text)
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
-    try:
-        for record in reader:
-            line = reader.line_num
-            if not record or all(not cell.strip() for cell in record):
+    end = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. an oversized field: report this record, keep reading
+            start, end = end + 1, reader.line_num
+            raw = "".join(lines[start - 1:end]).rstrip("\r\n")
+            result.errors.append(RowError(start, f"unreadable CSV record: {exc}", raw))
+            continue
+        start, end = end + 1, reader.line_num  # a quoted field may span several physical lines
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        if header is None:
+            names = [c.strip().lower() for c in record]
+            if "username" in names:
+                header = names
+                result.extra_columns = [n for n in names if n and n not in COLUMNS]
                 continue
-            if header is None:
-                names = [c.strip().lower() for c in record]
-                if "username" in names:
-                    header = names
-                    result.extra_columns = [n for n in names if n and n not in COLUMNS]
-                    continue
-                header = list(COLUMNS)
-            _parse_record(result, header, record, line, lines)
-    except csv.Error as exc:
-        result.errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}", ""))
+            header = list(COLUMNS)
+        _parse_record(result, header, record, start, "".join(lines[start - 1:end]).rstrip("\r\n"))
     return result
 
 
-def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line: int, lines: list[str]) -> None:
-    raw = lines[line - 1].rstrip("\r\n") if 0 < line <= len(lines) else ",".join(record)
+def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line: int, raw: str) -> None:
     values = {name: cell for name, cell in zip(header, record) if name}
     known = {k: v for k, v in values.items() if k in COLUMNS}
     try:
@@ -167,18 +178,26 @@ def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line:
 
 
 def neutralize(value: str) -> str:
-    """Prefix a quote so spreadsheet programs show text instead of evaluating a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Prefix a quote so spreadsheet programs show text instead of evaluating a formula.
+
+    A value that already starts with a quote gets one too, so :func:`unescape` is exact.
+    """
+    return "'" + value if value.startswith(_ESCAPED_START) else value
+
+
+def _cell(value: object) -> str:
+    return neutralize("" if value is None else str(value))
 
 
 def render_csv(rows: list[dict[str, str]], extra_columns: list[str], bad_lines: list[str]) -> str:
     """Serialise rows (dicts keyed by column name); malformed lines are kept verbatim at the end."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes any cell holding \r or \n, so a stray CR in
+    # an error message can never end a row early and smuggle in a new one.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*COLUMNS, *extra_columns])
     for row in rows:
-        writer.writerow([neutralize("" if row.get(col) is None else str(row.get(col)))
-                         for col in (*COLUMNS, *extra_columns)])
+        writer.writerow([_cell(row.get(col)) for col in (*COLUMNS, *extra_columns)])
     for raw in bad_lines:
-        out.write(raw + "\n")
+        out.write(raw + "\r\n")
     return out.getvalue()

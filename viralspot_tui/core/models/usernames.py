@@ -33,11 +33,14 @@ class InvalidUsername(ValueError):
 
 
 def _strip_url(text: str) -> str:
-    if "://" not in text and not text.lower().startswith(("www.instagram.com/", "instagram.com/")):
+    if "://" not in text and not text.lower().startswith(tuple(f"{h}/" for h in _IG_HOSTS)):
         return text
     url = text if "://" in text else "https://" + text
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError as exc:
+        raise InvalidUsername(text, f"not a valid URL ({exc})") from None
     if host not in _IG_HOSTS:
         raise InvalidUsername(text, f"not an Instagram profile URL (host {host or 'missing'!r})")
     segments = [s for s in parts.path.split("/") if s]

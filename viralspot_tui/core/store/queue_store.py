@@ -13,6 +13,7 @@ import itertools
 import os
 import socket
 import sqlite3
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,13 +23,18 @@ from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, S
 from ..models.usernames import normalize_username
 from .database import Database
 
-__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound"]
+__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id"]
 
 ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
 _COLUMNS = (
     "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
     "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
 )
+
+
+def new_instance_id() -> str:
+    """``host:pid:uuid`` — unique per store instance; the prefix of every lease it takes."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _owner_is_dead_here(owner: str, host: str) -> bool:
@@ -75,11 +81,11 @@ def _claimable(priority: str) -> str:
 
 
 class QueueStore:
-    def __init__(self, db: Database, *, clock: Clock | None = None, instance_id: str = "local",
+    def __init__(self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None,
                  max_attempts: int = 3) -> None:
         self.db = db
         self.clock = clock or SystemClock()
-        self.instance_id = instance_id
+        self.instance_id = instance_id or new_instance_id()
         self.max_attempts = max_attempts
         self._claim_seq = itertools.count(1)
 
