@@ -72,7 +72,7 @@ class Runtime:
         runtime = cls(
             settings=settings, db=db, clock=clock, events=EventBus(), instance_id=instance_id,
             queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
-            content=ContentStore(db), checkpoints=CheckpointStore(db),
+            content=ContentStore(db, clock=clock), checkpoints=CheckpointStore(db, clock=clock),
         )
         if with_providers:
             await runtime._open_providers(transport, simulator)

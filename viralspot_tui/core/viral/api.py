@@ -1,0 +1,113 @@
+"""The Python API of viral ideas jobs — what the CLI, the console and scripts call (SPEC V1).
+
+Creating a job only records it: a running engine picks it up. ``run_job_now`` does the work in
+the calling process instead (``analyze --wait`` with no engine running), through the very same
+:class:`JobRunner` the processor uses, and claims the job with a lease first so an engine that
+starts meanwhile cannot run it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from ..models.usernames import normalize_username
+from .models import MAX_COMPETITORS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
+from .results import ResultStore, ensure_schema
+from .runner import JobRunner, RunOutcome
+from .store import JobBusy, JobNotFound, ViralStore
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["create_job", "list_jobs", "get_job", "retry_job", "run_job_now", "schedule_rerun_now",
+           "JobNotFound", "JobBusy"]
+
+
+async def _store(runtime: "Runtime") -> ViralStore:
+    await ensure_schema(runtime.db)
+    return ViralStore(runtime.db, runtime.clock)
+
+
+def normalize_competitors(primary: str, competitors: list[str]) -> list[str]:
+    """Validate every name, drop repeats (``@Bob`` and ``bob`` are one account), check the count."""
+    names: list[str] = []
+    for raw in competitors:
+        name = normalize_username(raw)
+        if name == primary:
+            raise ValueError(f"@{name} is the primary creator and cannot also be a competitor")
+        if name not in names:
+            names.append(name)
+    if not MIN_COMPETITORS <= len(names) <= MAX_COMPETITORS:
+        raise ValueError(f"a job needs {MIN_COMPETITORS} to {MAX_COMPETITORS} competitors, got {len(names)}")
+    return names
+
+
+async def create_job(runtime: "Runtime", primary: str, competitors: list[str], strategy: ContentStrategy | None = None,
+                     auto_rerun: bool = False, rerun_every_hours: float | None = None) -> Job:
+    """Record a pending job. Raises ``ValueError`` (with the reason) for invalid input."""
+    name = normalize_username(primary)
+    names = normalize_competitors(name, list(competitors))
+    hours = runtime.settings.viral.rerun_every_hours if rerun_every_hours is None else rerun_every_hours
+    if hours <= 0:
+        raise ValueError("rerun_every_hours must be positive")
+    job = await (await _store(runtime)).create_job(name, names, strategy or ContentStrategy(),
+                                                                 auto_rerun, hours)
+    runtime.events.emit("viral.created", f"job {job.id} created for @{name} with {len(names)} competitor(s)",
+                        job_id=job.id)
+    return job
+
+
+async def list_jobs(runtime: "Runtime", limit: int = 500) -> list[Job]:
+    return await (await _store(runtime)).list_jobs(limit)
+
+
+async def get_job(runtime: "Runtime", job_id: int) -> Job:
+    job = await (await _store(runtime)).get_job(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+async def retry_job(runtime: "Runtime", job_id: int) -> Job:
+    """A failed job goes back to pending; its failed run resumes at the stage that failed."""
+    return await (await _store(runtime)).retry(job_id)
+
+
+async def schedule_rerun_now(runtime: "Runtime", job_id: int) -> Job:
+    """Make a completed auto-rerun job due now (operators and tests do not wait a day)."""
+    store = await _store(runtime)
+    job = await get_job(runtime, job_id)
+    if job.runs == 0 or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
+        raise ValueError(f"job {job_id} has no finished run to repeat (status {job.status.value})")
+    return await store.schedule(job_id, runtime.clock.now())
+
+
+async def run_job_now(runtime: "Runtime", job_id: int) -> RunOutcome:
+    """Run the job's next run here and now (pending, or a recurring run that is due).
+
+    Raises :class:`JobBusy` when the job is not claimable: another worker runs it, it already
+    completed and is not due, or it failed (use :func:`retry_job` first).
+    """
+    store, results = await _store(runtime), ResultStore(runtime.db, runtime.clock)
+    job = await get_job(runtime, job_id)
+    owner = f"{runtime.instance_id}:viral-now"
+    lease = runtime.settings.queue.lease_seconds
+    claimed = await store.claim(owner, lease, 1, job_id=job_id)
+    if not claimed:
+        raise JobBusy(f"job {job_id} is {job.status.value} and not due: nothing to run"
+                      + (" (retry it first)" if job.status == JobStatus.FAILED else ""))
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(max(0.5, lease / 3))
+            await store.renew(job_id, owner, lease)
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        return await JobRunner(runtime, store, results, owner).run(claimed[0])
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat

@@ -1,0 +1,232 @@
+"""One run of one job, start to finish: fetch → select → transcripts → AI stages → store.
+
+Shared by the processor (engine) and ``run_job_now`` (``analyze --wait`` without an engine), so
+both do exactly the same work. The runner holds no state that matters between runs: the run's
+row is its checkpoint, which is why a retried, paused or crashed job resumes at the first step
+that has no result yet. Progress (stage and percentage, SPEC V7) is written to the job row and
+published as ``viral.progress`` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..clock import to_iso
+from ..pipeline.profile_fetch import PauseRequested
+from ..processors.base import Stopping
+from ..providers.errors import ProviderError, QuotaExhaustedError
+from .ai_pipeline import AIInputs, AIPipeline, StageFailed
+from .fetch import AccountFetch, PrimaryFetchError, fetch_accounts
+from .models import Job, JobStatus, RunType, Stage
+from .prompts import ProfileContext, ReelContext
+from .results import ResultStore, Run
+from .selection import SelectionPlan
+from .store import ViralStore
+from .transcripts import candidate_from_row, candidates_for, fill_plan, new_reels
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["JobRunner", "RunOutcome", "NoMaterial"]
+
+log = logging.getLogger("viralspot.viral")
+Boundary = Callable[[], Awaitable[None]]
+
+# Progress bands per stage (V7): fetching k/n, selecting, transcripts k/n, AI k/4, storing.
+_FETCH, _SELECT, _TRANSCRIPTS, _AI, _STORE = (0, 30), 30, (32, 50), (50, 90), 95
+
+
+class NoMaterial(Exception):
+    """Nothing to analyse (e.g. no competitor reel with a transcript): a clear, permanent failure."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job_id: int
+    status: JobStatus
+    run_number: int | None = None
+    run_type: RunType | None = None
+    error: str | None = None
+
+
+class JobRunner:
+    def __init__(self, runtime: "Runtime", store: ViralStore, results: ResultStore, owner: str,
+                 *, boundary: Boundary | None = None) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.results = results
+        self.owner = owner
+        self.boundary = boundary
+
+    async def progress(self, job: Job, stage: Stage, percent: float, message: str | None = None) -> None:
+        """Publish first (synchronously, so concurrent steps publish in the order they finished), then store."""
+        pct = int(max(0, min(100, percent)))
+        self.runtime.events.emit("viral.progress", message or f"job {job.id} @{job.primary_username}: {stage.value} {pct}%",
+                                 job_id=job.id, stage=stage.value, progress=pct)
+        await self.store.set_progress(job.id, self.owner, stage.value, pct)
+
+    async def run(self, job: Job) -> RunOutcome:
+        """Run (or resume) the job's current run and record the outcome on the job."""
+        run, resumed = await self.results.open_run(job.id)
+        self.runtime.events.emit("viral.started", f"job {job.id} @{job.primary_username}: "
+                                 f"{'resuming' if resumed else 'starting'} {run.run_type.value} run {run.run_number}",
+                                 job_id=job.id, run=run.run_number, run_type=run.run_type.value)
+        try:
+            notes = await self._work(job, run)
+        except (PauseRequested, Stopping, asyncio.CancelledError):
+            await self.store.release(job.id, self.owner)
+            raise
+        except QuotaExhaustedError as exc:
+            message = f"waiting for API quota: {exc.detail}"
+            not_before = exc.reset_at or self.runtime.clock.now() + timedelta(minutes=1)
+            await self.store.release(job.id, self.owner, not_before=not_before, error=message)
+            self.runtime.events.emit("viral.parked", f"job {job.id}: {message}", level="warning", job_id=job.id)
+            return RunOutcome(job.id, JobStatus.PENDING, run.run_number, run.run_type, message)
+        except (PrimaryFetchError, StageFailed, NoMaterial, ProviderError) as exc:
+            return await self._failed(job, run, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug must fail this job, not the processor
+            log.exception("viral job %s crashed", job.id)
+            return await self._failed(job, run, f"internal error: {type(exc).__name__}: {exc}")
+        await self.progress(job, Stage.STORING, _STORE)
+        next_run = self.runtime.clock.now() + timedelta(hours=job.rerun_every_hours) if job.auto_rerun else None
+        await self.store.finish(job.id, self.owner, next_run, run.id, notes)
+        self.runtime.events.emit("viral.completed", f"job {job.id} @{job.primary_username}: {run.run_type.value} run "
+                                 f"{run.run_number} completed" + (f" ({notes})" if notes else ""),
+                                 job_id=job.id, run=run.run_number, next_run_at=to_iso(next_run))
+        return RunOutcome(job.id, JobStatus.COMPLETED, run.run_number, run.run_type)
+
+    async def _failed(self, job: Job, run: Run, error: str) -> RunOutcome:
+        await self.results.fail_run(run.id, error)
+        retry_at = None
+        if job.auto_rerun and run.run_type == RunType.RECURRING:
+            retry_at = self.runtime.clock.now() + timedelta(hours=job.rerun_every_hours)
+        await self.store.fail(job.id, self.owner, error, next_run_at=retry_at)
+        self.runtime.events.emit("viral.failed", f"job {job.id} @{job.primary_username} failed: {error}",
+                                 level="error", job_id=job.id, error=error)
+        return RunOutcome(job.id, JobStatus.FAILED, run.run_number, run.run_type, error)
+
+    # ------------------------------------------------------------------ the work
+    async def _work(self, job: Job, run: Run) -> str | None:
+        recurring = run.run_type == RunType.RECURRING
+        accounts = [job.primary_username, *job.competitors]
+        if not run.selection_done:
+            baseline: dict[str, list[str]] = {}
+            if recurring:
+                known = await asyncio.gather(*(self.runtime.content.known_shortcodes(u) for u in accounts))
+                baseline = await self.results.set_baseline(
+                    run.id, {u: sorted(codes) for u, codes in zip(accounts, known, strict=True)})
+            outcomes = await self._fetch(job, run, recurring)
+            await self._select(job, run, outcomes, baseline)
+        selection = await self.results.selection(run.id)
+        competitor_rows = [r for r in selection if r["role"] == "competitor"]
+        if not competitor_rows:
+            if recurring:
+                return "no new competitor reels with a transcript since the last run"
+            raise NoMaterial("no competitor reel with a transcript was found: nothing to learn hooks from "
+                             "(every competitor failed, or none has transcribed reels)")
+        inputs = await self._ai_inputs(job, selection)
+
+        async def on_stage(stage: Stage, number: int) -> None:
+            lo, hi = _AI
+            await self.progress(job, stage, lo + (hi - lo) * (number - 1) / 4,
+                                f"job {job.id} @{job.primary_username}: AI stage {number}/4 ({stage.value})")
+
+        await AIPipeline(self.runtime.providers.ai, self.results, run, inputs,  # type: ignore[union-attr]
+                         boundary=self.boundary, on_stage=on_stage).run()
+        return None
+
+    async def _fetch(self, job: Job, run: Run, recurring: bool) -> dict[str, AccountFetch]:
+        await self.progress(job, Stage.FETCHING, _FETCH[0])
+
+        async def on_done(outcome: AccountFetch, k: int, n: int) -> None:
+            if outcome.status == "failed":
+                self.runtime.events.emit("viral.competitor_failed" if outcome.role == "competitor" else "viral.primary_failed",
+                                         f"job {job.id}: @{outcome.username} {outcome.error}", level="warning",
+                                         job_id=job.id, username=outcome.username, error=outcome.error)
+            lo, hi = _FETCH
+            await self.progress(job, Stage.FETCHING, lo + (hi - lo) * k / n,
+                                f"job {job.id} @{job.primary_username}: fetching profiles {k}/{n}")
+            if outcome.role == "competitor":
+                await self.store.set_competitor(job.id, outcome.username, outcome.status, outcome.error)
+
+        return await fetch_accounts(self.runtime, job.primary_username, job.competitors,
+                                    item_prefix=f"viral:{job.id}:{run.run_number}", recurring=recurring,
+                                    boundary=self.boundary, on_done=on_done)
+
+    async def _select(self, job: Job, run: Run, outcomes: dict[str, AccountFetch],
+                      baseline: dict[str, list[str]]) -> None:
+        if self.boundary is not None:
+            await self.boundary()
+        await self.progress(job, Stage.SELECTING, _SELECT)
+        cfg = self.runtime.settings.viral
+        usable = [u for u, o in outcomes.items() if o.status != "failed"]
+        rows = await candidates_for(self.runtime, usable)
+        if run.run_type == RunType.RECURRING:
+            rows = {u: new_reels(r, set(baseline.get(u, [])), run.since) for u, r in rows.items()}
+        window = None if run.run_type == RunType.RECURRING else cfg.lookback_days
+        now = self.runtime.clock.now()
+        primary = SelectionPlan([candidate_from_row(r) for r in rows.get(job.primary_username, [])], now,
+                                cfg.primary_transcripts, cfg.primary_candidates, window)
+        competitor = SelectionPlan([candidate_from_row(r) for u in usable if u != job.primary_username for r in rows[u]],
+                                   now, cfg.competitor_transcripts, cfg.competitor_candidates, window)
+        total = max(1, cfg.primary_transcripts + cfg.competitor_transcripts)
+        counter = {"n": 0}
+
+        async def on_checked(_: int) -> None:
+            counter["n"] += 1
+            lo, hi = _TRANSCRIPTS
+            await self.progress(job, Stage.TRANSCRIPTS, lo + (hi - lo) * min(1.0, counter["n"] / total),
+                                f"job {job.id} @{job.primary_username}: transcripts {counter['n']}/{total}")
+
+        if self.boundary is not None:
+            await self.boundary()
+        await self.progress(job, Stage.TRANSCRIPTS, _TRANSCRIPTS[0])
+        await asyncio.gather(fill_plan(self.runtime, primary, on_checked=on_checked),
+                             fill_plan(self.runtime, competitor, on_checked=on_checked))
+        by_code = {r["shortcode"]: r for rs in rows.values() for r in rs}
+        selected = [("primary", s) for s in primary.selected] + [("competitor", s) for s in competitor.selected]
+        await self.results.save_selection(run, [_selection_row(role, s, by_code[s.candidate.shortcode])
+                                                for role, s in selected])
+        run.selection_done = True
+        for plan, who in ((primary, "primary"), (competitor, "competitors")):
+            if plan.missing:
+                self.runtime.events.emit("viral.selection_short", f"job {job.id}: only {len(plan.selected)} of "
+                                         f"{plan.target} {who} reels with transcripts after {plan.tried} candidates",
+                                         level="warning", job_id=job.id)
+
+    async def _ai_inputs(self, job: Job, selection: list[dict[str, Any]]) -> AIInputs:
+        users = sorted({r["username"] for r in selection} | {job.primary_username})
+        rows = await candidates_for(self.runtime, users)
+        content = {r["shortcode"]: r for rs in rows.values() for r in rs}
+        profile = await self.runtime.content.get_profile(job.primary_username) or {}
+
+        def ctx(row: dict[str, Any]) -> ReelContext:
+            stored = content.get(row["shortcode"], {})
+            return ReelContext(shortcode=row["shortcode"], username=row["username"], views=row["views"],
+                               likes=row["likes"], comments=row["comments"], outlier_score=row["outlier_score"],
+                               caption=stored.get("caption") or row.get("caption"),
+                               transcript=stored.get("transcript") or "")
+
+        return AIInputs(
+            strategy=job.content_strategy,
+            profile=ProfileContext(username=job.primary_username, full_name=profile.get("full_name"),
+                                   biography=profile.get("biography"), followers=profile.get("followers"),
+                                   reels_count=profile.get("reels_count") or 0,
+                                   median_views=profile.get("median_views") or 0.0),
+            primary_reels=[ctx(r) for r in selection if r["role"] == "primary"],
+            competitor_reels=[ctx(r) for r in selection if r["role"] == "competitor"],
+            hooks=self.runtime.settings.viral.hooks,
+        )
+
+
+def _selection_row(role: str, picked: Any, row: dict[str, Any]) -> dict[str, Any]:
+    c = picked.candidate
+    return {"shortcode": c.shortcode, "username": c.username, "role": role, "rank": picked.rank,
+            "reason": picked.reason, "views": c.views, "likes": c.likes, "comments": c.comments,
+            "outlier_score": c.outlier_score, "engagement_rate": c.engagement_rate, "taken_at": row.get("taken_at"),
+            "caption": row.get("caption"), "transcript_reused": int(picked.transcript_reused)}
