@@ -1,0 +1,114 @@
+"""The ``:`` command line, the ``/`` filter, remapped keys, help and the command palette."""
+
+from __future__ import annotations
+
+from viralspot_tui.core.models.queue import Priority
+from viralspot_tui.tui.screens.command_line import CommandLineScreen
+from viralspot_tui.tui.screens.help import HelpScreen
+
+from tui_kit import make_app, screen_text, started, statuses, tui_settings, until
+
+
+async def _command(pilot, text: str, typed: bool = False) -> None:
+    await pilot.press("colon")
+    await pilot.pause()
+    if typed:
+        await pilot.press(*text)
+    else:  # typing every key through Pilot is slow; the field gets the same text
+        pilot.app.screen.query_one("#cmdline-input").value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_command_line_pause_bump_and_quit(tmp_path):
+    app = make_app(tui_settings(tmp_path), processors=("queue", "crawler"))
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await started(app, pilot)
+        sup = app.supervisor
+        await _command(pilot, "pause crawler", typed=True)
+        await until(lambda: sup.is_paused("crawler"), what=":pause crawler")
+        assert not sup.is_paused("queue")
+        sup.pause("queue")  # keep alice PENDING while her priority changes
+        await sup.runtime.queue.enqueue(["alice"], Priority.LOW)
+        await _command(pilot, "bump alice high")
+        await until(lambda: _is(app, "alice", ("HIGH", "PENDING")), what=":bump alice high")
+        await _command(pilot, "bump nobody high")  # refused with a message, nothing changes
+        await until(lambda: any("nobody" in n.message for n in app._notifications), what="refusal shown")
+        await _command(pilot, "resume all")
+        await until(lambda: not sup.is_paused("crawler"), what=":resume all")
+        # alice now runs; wait until she settles so that ":q" finds nothing in flight
+        await until(lambda: _settled(app, "alice"), what="alice settled")
+        await until(lambda: app.work_in_flight() == 0, what="nothing in flight")
+        await _command(pilot, "q")
+        await until(lambda: not app.is_running, what=":q exits when idle")
+    assert app.return_code == 0
+
+
+async def test_escape_closes_the_command_line_without_running_anything(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        await pilot.press("colon", *"pause all")
+        assert isinstance(app.screen, CommandLineScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandLineScreen)
+        assert not app.supervisor.is_paused("queue")
+
+
+async def test_keys_are_remapped_from_settings(tmp_path):
+    settings = tui_settings(tmp_path, keys={"pause_all": "x", "no_such_binding": "z"})
+    app = make_app(settings)
+    async with app.run_test(notifications=True) as pilot:
+        await started(app, pilot)
+        assert any("no_such_binding" in n.message for n in app._notifications)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert not app.supervisor.is_paused("queue")
+        await pilot.press("x")
+        await until(lambda: app.supervisor.is_paused("queue"), what="remapped key pauses")
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), what="help open")
+        help_table = app.screen.query_one("#help-keys")
+        rows = [tuple(str(c) for c in help_table.get_row_at(i)) for i in range(help_table.row_count)]
+        assert ("x", "Pause all", "pause_all") in rows  # help shows the key as configured
+
+
+async def test_filter_narrows_the_queue_and_escape_clears_it(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        app.supervisor.pause("queue")
+        await app.supervisor.runtime.queue.enqueue(["alice", "albert", "bob"], Priority.LOW)
+        await app.supervisor.refresh()
+        await pilot.press("1", "slash", *"al")
+        await pilot.pause()
+        table = app.screen.query_one("#queue-table")
+        assert table.row_count == 2
+        await pilot.press("enter")  # keep the filter, back to the table
+        app.refresh_tick()
+        await pilot.pause()
+        assert table.row_count == 2 and "filter: al" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == 3
+
+
+async def test_palette_runs_operator_commands(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"resume all")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(lambda: app.supervisor.is_paused("queue"), what="palette pause all")
+
+
+async def _settled(app, name):
+    return (await statuses(app)).get(name, ("", ""))[1] in ("COMPLETED", "FAILED")
+
+
+async def _is(app, name, expected):
+    return (await statuses(app)).get(name) == expected

@@ -1,0 +1,89 @@
+"""Analysis jobs and the crawler from the console: the new-job dialog, job details, ``c``."""
+
+from __future__ import annotations
+
+from viralspot_tui.core.crawler.store import CrawlerStore
+from viralspot_tui.core.viral.api import list_jobs
+from viralspot_tui.tui.screens.job_detail import JobDetailScreen
+from viralspot_tui.tui.screens.new_job import NewJobScreen
+
+from tui_kit import make_app, screen_text, started, tui_settings, until
+
+
+async def test_new_job_dialog_validates_then_creates_the_job(tmp_path):
+    app = make_app(tui_settings(tmp_path), processors=())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(app, pilot)
+        runtime = app.supervisor.runtime
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, NewJobScreen), what="dialog open")
+        dialog = app.screen
+        dialog.query_one("#primary").value = "Sunny.Bakes"
+        dialog.query_one("#competitors").value = "sunny.bakes, bad..one"
+        dialog.query_one("#competitors").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, NewJobScreen)  # refused, errors shown inline
+        error = str(dialog.query_one("#competitors-error").render())
+        assert "bad..one" in error
+        assert await list_jobs(runtime) == []
+        dialog.query_one("#competitors").value = "@rival_one, rival_two"
+        dialog.query_one("#goals").value = "more saves"
+        dialog.query_one("#goals").focus()
+        await pilot.press("enter")
+        await until(lambda: not isinstance(app.screen, NewJobScreen), what="dialog closed")
+        await until(lambda: _jobs(runtime, 1), what="job created")
+        job = (await list_jobs(runtime))[0]
+        assert job.primary_username == "sunny.bakes" and job.competitors == ["rival_one", "rival_two"]
+        assert job.content_strategy.goals == "more saves"
+
+
+async def test_job_detail_shows_reels_hooks_and_scripts(tmp_path):
+    from viralspot_tui.core.viral.api import create_job
+
+    app = make_app(tui_settings(tmp_path), processors=("viral",))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        runtime = app.supervisor.runtime
+        job = await create_job(runtime, "sunny.bakes", ["rival_one", "rival_two"])
+        app.supervisor.wake("viral")
+        await until(lambda: _job_done(runtime, job.id), timeout=30, what="job completed")
+        await app.supervisor.refresh()
+        app.refresh_tick()
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, JobDetailScreen), what="detail open")
+        await until(lambda: app.screen.detail is not None and app.screen.detail.scripts, what="detail loaded")
+        await pilot.pause()
+        detail = app.screen.detail
+        assert detail.reels and detail.hooks and len(detail.scripts) == len(detail.hooks)
+        text = screen_text(app)
+        assert f"Job #{job.id}" in text and "sunny.bakes" in text and "Selected reels" in text
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, JobDetailScreen), what="back to the dashboard")
+
+
+async def test_c_asks_the_crawler_for_a_crawl(tmp_path):
+    app = make_app(tui_settings(tmp_path), processors=("crawler",))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        app.supervisor.pause("crawler")  # record only: the request must be there, run or not
+        await pilot.press("c")
+        store = CrawlerStore(app.supervisor.runtime.db, app.supervisor.runtime.clock)
+        await until(lambda: _requests(store, 1), what="crawl requested")
+        request = (await store.list_requests())[0]
+        assert request.source == "console"
+
+
+async def _jobs(runtime, n):
+    return len(await list_jobs(runtime)) == n
+
+
+async def _job_done(runtime, job_id):
+    jobs = {j.id: j for j in await list_jobs(runtime)}
+    return jobs[job_id].status.value == "completed"
+
+
+async def _requests(store, n):
+    return len(await store.list_requests()) == n

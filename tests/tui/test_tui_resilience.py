@@ -1,0 +1,190 @@
+"""The app survives what goes wrong and always leaves through the graceful drain (SPEC §8, Q8)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from contextlib import asynccontextmanager
+from typing import Any
+
+from viralspot_tui.core.backends.base import LocalOnlyBackend
+from viralspot_tui.core.models.queue import Priority
+from viralspot_tui.core.processors.base import Processor, ProcessorControl
+from viralspot_tui.core.runtime import Runtime
+from viralspot_tui.core.supervisor import Supervisor
+from viralspot_tui.tui.app import ViralSpotApp
+from viralspot_tui.tui.screens.confirm import ConfirmScreen
+from viralspot_tui.tui.screens.drain import DrainScreen
+
+from tui_kit import make_app, started, tui_settings, until
+
+
+def _processing_rows(settings: Any) -> int:
+    with sqlite3.connect(settings.db_path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM queue WHERE status = 'PROCESSING'").fetchone()[0]
+
+
+async def _busy_app(tmp_path) -> tuple[ViralSpotApp, Any]:
+    settings = tui_settings(tmp_path, sim={"latency_ms": 400.0}, queue={"grace_seconds": 0.3})
+    return make_app(settings), settings
+
+
+async def test_q_asks_when_work_is_in_flight_then_drains_and_exits(tmp_path):
+    app, settings = await _busy_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(app, pilot)
+        await app.supervisor.runtime.queue.enqueue([f"user{i}" for i in range(6)], Priority.HIGH)
+        await until(lambda: app.work_in_flight() > 0, what="work in flight")
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, ConfirmScreen), what="quit confirmation")
+        await pilot.press("n")  # stay
+        await pilot.pause(0.2)
+        assert app.is_running and not app.supervisor.draining
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, ConfirmScreen), what="quit confirmation again")
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, DrainScreen), what="drain shown")
+        assert app.supervisor.draining
+        await until(lambda: not app.is_running, timeout=15, what="app exited")
+    assert app.return_code == 0
+    assert app.supervisor.stopped.is_set() and app.host.closed.is_set()
+    assert _processing_rows(settings) == 0  # finished or handed back, nothing stuck
+
+
+async def test_q_when_idle_and_ctrl_q_quit_without_asking(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        await pilot.press("q")
+        await until(lambda: not app.is_running, what="app exited")
+    assert app.return_code == 0 and app.supervisor.stopped.is_set()
+
+    app, settings = await _busy_app(tmp_path / "busy")
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        await app.supervisor.runtime.queue.enqueue(["a1", "a2"], Priority.HIGH)
+        await until(lambda: app.work_in_flight() > 0, what="work in flight")
+        await pilot.press("ctrl+q")
+        await until(lambda: not app.is_running, timeout=15, what="app exited")
+    assert app.return_code == 0
+    assert _processing_rows(settings) == 0
+
+
+class Crashy(Processor):
+    """Raises on its first two runs, then idles: the supervisor must restart it."""
+
+    name = "queue"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.runs = 0
+
+    async def run(self, control: ProcessorControl) -> None:
+        self.runs += 1
+        if self.runs <= 2:
+            raise RuntimeError(f"deliberate crash {self.runs}")
+        while not control.stopping:
+            await control.sleep(0.05)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {}
+
+
+async def test_a_crashing_processor_is_notified_and_restarted_while_the_app_runs(tmp_path):
+    settings = tui_settings(tmp_path)
+    crashy: list[Crashy] = []
+
+    @asynccontextmanager
+    async def engine():
+        runtime = await Runtime.open(settings, with_providers=False)
+        crashy.append(Crashy(runtime))
+        supervisor = Supervisor(runtime, [crashy[0]], LocalOnlyBackend(), refresh_seconds=0.05,
+                                restart_initial=0.05)
+        try:
+            yield supervisor
+        finally:
+            if not supervisor.stopped.is_set():
+                await supervisor.stop(grace_seconds=0)
+            await runtime.close()
+
+    app = ViralSpotApp(engine, settings=settings, refresh_interval=0.05)
+    async with app.run_test(notifications=True) as pilot:
+        await started(app, pilot)
+        await until(lambda: crashy[0].runs >= 3, what="restarted after two crashes")
+        await until(lambda: sum("crash" in n.message for n in app._notifications) >= 2, what="two notifications")
+        assert app.supervisor.slots["queue"].restarts == 2
+        assert app.is_running
+        await pilot.press("p")  # and it still answers keys
+        await until(lambda: app.supervisor.is_paused("queue"), what="paused after crashes")
+
+
+async def test_a_failing_refresh_never_ends_the_app(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        real = app.supervisor.snapshot
+
+        def broken():
+            raise RuntimeError("snapshot exploded")
+
+        app.supervisor.snapshot = broken
+        await until(lambda: app.stats["errors"] >= 2, what="refresh errors counted")
+        assert app.is_running
+        app.supervisor.snapshot = real
+        before = app.stats["refreshes"]
+        await until(lambda: app.stats["refreshes"] > before, what="refreshing again")
+
+
+async def test_refresh_skips_while_a_modal_is_open(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        await pilot.press("question_mark")
+        skipped = app.stats["skipped_modal"]
+        await until(lambda: app.stats["skipped_modal"] >= skipped + 2, what="modal skips")
+        refreshes = app.stats["refreshes"]
+        await pilot.pause(0.3)
+        assert app.stats["refreshes"] == refreshes
+        await pilot.press("escape")
+        await until(lambda: app.stats["refreshes"] > refreshes, what="refreshing after the modal closed")
+
+
+async def test_sigterm_drains_and_exits(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await until(lambda: not app.is_running, what="app exited on SIGTERM")
+    assert app.return_code == 0 and app.supervisor.stopped.is_set()
+    # The handler is removed with the app: the test process keeps its default SIGTERM behaviour.
+    assert asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM) is False
+
+
+async def test_a_lost_terminal_ends_the_app(tmp_path):
+    tty = {"ok": True}
+    app = make_app(tui_settings(tmp_path), terminal_probe=lambda: tty["ok"], terminal_check_seconds=0.05)
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        await pilot.pause(0.2)
+        assert app.is_running
+        tty["ok"] = False
+        await until(lambda: not app.is_running, what="app exited after the terminal vanished")
+    assert app.supervisor.stopped.is_set()
+
+
+async def test_a_quit_control_command_from_another_process_exits(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        await app.supervisor.apply_command("quit", {})
+        await until(lambda: not app.is_running, what="app exited on quit command")
+    assert app.return_code == 0
+
+
+async def test_leaving_run_test_without_quitting_still_closes_the_engine(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+    assert app.host.closed.is_set() and app.supervisor.stopped.is_set()

@@ -1,0 +1,86 @@
+"""Helpers for the console's Pilot tests: settings, an app over a real engine, polling, text.
+
+Tests drive the real App over the real supervisor and stores (simulated providers), and
+assert on the store and the supervisor; screen text is only used for rendering checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from viralspot_tui.config import load_settings
+from viralspot_tui.core.engine import open_engine
+from viralspot_tui.tui.app import ViralSpotApp
+
+
+def tui_settings(tmp_path: Path, **overrides: Any) -> Any:
+    base: dict[str, Any] = {
+        "data_dir": str(tmp_path / "data"),
+        "simulate": True,
+        "queue": {"queue_file": str(tmp_path / "queue.csv"), "grace_seconds": 1.0, "lease_seconds": 5.0,
+                  "retry_base_seconds": 0.01, "retry_max_seconds": 0.05},
+        "rapidapi": {"requests_per_second": 1000.0, "backoff_initial": 0.001, "backoff_max": 0.01},
+        "openai": {"requests_per_second": 1000.0},
+        "sim": {"latency_ms": 1.0},
+    }
+    for key, value in overrides.items():
+        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return load_settings(**base)
+
+
+def make_app(settings: Any, *, processors: tuple[str, ...] = ("queue",), clock: Any = None,
+             local_only: bool = True, **kwargs: Any) -> ViralSpotApp:
+    return ViralSpotApp(lambda: open_engine(settings, processors=processors, clock=clock, local_only=local_only),
+                        settings=settings, refresh_interval=kwargs.pop("refresh_interval", 0.1), **kwargs)
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {what or predicate}")
+        await asyncio.sleep(0.02)
+
+
+async def started(app: ViralSpotApp, pilot: Any) -> None:
+    await until(lambda: app.host.started.is_set() and app.last_snapshot is not None, what="engine started")
+    await pilot.pause()
+
+
+def screen_text(app: ViralSpotApp) -> str:
+    """The screen as plain text, the same frame export_screenshot() renders."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, force_terminal=True,
+                      color_system="truecolor", legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+async def statuses(app: ViralSpotApp) -> dict[str, tuple[str, str]]:
+    """username -> (priority, status) of every item, from the store."""
+    items = await app.supervisor.runtime.queue.list()
+    return {i.username: (i.priority.value, i.status.value) for i in items}
+
+
+async def select_user(app: ViralSpotApp, pilot: Any, username: str) -> None:
+    """Focus the queue pane and put the cursor on ``username``'s row."""
+    await pilot.press("1")
+    await app.supervisor.refresh()  # the supervisor's own refresher runs a few times a second
+    app.refresh_tick()
+    await pilot.pause()
+    pane = app.screen.query_one("#queue")
+    key = next(k for k, item in pane._items.items() if item.username == username)
+    assert pane.table.select_key(key)
+    await pilot.pause()

@@ -1,0 +1,336 @@
+"""ViralSpotApp: the three processors in one Textual app, steered from the keyboard (SPEC §8).
+
+The App hosts the engine (see :mod:`.engine_host`): the supervisor's processors run as App
+workers with ``exit_on_error=False`` and the supervisor restarts a crashed processor with
+back-off, while the App turns the crash into a notification. The UI only *reads*: a timer
+pulls the supervisor's snapshot a few times a second and diffs it into the dashboard, and
+every operator action goes through :class:`~.operator.Operator` to the supervisor or the
+stores. Nothing a processor does can reach a widget, and nothing a widget does can raise
+into a processor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import App
+from textual.markup import escape
+from textual.worker import Worker, WorkerState
+
+from ..config import ConfigError, Settings
+from ..core.models.queue import Priority
+from ..core.snapshot import EngineSnapshot
+from .bindings import APP_BINDINGS, build_keymap
+from .commands import ViralSpotCommands
+from .engine_host import EngineFactory, EngineHost, Setup
+from .operator import CommandResult, Operator, OperatorError
+from .screens.add_usernames import AddRequest, AddUsernamesScreen
+from .screens.command_line import CommandLineScreen
+from .screens.confirm import ConfirmScreen
+from .screens.dashboard import DashboardScreen
+from .screens.drain import DrainScreen
+from .screens.help import HelpScreen
+from .screens.new_job import NewJobRequest, NewJobScreen
+from .terminal import install_signal_handlers, remove_signal_handlers, watch_terminal
+from .workers import ENGINE_GROUP
+
+__all__ = ["ViralSpotApp"]
+
+log = logging.getLogger("viralspot.tui")
+
+
+class ViralSpotApp(App[int]):
+    CSS_PATH = "viralspot.tcss"
+    TITLE = "ViralSpot"
+    BINDINGS = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {ViralSpotCommands}
+    NOTIFICATION_TIMEOUT = 6
+
+    def __init__(self, engine: EngineFactory, *, settings: Settings | None = None, setup: Setup | None = None,
+                 exit_when_idle: bool = False,
+                 refresh_interval: float = 0.33, screenshot_dir: str | Path | None = None,
+                 terminal_probe: Callable[[], bool] | None = None, terminal_check_seconds: float = 2.0) -> None:
+        super().__init__()
+        self.host = EngineHost(self, engine, setup)
+        self.settings = settings
+        self.exit_when_idle = exit_when_idle
+        self.refresh_interval = refresh_interval
+        self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
+        self.operator: Operator | None = None
+        self.last_snapshot: EngineSnapshot | None = None
+        self.stats = {"refreshes": 0, "skipped_busy": 0, "skipped_modal": 0, "errors": 0}
+        self._refreshing = False
+        self._notified_seq = 0
+        self._signals: list[int] = []
+        self._quitting = False
+        self._terminal_probe = terminal_probe
+        self._terminal_check_seconds = terminal_check_seconds
+
+    def get_default_screen(self) -> DashboardScreen:
+        return DashboardScreen()
+
+    @property
+    def supervisor(self):  # noqa: ANN201 - Supervisor | None
+        return self.host.supervisor
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        keymap, unknown = build_keymap(self.settings.keys if self.settings else {})
+        if keymap:
+            self.set_keymap(keymap)
+        if unknown:
+            self.notify(f"unknown key binding ids in [keys]: {', '.join(unknown)}", severity="warning")
+        self._signals = install_signal_handlers(lambda _sig: self.graceful_quit(), lambda _sig: self.graceful_quit())
+        watch_terminal(self, self._terminal_lost, probe=self._terminal_probe, interval=self._terminal_check_seconds)
+        self.run_worker(self._boot(), name="boot", group="boot", exit_on_error=False)
+        self.refresh_timer = self.set_interval(self.refresh_interval, self.refresh_tick, name="refresh")
+
+    async def on_unmount(self) -> None:
+        """Last line of defence: whatever ended the app, release in-flight work and close the engine."""
+        remove_signal_handlers(self._signals)
+        if not self.host.closed.is_set():
+            try:
+                await asyncio.wait_for(self.host.stop(grace_seconds=0), timeout=10)
+            except Exception:  # noqa: BLE001 - the app is going away either way
+                log.exception("closing the engine at exit failed")
+
+    async def _boot(self) -> None:
+        try:
+            supervisor = await self.host.open()
+        except ConfigError as exc:
+            self.exit(2, return_code=2, message=str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - report, do not show a traceback to operators
+            log.exception("engine failed to start")
+            self.exit(1, return_code=1, message=f"engine failed to start: {type(exc).__name__}: {exc}")
+            return
+        self.operator = Operator(supervisor)
+        self.refresh_tick()
+        self.run_worker(self.host.wait_for_quit_command(self.graceful_quit), name="quit-watch", group="boot")
+        if self.exit_when_idle:
+            self.run_worker(self.host.watch_idle(self.graceful_quit), name="idle-watch", group="boot")
+
+    def _terminal_lost(self) -> None:
+        log.warning("terminal lost (stdin is no longer a TTY); shutting down")
+        self.graceful_quit()
+        self.host.hurry()
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.group in (ENGINE_GROUP, "boot", "ops"):
+            self.notify(escape(f"{worker.name} failed: {worker.error}"), title="background task error",
+                        severity="error", timeout=10)
+
+    # ------------------------------------------------------------------ refresh
+    def refresh_tick(self) -> None:
+        """Pull one snapshot into the dashboard; never overlaps, never raises."""
+        supervisor = self.host.supervisor
+        if supervisor is None or not self.host.started.is_set():
+            return
+        if self._refreshing:
+            self.stats["skipped_busy"] += 1
+            return
+        self._refreshing = True
+        try:
+            snap = supervisor.snapshot()
+            self.last_snapshot = snap
+            self._notify_events(snap)
+            screen = self.screen
+            if not isinstance(screen, DashboardScreen):
+                self.stats["skipped_modal"] += 1
+                return
+            with self.batch_update():
+                screen.show_snapshot(snap)
+            self.stats["refreshes"] += 1
+        except Exception:  # noqa: BLE001 - a timer exception would end the app
+            self.stats["errors"] += 1
+            log.exception("refresh failed")
+        finally:
+            self._refreshing = False
+
+    def _notify_events(self, snap: EngineSnapshot) -> None:
+        for event in snap.events:
+            if event.seq <= self._notified_seq:
+                continue
+            if event.kind.endswith(".crashed"):
+                self.notify(escape(event.message), title="processor crashed", severity="error", timeout=10)
+            elif "parked" in event.kind:
+                self.notify(escape(event.message), title="API quota", severity="warning", timeout=10)
+        if snap.events:
+            self._notified_seq = max(self._notified_seq, snap.events[-1].seq)
+
+    def work_in_flight(self) -> int:
+        snap = self.last_snapshot
+        if snap is None:
+            return 0
+        return snap.queue.in_flight + int((snap.viral or {}).get("running", 0) or 0) + (
+            1 if (snap.crawler or {}).get("current") else 0)
+
+    def in_flight_summary(self) -> str:
+        snap = self.supervisor.snapshot() if self.host.started.is_set() else None
+        if snap is None:
+            return "nothing in flight"
+        jobs = int((snap.viral or {}).get("running", 0) or 0)
+        return f"{snap.queue.in_flight} item(s) in flight, {jobs} analysis job(s) running"
+
+    # ------------------------------------------------------------------ running operator requests
+    def run_op(self, label: str, call: Callable[[Operator], Awaitable[str] | str]) -> None:
+        """Run one operator request in a worker and toast its outcome (refusals as warnings)."""
+        async def job() -> None:
+            if self.operator is None:
+                self.notify("the engine is still starting", severity="warning")
+                return
+            try:
+                result = call(self.operator)
+                message = await result if not isinstance(result, str) else result
+            except OperatorError as exc:
+                self.notify(str(exc), title=label, severity="warning", markup=False)
+                return
+            if message:
+                self.notify(message, title=label, markup=False)
+            self.refresh_tick()
+
+        self.run_worker(job(), name=label, group="ops", exit_on_error=False)
+
+    def op_toggle(self, target: str) -> None:
+        self.run_op("pause/resume", lambda op: op.toggle(target))
+
+    def op_bump(self, username: str, priority: str) -> None:
+        self.run_op("priority", lambda op: op.bump(username, Priority.parse(priority)))
+
+    def op_retry(self, username: str | None) -> None:
+        self.run_op("retry", lambda op: op.retry(username))
+
+    def confirm_remove(self, username: str) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_op("remove", lambda op: op.remove(username))
+
+        self.push_screen(ConfirmScreen(f"Remove {username} from the queue?",
+                                       "A running item is cancelled; its history is forgotten."), done)
+
+    def show_job(self, job: dict[str, Any]) -> None:
+        from .screens.job_detail import JobDetailScreen
+
+        if self.supervisor is not None:
+            self.push_screen(JobDetailScreen(self.supervisor, job))
+
+    # ------------------------------------------------------------------ key actions
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_command_line(self, initial: str = "") -> None:
+        self.push_screen(CommandLineScreen(initial), self._command_entered)
+
+    def _command_entered(self, text: str | None) -> None:
+        if text and self.operator is not None:
+            self.run_worker(self._run_command(text), name="command", group="ops", exit_on_error=False)
+
+    async def _run_command(self, text: str) -> None:
+        assert self.operator is not None
+        result: CommandResult = await self.operator.execute(text)
+        match result.ui_action:
+            case "quit":
+                self.action_request_quit()
+            case "force_quit":
+                self.graceful_quit()
+            case "help":
+                self.action_help()
+            case "filter":
+                if isinstance(self.screen, DashboardScreen):
+                    self.screen.action_filter(result.argument or "")
+            case "screenshot":
+                self.take_screenshot(result.argument)
+            case "confirm_remove":
+                self.confirm_remove(result.argument or "")
+            case _:
+                if result.message:
+                    self.notify(result.message, title=f":{text}", markup=False,
+                                severity="warning" if result.error else "information")
+        self.refresh_tick()
+
+    def action_pause_all(self) -> None:
+        self.op_toggle("all")
+
+    def action_retry_all(self) -> None:
+        self.op_retry(None)
+
+    def action_run_crawler(self) -> None:
+        self.run_op("crawler", lambda op: op.run_crawler())
+
+    def action_add_usernames(self) -> None:
+        def done(request: AddRequest | None) -> None:
+            if request is not None:
+                self.run_op("add", lambda op: op.add(request.names, request.priority))
+
+        self.push_screen(AddUsernamesScreen(), done)
+
+    def action_new_job(self) -> None:
+        def done(request: NewJobRequest | None) -> None:
+            if request is not None:
+                self.run_op("new job", lambda op: op.create_job(request.primary, request.competitors,
+                                                                request.strategy))
+
+        screen = self.screen
+        primary = screen.selected_username() if isinstance(screen, DashboardScreen) else None
+        self.push_screen(NewJobScreen(primary or ""), done)
+
+    def action_screenshot_to_dir(self) -> None:
+        self.take_screenshot(None)
+
+    def take_screenshot(self, target: str | None) -> str | None:
+        """Write an SVG of the current screen to ``target`` (a file or a folder) and say where."""
+        path = Path(target).expanduser() if target else (self.screenshot_dir or Path.cwd())
+        if path.suffix.lower() != ".svg":
+            path = path / f"viralspot-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = self.save_screenshot(filename=path.name, path=str(path.parent))
+        except OSError as exc:
+            self.notify(f"screenshot failed: {exc}", severity="error", markup=False)
+            return None
+        self.notify(f"screenshot saved to {written}", title="screenshot", markup=False)
+        return written
+
+    # ------------------------------------------------------------------ quitting
+    def action_request_quit(self) -> None:
+        """``q``: ask first when work is in flight, then drain gracefully."""
+        busy = self.work_in_flight()
+        if not busy or self._quitting:
+            self.graceful_quit()
+            return
+        self.push_screen(ConfirmScreen("Quit ViralSpot?", f"{self.in_flight_summary()}. They finish within the "
+                                       "grace period or go back to the queue.", yes="Quit", no="Stay"),
+                         lambda yes: self.graceful_quit() if yes else None)
+
+    async def action_quit(self) -> None:
+        """``ctrl+q`` and the palette's Quit: graceful drain without asking."""
+        self.graceful_quit()
+
+    def action_force_quit(self) -> None:
+        self.graceful_quit()
+
+    def graceful_quit(self) -> None:
+        if self._quitting:
+            self.host.hurry()  # second request: cut the grace short, still releasing work safely
+            return
+        self._quitting = True
+        settings = self.supervisor.runtime.settings if self.supervisor is not None else self.settings
+        grace = settings.queue.grace_seconds if settings is not None else 0.0
+        self.push_screen(DrainScreen(grace))
+        self.run_worker(self._shutdown(), name="shutdown", group="shutdown", exit_on_error=False)
+
+    async def _shutdown(self) -> None:
+        try:
+            await self.host.stop()
+        finally:
+            remove_signal_handlers(self._signals)
+            self._signals = []
+            self.exit(0, return_code=0)

@@ -1,0 +1,154 @@
+"""One analysis job in full: strategy, competitors, the reels chosen and why, hooks, scripts.
+
+The dashboard row says *how far* a job is; this screen says *what it produced*. It reads the
+stores once when opened (and again when the job's run changes or on ``r``), while a slow
+timer keeps the progress line current from the snapshot, so an open detail screen costs
+nothing per dashboard refresh.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
+
+from ..engine_api import JobDetail, load_job_detail
+from ..format import short, until
+from ..operator import OperatorError
+
+if TYPE_CHECKING:
+    from ...core.supervisor import Supervisor
+
+__all__ = ["JobDetailScreen"]
+
+
+class JobDetailScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="detail_close"),
+        Binding("r", "reload", "Reload", id="detail_reload"),
+    ]
+
+    def __init__(self, supervisor: "Supervisor", job: dict[str, Any]) -> None:
+        super().__init__()
+        self.supervisor = supervisor
+        self.job_id = int(job["id"])
+        self.job = dict(job)
+        self.detail: JobDetail | None = None
+        self._seen: tuple[Any, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="job-summary", markup=False)
+        yield ProgressBar(total=100, show_eta=False, id="job-progress")
+        with VerticalScroll(id="job-body"):
+            yield Label("Competitors", classes="section-title")
+            yield Static("", id="job-competitors", classes="job-block", markup=False)
+            yield Label("Selected reels", classes="section-title")
+            yield DataTable(id="job-reels", cursor_type="row", zebra_stripes=True)
+            yield Label("Hooks", classes="section-title")
+            yield Static("", id="job-hooks", classes="job-block", markup=False)
+            yield Label("Scripts", classes="section-title")
+            yield Static("", id="job-scripts", classes="job-block", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        reels = self.query_one("#job-reels", DataTable)
+        reels.add_columns("Role", "Account", "Rank", "Reel", "Views", "Outlier", "Hook", "Why chosen")
+        self._show_summary()
+        self.action_reload()
+        self.set_interval(1.0, self._follow_progress)
+        self.query_one("#job-body").focus()  # arrows and page keys scroll the results
+
+    # ------------------------------------------------------------------ loading
+    def action_reload(self) -> None:
+        self.run_worker(self._load(), name=f"job-{self.job_id}-detail", group="detail", exclusive=True,
+                        exit_on_error=False)
+
+    async def _load(self) -> None:
+        try:
+            detail = await load_job_detail(self.supervisor, self.job_id)
+        except OperatorError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.detail = detail
+        self.job.update(detail.job)
+        self._show_summary()
+        self._show_detail(detail)
+
+    def _follow_progress(self) -> None:
+        """Keep the header current; reload the results when the job moves to another run or status."""
+        try:
+            jobs = (self.supervisor.snapshot().viral or {}).get("jobs", [])
+        except Exception:  # noqa: BLE001 - the engine may be stopping
+            return
+        for job in jobs:
+            if int(job.get("id", -1)) == self.job_id:
+                self.job.update(job)
+                break
+        self._show_summary()
+        marker = (self.job.get("status"), self.job.get("runs"), self.job.get("stage"))
+        if self._seen is not None and marker != self._seen:
+            self.action_reload()
+        self._seen = marker
+
+    # ------------------------------------------------------------------ rendering
+    def _show_summary(self) -> None:
+        job = self.job
+        snap_at = self.supervisor.runtime.clock.now()
+        strategy = self.detail.strategy if self.detail else {}
+        lines = [f"Job #{self.job_id} · {job.get('primary', '?')} · {job.get('status', '?')} · "
+                 f"{job.get('stage', '')} · runs {job.get('runs', 0)} · next run "
+                 f"{until(job.get('next_run_at'), snap_at) if job.get('next_run_at') else '—'}"]
+        if strategy:
+            lines.append("strategy: " + " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in strategy.items() if v))
+        run = self.detail.run if self.detail else None
+        if run:
+            lines.append(f"run {run['number']} ({run['type']}) {run['status']} · {run['tokens']:,} tokens · "
+                         f"${run['cost']:.4f}" + (f" · error: {run['error']}" if run.get("error") else ""))
+        if job.get("error"):
+            lines.append(f"error: {job['error']}")
+        self.query_one("#job-summary", Static).update("\n".join(lines))
+        self.query_one("#job-progress", ProgressBar).update(progress=float(job.get("progress") or 0))
+
+    def _show_detail(self, detail: JobDetail) -> None:
+        states = {c.get("username"): c for c in detail.competitor_states}
+        comps = []
+        for name in detail.job.get("competitors", []):
+            state = states.get(name, {})
+            text = f"{name}: {state.get('status', 'pending')}"
+            comps.append(text + (f" ({state['error']})" if state.get("error") else ""))
+        self.query_one("#job-competitors", Static).update("\n".join(comps) or "—")
+        reels = self.query_one("#job-reels", DataTable)
+        reels.clear()
+        for r in detail.reels:
+            outlier = r.get("outlier_score")
+            reels.add_row(r.get("role", ""), r.get("username", ""), r.get("rank", ""), r.get("shortcode", ""),
+                          f"{int(r.get('views') or 0):,}", f"{outlier:.1f}×" if outlier else "—",
+                          short(r.get("hook_text"), 40), short(r.get("reason"), 50))
+        if not detail.reels:
+            reels.add_row("", "no reels selected yet", "", "", "", "", "", "")
+        hooks = [f"{i}. [{h.get('hook_type', '')}] {h.get('hook_text', '')}\n   from {h.get('source_shortcode', '')}:"
+                 f" {short(h.get('adaptation'), 100)}" for i, h in enumerate(detail.hooks, 1)]
+        self.query_one("#job-hooks", Static).update("\n".join(hooks) or "no hooks yet")
+        self.query_one("#job-scripts", Static).update(_scripts_text(detail.scripts) or "no scripts yet")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _scripts_text(scripts: list[dict[str, Any]]) -> str:
+    blocks = []
+    for s in scripts:
+        body = s.get("script") or {}
+        lines = [f"{s.get('position', '?')}. {body.get('title', s.get('title', ''))} "
+                 f"(~{s.get('estimated_duration_seconds', '?')}s, after {s.get('source_username', '?')})",
+                 f"   hook: {body.get('hook', s.get('hook_text', ''))}"]
+        for section in body.get("sections", []):
+            lines.append(f"   {section.get('label', '')}: {section.get('text', '')}")
+        if body.get("call_to_action"):
+            lines.append(f"   call to action: {body['call_to_action']}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,73 @@
+"""The log pane: recent engine events, appended as they arrive, without stealing the view.
+
+Built on ``Log`` rather than ``RichLog`` because RichLog jumps to the end on every write: an
+operator who scrolled up to read an error would be yanked away twice a second. Here new lines
+only follow the end when the view already was at the end, and when old lines are pruned the
+view is shifted so the line being read stays put.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Log
+
+from ...core.events import Event
+from ...core.snapshot import EngineSnapshot
+from ..bindings import TABLE_BINDINGS
+from .pane import Pane
+
+__all__ = ["LogPane", "EventLog"]
+
+_LOG_ACTIONS = {"cursor_down": "scroll_down", "cursor_up": "scroll_up", "scroll_top": "scroll_home",
+                "scroll_bottom": "scroll_end"}
+
+
+class EventLog(Log):
+    """A Log with the same j/k/g/G keys (and binding ids) as the tables."""
+
+    BINDINGS = [b.__class__(b.key, _LOG_ACTIONS[b.action], b.description, show=False, id=b.id)
+                for b in TABLE_BINDINGS]
+
+
+class LogPane(Pane):
+    pane_id = "log"
+    title = "4 Log"
+    MAX_LINES = 2000
+
+    def compose(self) -> ComposeResult:
+        yield EventLog(max_lines=self.MAX_LINES, highlight=False, id="event-log")
+
+    def on_mount(self) -> None:
+        self.last_seq = 0
+
+    @property
+    def focus_target(self) -> EventLog:
+        return self.query_one(EventLog)
+
+    def apply(self, snap: EngineSnapshot) -> None:
+        new = [e for e in snap.events if e.seq > self.last_seq]
+        if not new:
+            return
+        self.last_seq = new[-1].seq
+        lines = [self.format(e) for e in new if self.matches(e.kind, e.message)]
+        if lines:
+            self.append(lines)
+
+    def append(self, lines: list[str]) -> None:
+        log = self.query_one(EventLog)
+        at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
+        before, y = log.line_count, log.scroll_y
+        log.write_lines(lines, scroll_end=at_end)
+        if not at_end:
+            pruned = before + len(lines) - log.line_count
+            if pruned > 0:
+                log.scroll_to(y=max(0, y - pruned), animate=False, immediate=True)
+
+    @staticmethod
+    def format(event: Event) -> str:
+        level = event.level.upper()[:5]
+        return f"{event.at.astimezone():%H:%M:%S} {level:<5} {event.message}"
+
+    def set_filter(self, text: str) -> None:
+        """Filtering the log applies to lines still to come; the history stays as it was."""
+        super().set_filter(text)

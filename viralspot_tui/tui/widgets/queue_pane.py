@@ -1,0 +1,100 @@
+"""The queue pane: HIGH and LOW lanes, throughput, and the items that matter right now.
+
+The queue may hold a hundred thousand items, so the pane never lists it: it shows counts by
+priority and status (one GROUP BY in the supervisor) and the *board* — running items, the
+next HIGH and LOW items to run, recent failures — which the supervisor caps. Its cost per
+refresh is therefore independent of the queue's size.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from ...core.models.queue import Priority, QueueItem, Status
+from ...core.snapshot import EngineSnapshot, QueueSnapshot
+from ..format import age, count, short
+from .keyed_table import KeyedTable
+from .pane import Pane
+
+__all__ = ["QueuePane"]
+
+_STATE = {
+    Status.PROCESSING: ("▶ run", "$success"),
+    Status.PENDING: ("· wait", ""),
+    Status.PAUSED: ("⏸ paus", "$warning"),
+    Status.FAILED: ("✗ fail", "$error"),
+    Status.COMPLETED: ("✓ done", "$text-muted"),
+}
+_LANE_ORDER = (Status.PROCESSING, Status.PENDING, Status.PAUSED, Status.FAILED, Status.COMPLETED)
+_LANE_LABEL = {Status.PROCESSING: "run", Status.PENDING: "pend", Status.PAUSED: "paus",
+               Status.FAILED: "fail", Status.COMPLETED: "done"}
+
+
+class QueuePane(Pane):
+    pane_id = "queue"
+    title = "1 Queue"
+    processor = "queue"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lanes")
+        yield Sparkline([], id="throughput")
+        yield KeyedTable([("state", "State", 6), ("prio", "Pri", 4), ("user", "Username", 18), ("att", "Try", 3),
+                          ("age", "Age", 4), ("error", "Last error", 30), ("id", "#", 6)],
+                         id_column="id", id="queue-table")
+
+    def on_mount(self) -> None:
+        self._lanes_key: object = None
+        self._spark_key: object = None
+
+    def selected_item(self) -> QueueItem | None:
+        table = self.table
+        key = table.selected_key if table else None
+        return self._items.get(key) if key else None
+
+    def apply(self, snap: EngineSnapshot) -> None:
+        q = snap.queue
+        self._apply_lanes(q, snap.processors.get("queue"))
+        self._apply_throughput(q)
+        self._items = {str(item.id): item for item in q.board if self.matches(item.username, item.last_error)}
+        rows = [(key, self._row(item, snap)) for key, item in self._items.items()]
+        assert self.table is not None
+        self.table.sync(rows)
+
+    def _apply_lanes(self, q: QueueSnapshot, info: object) -> None:
+        key = (tuple(sorted(q.counts.items())), q.in_flight, q.max_concurrent, getattr(info, "state", None))
+        if key == self._lanes_key:
+            return
+        self._lanes_key = key
+        lines = []
+        for prio in (Priority.HIGH, Priority.LOW):
+            cells = [Content.styled(f"{prio.value:<4}", "bold $accent" if prio is Priority.HIGH else "bold")]
+            for status in _LANE_ORDER:
+                n = q.counts.get((prio, status), 0)
+                style = _STATE[status][1] if n and status in (Status.PROCESSING, Status.FAILED, Status.PAUSED) else ""
+                cells.append(Content.styled(f" {_LANE_LABEL[status]} {count(n)}", style))
+            lines.append(Content("").join(cells))
+        self.query_one("#lanes", Static).update(Content("\n").join(lines))
+        state = getattr(info, "state", "")
+        self.border_title = f"{self.title} · {q.in_flight}/{q.max_concurrent} running" + (
+            f" · {state}" if state and state != "running" else "")
+
+    def _apply_throughput(self, q: QueueSnapshot) -> None:
+        data = list(q.throughput[-60:])
+        if len(data) < 2:  # a one-sample sparkline draws a full bar; two zeros draw a flat line
+            data = [0, *data] if data else [0, 0]
+        if data == self._spark_key:
+            return
+        self._spark_key = data
+        spark = self.query_one("#throughput", Sparkline)
+        spark.data = data
+        recent = data[-10:]
+        spark.tooltip = f"{sum(recent) / max(1, len(recent)):.1f} completions/s (last {len(recent)}s)"
+
+    @staticmethod
+    def _row(item: QueueItem, snap: EngineSnapshot) -> tuple[object, ...]:
+        label, style = _STATE.get(item.status, (item.status.value, ""))
+        prio = Content.styled(item.priority.value, "bold $accent" if item.priority is Priority.HIGH else "")
+        return (Content.styled(label, style), prio, item.username, f"{item.attempts}/{item.max_attempts}",
+                age(item.created_at, snap.at), short(item.last_error, 30), item.id)
