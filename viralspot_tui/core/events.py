@@ -42,7 +42,8 @@ Subscriber = Callable[[Event], None]
 
 
 class EventBus:
-    def __init__(self, history: int = 500) -> None:
+    def __init__(self, history: int = 500, clock: Any = None) -> None:
+        self._clock = clock  # the runtime's clock, so event times follow a FakeClock in tests
         self._history: deque[Event] = deque(maxlen=history)
         self._subscribers: list[Subscriber] = []
 
@@ -51,7 +52,8 @@ class EventBus:
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
     def emit(self, kind: str, message: str, *, level: str = "info", **data: Any) -> Event:
-        event = Event(kind=kind, message=message, level=level, data=data)
+        event = Event(kind=kind, message=message, level=level, data=data,
+                      at=self._clock.now() if self._clock is not None else utcnow())
         self._history.append(event)
         for callback in list(self._subscribers):
             try:

@@ -41,6 +41,14 @@ def simulator_config(settings: "Settings") -> Any:
     return SimConfig.from_env(**{k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()})
 
 
+def _register_domain_tables() -> None:
+    """Import the stores that own tables (they register their DDL), so every database has the
+    full schema from its first open — operators' sqlite3 sessions and control commands included."""
+    from .crawler import store as _crawler_store  # noqa: F401
+    from .viral import results as _viral_results  # noqa: F401
+    from .viral import store as _viral_store  # noqa: F401
+
+
 @dataclass
 class Runtime:
     settings: "Settings"
@@ -66,11 +74,12 @@ class Runtime:
         from .store.checkpoints import CheckpointStore
         from .store.content import ContentStore
 
+        _register_domain_tables()
         clock = clock or SystemClock()
         instance_id = new_instance_id()
         db = await Database(settings.db_path).open()
         runtime = cls(
-            settings=settings, db=db, clock=clock, events=EventBus(), instance_id=instance_id,
+            settings=settings, db=db, clock=clock, events=EventBus(clock=clock), instance_id=instance_id,
             queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
             content=ContentStore(db, clock=clock), checkpoints=CheckpointStore(db, clock=clock),
         )

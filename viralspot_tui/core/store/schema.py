@@ -37,7 +37,8 @@ CREATE INDEX IF NOT EXISTS queue_claimable
 CREATE INDEX IF NOT EXISTS queue_leases
     ON queue(lease_expires_at) WHERE status = 'PROCESSING';
 CREATE INDEX IF NOT EXISTS queue_username ON queue(username);
-CREATE INDEX IF NOT EXISTS queue_status ON queue(status);
+DROP INDEX IF EXISTS queue_status;
+CREATE INDEX IF NOT EXISTS queue_status_priority ON queue(status, priority);
 
 CREATE TABLE IF NOT EXISTS pipeline_checkpoints (
     item_key TEXT NOT NULL,

@@ -179,9 +179,11 @@ class JobRunner:
 
         async def on_checked(_: int) -> None:
             counter["n"] += 1
+            found = len(primary.selected) + len(competitor.selected)  # checked reels may have none
             lo, hi = _TRANSCRIPTS
-            await self.progress(job, Stage.TRANSCRIPTS, lo + (hi - lo) * min(1.0, counter["n"] / total),
-                                f"job {job.id} @{job.primary_username}: transcripts {counter['n']}/{total}")
+            await self.progress(job, Stage.TRANSCRIPTS, lo + (hi - lo) * min(1.0, found / total),
+                                f"job {job.id} @{job.primary_username}: transcripts {found}/{total} "
+                                f"({counter['n']} reels checked)")
 
         if self.boundary is not None:
             await self.boundary()
