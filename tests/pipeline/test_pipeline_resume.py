@@ -72,12 +72,14 @@ async def test_pause_at_boundary_lets_in_flight_steps_finish(sim, db, make_pipel
     with pytest.raises(PauseRequested):
         await pipeline.run("alice", "q:1", boundary=boundary)
     saved = await CheckpointStore(db, clock).load("q:1")
-    assert set(saved) == {"profile", "reels:1", "reels:2", "similar"}
-    assert sim.stats.count() == 4  # every started step finished and was checkpointed
+    # which four steps started depends on timing; every one of them finished and was checkpointed
+    assert len(saved) == 4 and {"profile", "reels:1"} <= set(saved)
+    assert set(saved) <= {"profile", "reels:1", "reels:2", "reels:3", "similar"}
+    assert sim.stats.count() == 4
     assert (await db.read(lambda c: c.execute("SELECT COUNT(*) FROM content").fetchone()[0])) == 0
 
     result = await pipeline.run("alice", "q:1")
-    assert result.calls == 1  # only reels:3 was left
+    assert result.calls == 1  # only the step that was paused was left
     assert result.resumed_steps == 4
     assert _ok_calls(sim).most_common(1)[0][1] == 1
     assert result.reels_new == REELS

@@ -86,6 +86,13 @@ class _Run:
         self.profile: ProfileData | None = None
         self.reels: list[ReelData] = []
         self.similar: list[SimilarAccount] = []
+        self.saves: list[asyncio.Future[None]] = []
+
+    async def settle_saves(self) -> None:
+        """Wait for queued checkpoint writes (they fail loudly here, not silently)."""
+        saves, self.saves = self.saves, []
+        for save in saves:
+            await save
 
     async def step(self, step: str, fetch: Callable[[], Awaitable[M]], model: type[M]) -> M:
         if step in self.done:
@@ -99,7 +106,10 @@ class _Run:
         await self._enter()
         result = await fetch()
         payload = result.model_dump(mode="json")
-        await self.p.checkpoints.save(self.item_key, step, payload)
+        # Queued, not awaited: the single database thread applies writes in order, so every
+        # checkpoint lands before the final store transaction (or before run() returns); the
+        # next network step need not wait ~ms for the commit.
+        self.saves.append(asyncio.ensure_future(self.p.checkpoints.save(self.item_key, step, payload)))
         self.done[step] = payload
         return result
 
@@ -225,25 +235,13 @@ class ProfileFetchPipeline:
         with count_calls() as counter:
             state = _Run(self, name, item_key, boundary, await self.checkpoints.load(item_key))
             try:
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(state.guard("profile", state.fetch_profile()))
-                    if self.reels_count:
-                        group.create_task(state.guard("reels", state.fetch_reels()))
-                    if self.similar_count:
-                        group.create_task(state.guard("similar", state.fetch_similar()))
-                state.raise_if_failed()
-                profile = state.profile
-                assert profile is not None
-                if profile.username != name:
-                    profile = profile.model_copy(update={"username": name})
-                if profile.is_private:
-                    await self._store_private(profile, item_key)
-                    raise PrivateProfileError("the profile is private", provider="instagram", endpoint="profile")
-                await self._details(state)
-                state.raise_if_failed()
-            except PermanentError:
-                await self.checkpoints.clear(item_key)  # nothing to resume: a retry starts clean
-                raise
+                await self._fetch_all(state, name, item_key)
+            finally:
+                await state.settle_saves()
+            profile = state.profile
+            assert profile is not None
+            if profile.username != name:
+                profile = profile.model_copy(update={"username": name})
             counts = await self._store(state, profile, item_key, finish)
         return FetchResult(
             username=name,
@@ -255,6 +253,29 @@ class ProfileFetchPipeline:
             resumed_steps=state.resumed,
             fetched_at=self.clock.now(),
         )
+
+    async def _fetch_all(self, state: "_Run", name: str, item_key: str) -> None:
+        """Every network step, concurrently; raises the first failure (or the pause) after all settle."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(state.guard("profile", state.fetch_profile()))
+                if self.reels_count:
+                    group.create_task(state.guard("reels", state.fetch_reels()))
+                if self.similar_count:
+                    group.create_task(state.guard("similar", state.fetch_similar()))
+            state.raise_if_failed()
+            profile = state.profile
+            assert profile is not None
+            if profile.is_private:
+                await state.settle_saves()
+                await self._store_private(profile.model_copy(update={"username": name}), item_key)
+                raise PrivateProfileError("the profile is private", provider="instagram", endpoint="profile")
+            await self._details(state)
+            state.raise_if_failed()
+        except PermanentError:
+            await state.settle_saves()
+            await self.checkpoints.clear(item_key)  # nothing to resume: a retry starts clean
+            raise
 
     async def _details(self, state: _Run) -> None:
         wanted = [(i, r) for i, r in enumerate(state.reels) if self.fetch_reel_details or r.needs_detail]

@@ -133,21 +133,16 @@ class QueueProcessor(Processor):
         return min(total_free, cap - in_lane)
 
     async def _dispatch(self) -> int:
-        """Claim what fits; returns how many items were started."""
-        self.high_waiting = await self.store.high_waiting()
-        started = 0
-        free = self._free(Priority.HIGH)
-        if free > 0:
-            for item in await self.store.claim(Priority.HIGH, free, self.lease_seconds):
-                self._start(item)
-                started += 1
-        self.high_waiting = await self.store.high_waiting() if started else self.high_waiting
-        free = self._free(Priority.LOW)
-        if free > 0 and not self.high_waiting:
-            for item in await self.store.claim(Priority.LOW, free, self.lease_seconds):
-                self._start(item)
-                started += 1
-        return started
+        """Claim what fits, in one database round trip; returns how many items were started."""
+        total = self.max_concurrent - len(self.running)
+        if total <= 0:
+            self.high_waiting = await self.store.high_waiting()
+            return 0
+        items, self.high_waiting = await self.store.claim_next(
+            self._free(Priority.HIGH), self._free(Priority.LOW), total, self.lease_seconds)
+        for item in items:
+            self._start(item)
+        return len(items)
 
     def _start(self, item: QueueItem) -> None:
         task = asyncio.create_task(self._work(item), name=f"queue:item:{item.username}")

@@ -30,10 +30,14 @@ def load_sync(conn: sqlite3.Connection, item_key: str) -> dict[str, Any]:
 
 
 def save_sync(conn: sqlite3.Connection, item_key: str, step: str, payload: Any, now: str) -> None:
+    _save_text_sync(conn, item_key, step, json.dumps(payload, separators=(",", ":")), now)
+
+
+def _save_text_sync(conn: sqlite3.Connection, item_key: str, step: str, text: str, now: str) -> None:
     conn.execute(
         "INSERT INTO pipeline_checkpoints (item_key, step, payload, created_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(item_key, step) DO UPDATE SET payload = excluded.payload",
-        (item_key, step, json.dumps(payload, separators=(",", ":")), now),
+        (item_key, step, text, now),
     )
 
 
@@ -56,7 +60,7 @@ class CheckpointStore:
         """Record a finished step (idempotent: the same step saved twice keeps one row)."""
         text = json.dumps(payload, separators=(",", ":"))  # fail here, not on the DB thread
         now = to_iso(self.clock.now())
-        await self.db.write(save_sync, item_key, step, json.loads(text), now)
+        await self.db.write(_save_text_sync, item_key, step, text, now)
 
     async def clear(self, item_key: str) -> int:
         return await self.db.write(clear_sync, item_key)

@@ -130,7 +130,13 @@ class Database:
         return await future
 
     def _drain(self) -> None:
-        """On the database thread: apply every queued write in one transaction."""
+        """On the database thread: apply every queued write in one transaction.
+
+        Optimistic: the batch runs without savepoints. Only if a write raises is the batch
+        rolled back and replayed with a SAVEPOINT per write, so the failing one is undone
+        alone (write functions are plain SQL over their arguments, so a replay is exact).
+        The awaiting coroutines are woken with one loop callback per batch, not one each.
+        """
         self._drain_scheduled.clear()
         batch = []
         while True:
@@ -142,31 +148,59 @@ class Database:
             return
         conn = self._conn
         assert conn is not None
-        results: list[tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, bool, Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, args, future, loop in batch:
+            results = self._apply(conn, batch, isolate=False)
+        except _WriteFailed:
+            try:
+                results = self._apply(conn, batch, isolate=True)
+            except BaseException as exc:  # noqa: BLE001 - the whole transaction failed
+                results = [(future, False, exc) for _, _, future, _ in batch]
+        except BaseException as exc:  # noqa: BLE001 - the whole transaction failed
+            results = [(future, False, exc) for _, _, future, _ in batch]
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_, _, _, loop), result in zip(batch, results):
+            by_loop.setdefault(loop, []).append(result)
+        for loop, items in by_loop.items():
+            loop.call_soon_threadsafe(_resolve_all, items)
+
+    def _apply(self, conn: sqlite3.Connection, batch: list[Any], *, isolate: bool) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+        results: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for fn, args, future, _ in batch:
+                if not isolate:
+                    try:
+                        results.append((future, True, fn(conn, *args)))
+                    except BaseException as exc:
+                        raise _WriteFailed from exc
+                    continue
                 conn.execute("SAVEPOINT op")
                 try:
                     value = fn(conn, *args)
                 except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                    results.append((future, loop, False, exc))
+                    results.append((future, False, exc))
                 else:
                     conn.execute("RELEASE op")
-                    results.append((future, loop, True, value))
+                    results.append((future, True, value))
             conn.execute("COMMIT")
-            self.commits += 1
-            self.writes += len(batch)
-        except BaseException as exc:  # noqa: BLE001 - the whole transaction failed
-            try:
+        except BaseException:
+            if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            results = [(future, loop, False, exc) for _, _, future, loop in batch]
-        for future, loop, ok, value in results:
-            loop.call_soon_threadsafe(_resolve, future, ok, value)
+            raise
+        self.commits += 1
+        self.writes += len(batch)
+        return results
+
+
+class _WriteFailed(Exception):
+    """A write raised in an optimistic batch: replay the batch with per-write savepoints."""
+
+
+def _resolve_all(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in items:
+        _resolve(future, ok, value)
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

@@ -157,6 +157,27 @@ class QueueStore:
         ).fetchall()
         return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
 
+    async def claim_next(self, high: int, low: int, total: int,
+                         lease_seconds: float) -> tuple[list[QueueItem], bool]:
+        """The dispatcher's one round trip: claim up to ``high`` HIGH items, then LOW items (up to
+        ``low``, and ``total`` in all) unless HIGH work still waits. Returns the items and whether
+        HIGH work waits — which tells running LOW items to yield (SPEC Q4)."""
+        now = self.clock.now()
+        owner = f"{self.instance_id}:{next(self._claim_seq)}"
+        return await self.db.write(self._claim_next_sync, max(0, high), max(0, low), max(0, total), owner,
+                                   to_iso(now), to_iso(now + timedelta(seconds=lease_seconds)))
+
+    @classmethod
+    def _claim_next_sync(cls, conn: sqlite3.Connection, high: int, low: int, total: int, owner: str, now: str,
+                         expires: str) -> tuple[list[QueueItem], bool]:
+        items = cls._claim_sync(conn, "HIGH", min(high, total), owner, now, expires) if high and total else []
+        waiting = conn.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_claimable('HIGH')})",
+                               {"now": now}).fetchone()[0] == 1
+        low = min(low, total - len(items))
+        if low > 0 and not waiting:
+            items += cls._claim_sync(conn, "LOW", low, owner, now, expires)
+        return items, waiting
+
     async def high_waiting(self) -> bool:
         """Is any HIGH item claimable right now? (LOW work yields to it, SPEC Q4.)"""
         now = self._now()
@@ -197,6 +218,24 @@ class QueueStore:
 
     async def complete(self, item: QueueItem) -> None:
         await self.db.write(self.complete_sync, item.id, item.lease_owner, self._now())
+
+    async def complete_many(self, items: Sequence[QueueItem]) -> list[int]:
+        """Complete a batch in one statement per item and one round trip; each row is still
+        fenced by its own lease owner. Returns the ids completed (the others were lost)."""
+        if not items:
+            return []
+        return await self.db.write(self._complete_many_sync, [(i.id, i.lease_owner) for i in items], self._now())
+
+    @staticmethod
+    def _complete_many_sync(conn: sqlite3.Connection, leases: list[tuple[int, str | None]], now: str) -> list[int]:
+        done: list[int] = []
+        for item_id, owner in leases:
+            if conn.execute(
+                "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
+                " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
+                " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner)).rowcount:
+                done.append(item_id)
+        return done
 
     async def fail(self, item: QueueItem, error: str, *, permanent: bool,
                    retry_at: datetime | None = None) -> Status:
@@ -354,8 +393,12 @@ class QueueStore:
         return [row_to_item(r) for r in rows]
 
     async def has_work_due(self, within_seconds: float = 0) -> bool:
-        """Is anything running, or claimable now or within ``within_seconds``? (idle detection)"""
+        """Is anything running, or claimable now or within ``within_seconds``? (idle detection)
+
+        Two EXISTS probes, each served by a partial index, so this stays cheap at a million rows.
+        """
         horizon = to_iso(self.clock.now() + timedelta(seconds=within_seconds))
         return await self.db.read(lambda c: c.execute(
-            "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING' OR (status IN ('PENDING','PAUSED')"
-            " AND (not_before IS NULL OR not_before <= ?)))", (horizon,)).fetchone()[0] == 1)
+            "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING')"
+            " OR EXISTS (SELECT 1 FROM queue WHERE status IN ('PENDING','PAUSED')"
+            " AND (not_before IS NULL OR not_before <= ?))", (horizon,)).fetchone()[0] == 1)
