@@ -91,3 +91,35 @@ def test_bad_usage_exits_2_and_secrets_are_masked(tmp_path: Path) -> None:
                               "--no-ui", "--processors", "queue"], env=ENV, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2
     assert "RAPIDAPI_KEY" in missing.stderr and "--simulate" in missing.stderr
+
+
+def test_real_provider_path_against_a_loopback_simulator(tmp_path: Path) -> None:
+    """`viralspot simulate` + `--rapidapi-base-url`/`OPENAI_BASE_URL`: the real code path, no --simulate."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "viralspot_tui.cli.main", "simulate", "--port", str(port)],
+                              env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        env = {**ENV, "RAPIDAPI_KEY": "rk-loopback", "OPENAI_API_KEY": "sk-loopback", "OPENAI_BASE_URL": base + "/v1"}
+        data = tmp_path / "data"
+        args = [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "--rapidapi-base-url", base]
+        _until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, timeout=20)
+        added = subprocess.run([*args, "queue", "add", "natgeo", "missing_nobody"], env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert added.returncode == 0, added.stderr
+        run = subprocess.run([*args, "run", "--no-ui", "--processors", "queue", "--exit-when-idle",
+                              "--queue-file", str(tmp_path / "q.csv")], env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "rk-loopback" not in run.stderr and "SIMULATED" not in run.stderr
+        listed = {i["username"]: i for i in json.loads(subprocess.run([*args, "queue", "list", "--json"], env=env,
+                                                                      capture_output=True, text=True).stdout)}
+        assert listed["natgeo"]["status"] == "COMPLETED"
+        assert listed["missing_nobody"]["status"] == "FAILED" and "not found" in listed["missing_nobody"]["last_error"].lower()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -31,6 +31,7 @@ EXIT_USAGE = 2
 class CliState:
     config_file: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    rapidapi_base_url: str | None = None
     _settings: "Settings | None" = None
 
     @property
@@ -40,6 +41,9 @@ class CliState:
 
             try:
                 self._settings = load_settings(self.config_file, **self.overrides)
+                if self.rapidapi_base_url:  # one flag for both RapidAPI hosts
+                    self._settings.rapidapi.instagram_base_url = self.rapidapi_base_url
+                    self._settings.rapidapi.transcript_base_url = self.rapidapi_base_url
             except ConfigError as exc:
                 fail(str(exc), code=EXIT_USAGE)
         return self._settings  # type: ignore[return-value]

@@ -24,14 +24,18 @@ _PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds")
 @click.option("--simulate", is_flag=True, default=None, help="Talk to the built-in simulator, not the real APIs.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option("--rapidapi-base-url", metavar="URL", default=None,
+              help="Send Instagram and transcript calls here (e.g. a `viralspot simulate` server).")
 @click.version_option(package_name="viralspot-tui")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: str | None, config_file: str | None, simulate: bool | None,
-        log_format: str | None, log_level: str | None) -> None:
+        log_format: str | None, log_level: str | None, rapidapi_base_url: str | None) -> None:
     """ViralSpot operations console: queue processor, viral ideas and network crawler."""
     state = ctx.ensure_object(CliState)
     state.config_file = config_file
     state.override(data_dir=data_dir, simulate=simulate, log_format=log_format, log_level=log_level)
+    if rapidapi_base_url:
+        state.rapidapi_base_url = rapidapi_base_url.rstrip("/")
 
 
 def _register_all() -> None:
