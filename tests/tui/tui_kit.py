@@ -14,24 +14,15 @@ from typing import Any
 
 from rich.console import Console
 
-from viralspot_tui.config import load_settings
+from testkit import make_settings
 from viralspot_tui.core.engine import open_engine
 from viralspot_tui.tui.app import ViralSpotApp
 
 
 def tui_settings(tmp_path: Path, **overrides: Any) -> Any:
-    base: dict[str, Any] = {
-        "data_dir": str(tmp_path / "data"),
-        "simulate": True,
-        "queue": {"queue_file": str(tmp_path / "queue.csv"), "grace_seconds": 1.0, "lease_seconds": 5.0,
-                  "retry_base_seconds": 0.01, "retry_max_seconds": 0.05},
-        "rapidapi": {"requests_per_second": 1000.0, "backoff_initial": 0.001, "backoff_max": 0.01},
-        "openai": {"requests_per_second": 1000.0},
-        "sim": {"latency_ms": 1.0},
-    }
-    for key, value in overrides.items():
-        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return load_settings(**base)
+    """The shared test settings (``testkit.make_settings``) with a short drain for quit tests."""
+    queue = {"grace_seconds": 1.0, **overrides.pop("queue", {})}
+    return make_settings(tmp_path, queue=queue, **overrides)
 
 
 def make_app(settings: Any, *, processors: tuple[str, ...] = ("queue",), clock: Any = None,
