@@ -10,10 +10,8 @@ worker whose lease was taken over cannot change anything.
 from __future__ import annotations
 
 import itertools
-import os
 import socket
 import sqlite3
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +20,7 @@ from ..clock import Clock, SystemClock, from_iso, to_iso
 from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status
 from ..models.usernames import normalize_username
 from .database import Database
+from .leases import new_instance_id, owner_is_dead_here
 
 __all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id"]
 
@@ -30,27 +29,6 @@ _COLUMNS = (
     "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
     "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
 )
-
-
-def new_instance_id() -> str:
-    """``host:pid:uuid`` — unique per store instance; the prefix of every lease it takes."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_is_dead_here(owner: str, host: str) -> bool:
-    parts = owner.split(":")
-    if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class LeaseLost(RuntimeError):
@@ -300,7 +278,7 @@ class QueueStore:
         owners = await self.db.read(lambda c: [r[0] for r in c.execute(
             "SELECT DISTINCT lease_owner FROM queue WHERE status = 'PROCESSING' AND lease_owner IS NOT NULL")])
         host = socket.gethostname()
-        dead = sorted({o for o in owners if _owner_is_dead_here(o, host)})
+        dead = sorted({o for o in owners if owner_is_dead_here(o, host)})
         if not dead:
             return []
         now = self._now()
