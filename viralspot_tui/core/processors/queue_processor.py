@@ -102,19 +102,23 @@ class QueueProcessor(Processor):
                 if control.paused:
                     await control.wait_resumed()
                     continue
-                claimed = await self._dispatch()
-                if claimed:
+                self._slot_freed.clear()  # before dispatching, so a slot freed meanwhile is not missed
+                if await self._dispatch():
                     continue
-                self._slot_freed.clear()
-                wake = asyncio.ensure_future(self._slot_freed.wait())
-                try:
-                    await asyncio.wait({wake, asyncio.ensure_future(control.sleep(self.poll_seconds))},
-                                       return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    wake.cancel()
+                await self._wait_for_work(control)
         finally:
             if not control.stopping or not self.running:
                 await self._stop_heartbeat()
+
+    async def _wait_for_work(self, control: ProcessorControl) -> None:
+        """Until a slot frees, the control wakes us (new work, resume, stop) or a poll interval passes."""
+        freed = asyncio.ensure_future(self._slot_freed.wait())
+        woken = asyncio.ensure_future(control.sleep(self.poll_seconds))
+        try:
+            await asyncio.wait({freed, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            freed.cancel()
+            woken.cancel()
 
     async def _stop_heartbeat(self) -> None:
         """Leases must be renewed while anything runs, including during a shutdown drain."""
