@@ -1,0 +1,70 @@
+"""Operator actions through the command line (SPEC §9, Q3, Q6), in-process with click's runner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from viralspot_tui.cli.common import CliState
+from viralspot_tui.cli.main import cli
+
+
+def _run(data: Path, *args: str):
+    return CliRunner().invoke(cli, ["--data-dir", str(data), *args], obj=CliState())
+
+
+def _fail_everything(data: Path) -> None:
+    """Mark every item FAILED the way the processor would (through the store's fenced API)."""
+    from viralspot_tui.config import load_settings
+    from viralspot_tui.core.models.queue import Priority
+    from viralspot_tui.core.runtime import Runtime
+
+    async def go() -> None:
+        runtime = await Runtime.open(load_settings(data_dir=str(data)), with_providers=False)
+        try:
+            for prio in (Priority.HIGH, Priority.LOW):
+                for item in await runtime.queue.claim(prio, 100, 30):
+                    await runtime.queue.fail(item, "HTTP 503 from upstream", permanent=True)
+        finally:
+            await runtime.close()
+
+    asyncio.run(go())
+
+
+def test_add_is_idempotent_upgrades_and_says_what_happened(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    first = _run(data, "queue", "add", "natgeo", "https://www.instagram.com/NASA/", "--priority", "low")
+    assert first.exit_code == 0 and "natgeo: added at LOW" in first.output and "nasa: added at LOW" in first.output
+    again = _run(data, "queue", "add", "natgeo")
+    assert "already queued at LOW, nothing changed" in again.output
+    up = _run(data, "queue", "add", "@natgeo", "--priority", "high")
+    assert "natgeo: raised to HIGH" in up.output
+    listed = json.loads(_run(data, "queue", "list", "--json").output)
+    assert [(i["username"], i["priority"]) for i in listed] == [("natgeo", "HIGH"), ("nasa", "LOW")]
+
+
+def test_bump_retry_and_remove(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    _run(data, "queue", "add", "alpha", "beta", "gamma")
+    bumped = _run(data, "queue", "bump", "beta", "--priority", "high")
+    assert bumped.exit_code == 0 and "beta: priority HIGH" in bumped.output
+    assert _run(data, "queue", "bump", "nobody").exit_code == 1
+
+    _fail_everything(data)
+    failed = json.loads(_run(data, "queue", "list", "--status", "failed", "--json").output)
+    assert {i["username"] for i in failed} == {"alpha", "beta", "gamma"}
+    one = _run(data, "queue", "retry", "alpha")
+    assert one.exit_code == 0 and "1 item(s) back to PENDING" in one.output
+    rest = _run(data, "queue", "retry", "--all-failed")
+    assert "2 item(s) back to PENDING" in rest.output
+    pending = json.loads(_run(data, "queue", "list", "--status", "pending", "--json").output)
+    assert {i["username"] for i in pending} == {"alpha", "beta", "gamma"}
+    assert all(i["attempts"] == 0 and i["last_error"] is None for i in pending)
+
+    removed = _run(data, "queue", "remove", "gamma")
+    assert removed.exit_code == 0 and "removed 1 row(s)" in removed.output
+    assert _run(data, "queue", "remove", "gamma").exit_code == 1
+    assert _run(data, "queue", "remove", "..bad").exit_code == 2
