@@ -85,7 +85,7 @@ async def _crawl(state: CliState, seeds: list[str], target: int | None, rounds: 
 async def _run_here(runtime: Any, store: Any, request_id: int, as_json: bool) -> int:
     """No engine: claim our own request and crawl in the foreground."""
     from ..core.crawler.budget import DailyBudget
-    from ..core.crawler.crawl import Crawl
+    from ..core.crawler.crawl import Crawl, mask_secrets
     from ..core.crawler.models import CrawlOutcome, RequestStatus
     from ..core.crawler.seeds import SeedPool
 
@@ -111,8 +111,9 @@ async def _run_here(runtime: Any, store: Any, request_id: int, as_json: bool) ->
         await asyncio.shield(store.release(request.id, owner))
         raise
     except Exception as exc:
-        await store.finish(request.id, owner, RequestStatus.FAILED, None, f"{type(exc).__name__}: {exc}"[:500])
-        fail(f"crawl #{request.id} failed: {exc}")
+        error = mask_secrets(runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
+        await store.finish(request.id, owner, RequestStatus.FAILED, None, error)
+        fail(f"crawl #{request.id} failed: {error}")
         return 1
     failed = report.outcome is CrawlOutcome.PROVIDER_UNAVAILABLE and not report.queued
     await store.finish(request.id, owner, RequestStatus.FAILED if failed and report.error else RequestStatus.COMPLETED,

@@ -20,6 +20,7 @@ round number, counts what was queued before towards the target, and does not reu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +37,21 @@ from .store import CrawlerStore
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["Crawl", "StateCallback", "RoundCallback"]
+__all__ = ["Crawl", "StateCallback", "RoundCallback", "mask_secrets"]
 
 StateCallback = Callable[[str, dict[str, Any]], None]
 RoundCallback = Callable[[RoundReport], Awaitable[None] | None]
 _FATAL = (QuotaExhaustedError, ConfigurationError)
+
+
+def mask_secrets(settings: Any, text: str) -> str:
+    """``text`` with every configured key replaced by ``**********`` (error text is shown and stored)."""
+    for section, field in (("rapidapi", "key"), ("openai", "api_key"), ("supabase", "service_role_key")):
+        secret = getattr(getattr(settings, section, None), field, None)
+        value = secret.get_secret_value() if secret is not None else ""
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, "**********")
+    return text
 
 
 class Crawl:
@@ -51,7 +62,7 @@ class Crawl:
                  request_id: int | None = None, previous: Sequence[RoundReport] = (),
                  control: ProcessorControl | None = None, on_round: RoundCallback | None = None,
                  on_state: StateCallback | None = None, heartbeat: Callable[[], Awaitable[None]] | None = None,
-                 budget_poll_seconds: float = 30.0) -> None:
+                 budget_poll_seconds: float = 30.0, beat_seconds: float = 20.0) -> None:
         if runtime.providers is None:
             raise RuntimeError("the crawler needs providers: open the runtime with with_providers=True")
         cfg = runtime.settings.crawler
@@ -66,6 +77,7 @@ class Crawl:
         self.on_state = on_state
         self.heartbeat = heartbeat
         self.budget_poll_seconds = budget_poll_seconds
+        self.beat_seconds = max(0.01, beat_seconds)
         self.rounds: list[RoundReport] = list(previous)
         self._resumed_rounds = len(self.rounds)
         earlier_seeds = [r.seed for r in self.rounds]
@@ -79,6 +91,7 @@ class Crawl:
         self.quality = QualityFilter(db=runtime.db, instagram=self.instagram, budget=budget,
                                      min_followers=cfg.min_followers, enrich_per_round=cfg.enrich_budget_per_round,
                                      blocked=cfg.blocked)
+        self._configured_blocks = set(self.quality.blocked)
         self._fatal: ProviderError | None = None
 
     @property
@@ -92,7 +105,6 @@ class Crawl:
     # ------------------------------------------------------------------ the crawl
     async def run(self) -> CrawlReport:
         started = self.runtime.clock.now()
-        self.quality.blocked |= await self.store.blocked()
         outcome = CrawlOutcome.ROUNDS_EXHAUSTED
         while True:
             if self.queued_total >= self.target:
@@ -129,10 +141,21 @@ class Crawl:
         if seconds <= 0:
             return
         self._state("delay", seconds=seconds)
-        if self.control is not None:
-            await self.control.sleep(seconds)
-        else:
-            await self.runtime.clock.sleep(seconds)
+        # In slices, renewing the lease between them: the delay may be longer than the lease.
+        if self.control is None:
+            left = seconds
+            while left > 0:
+                await self.runtime.clock.sleep(min(left, self.beat_seconds))
+                left -= self.beat_seconds
+                await self._beat()
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            await self.control.sleep(min(left, self.beat_seconds))
+            if self.control.stopping or self.control.paused:
+                return  # the gate handles pause and stop
+            await self._beat()
 
     async def _gate(self) -> bool:
         """Between rounds: honour pause and stop, and wait for (or give up on) the daily budget."""
@@ -182,6 +205,8 @@ class Crawl:
                                finished_at=self.runtime.clock.now())
         candidates = [Candidate(username=a.username, is_private=bool(a.is_private), followers=a.followers,
                                 social_context=a.social_context) for a in similar]
+        # Operators edit the blocklist while crawls run (a crawl may wait a day for budget): reread it.
+        self.quality.blocked = self._configured_blocks | await self.store.blocked()
         screened = QualityFilter.screen(candidates)
         split = await self.dedup.split(screened.order)
         verdict = await self.quality.evaluate(split.fresh, screened.valid, self.target - self.queued_total)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..processors.base import Processor, ProcessorControl, Stopping
 from .budget import DailyBudget
-from .crawl import Crawl
+from .crawl import Crawl, mask_secrets
 from .models import CrawlReport, CrawlRequest, RequestStatus, RoundReport
 from .seeds import SeedPool
 from .store import CrawlerStore
@@ -69,6 +69,11 @@ class CrawlerProcessor(Processor):
             self._loaded = True
         while not control.stopping:
             await control.wait_resumed()
+            # Periodically, not only at start-up: a crawl whose owner died (a killed `crawl --wait`,
+            # another engine) is taken over once its lease expires. Our own crawl runs inline in
+            # this loop, so it is never running while we get here.
+            if await self.store.recover_expired():
+                self.runtime.events.emit("crawler.recovered", "crawler: took over a crawl whose owner stopped")
             request = await self.store.claim(self.owner)
             if request is None and await self._schedule_due():
                 cfg = self.runtime.settings.crawler
@@ -95,7 +100,7 @@ class CrawlerProcessor(Processor):
                       target=request.target, max_rounds=request.max_rounds, request_id=request.id,
                       previous=previous, control=control, on_round=self._on_round, on_state=self._on_state,
                       heartbeat=lambda: self._renew(request.id),
-                      budget_poll_seconds=self.poll_seconds * 10)
+                      budget_poll_seconds=self.poll_seconds * 10, beat_seconds=self.store.lease_seconds / 3)
         try:
             report = await crawl.run()
         except Stopping:
@@ -108,9 +113,9 @@ class CrawlerProcessor(Processor):
                 await asyncio.shield(self.store.release(request.id, self.owner))
             raise
         except Exception as exc:  # noqa: BLE001 - a failed crawl is recorded, the processor goes on
-            await self.store.finish(request.id, self.owner, RequestStatus.FAILED, None,
-                                    f"{type(exc).__name__}: {exc}"[:500])
-            self.runtime.events.emit("crawler.failed", f"crawler: crawl #{request.id} failed: {exc}", level="error",
+            error = mask_secrets(self.runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
+            await self.store.finish(request.id, self.owner, RequestStatus.FAILED, None, error)
+            self.runtime.events.emit("crawler.failed", f"crawler: crawl #{request.id} failed: {error}", level="error",
                                      request_id=request.id)
             return
         finally:

@@ -184,6 +184,14 @@ class CrawlerStore:
             " updated_at = ? WHERE status = 'running' AND (owner LIKE ? OR lease_expires_at IS NULL"
             " OR lease_expires_at < ?)", (now, owner_prefix + "%", now)).rowcount)
 
+    async def recover_expired(self) -> int:
+        """While running: crawls whose owner stopped renewing its lease (it died) become pending."""
+        now = self._now()
+        return await self.db.write(lambda c: c.execute(
+            "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
+            " updated_at = ? WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
+            (now, now)).rowcount)
+
     async def finish(self, request_id: int, owner: str | None, status: RequestStatus,
                      outcome: CrawlOutcome | None, error: str | None = None) -> None:
         now = self._now()

@@ -13,7 +13,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from ..models.usernames import normalize_username
-from .models import MAX_COMPETITORS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
+from .models import MAX_COMPETITORS, MAX_RERUN_HOURS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
 from .results import ResultStore, ensure_schema
 from .runner import JobRunner, RunOutcome
 from .store import JobBusy, JobNotFound, ViralStore
@@ -50,8 +50,8 @@ async def create_job(runtime: "Runtime", primary: str, competitors: list[str], s
     name = normalize_username(primary)
     names = normalize_competitors(name, list(competitors))
     hours = runtime.settings.viral.rerun_every_hours if rerun_every_hours is None else rerun_every_hours
-    if hours <= 0:
-        raise ValueError("rerun_every_hours must be positive")
+    if not 0 < hours <= MAX_RERUN_HOURS:  # also refuses NaN and infinity
+        raise ValueError(f"rerun_every_hours must be more than 0 and at most {MAX_RERUN_HOURS:.0f}, got {hours}")
     job = await (await _store(runtime)).create_job(name, names, strategy or ContentStrategy(),
                                                                  auto_rerun, hours)
     runtime.events.emit("viral.created", f"job {job.id} created for @{name} with {len(names)} competitor(s)",

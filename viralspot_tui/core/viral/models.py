@@ -21,12 +21,14 @@ from ..models.usernames import Username
 
 __all__ = [
     "JobStatus", "RunType", "Stage", "ContentStrategy", "Job", "CompetitorState", "MIN_COMPETITORS",
-    "MAX_COMPETITORS", "ProfileAnalysis", "HookAnalysis", "GeneratedHook", "ScriptSection", "Script",
+    "MAX_COMPETITORS", "MAX_RERUN_HOURS", "ProfileAnalysis", "HookAnalysis", "GeneratedHook", "ScriptSection", "Script",
     "hook_analysis_model", "generated_hooks_model", "script_model", "HOOK_TYPES",
 ]
 
 MIN_COMPETITORS = 1
 MAX_COMPETITORS = 20
+MAX_RERUN_HOURS = 24.0 * 366 * 10
+"""Ten years: any longer interval cannot be added to a date, and is surely a typo."""
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -97,7 +99,7 @@ class Job(BaseModel):
     error: str | None = None
     runs: int = 0
     auto_rerun: bool = False
-    rerun_every_hours: float = Field(24.0, gt=0)
+    rerun_every_hours: float = Field(24.0, gt=0, le=MAX_RERUN_HOURS)
     next_run_at: datetime | None = None
     created_at: datetime
     updated_at: datetime

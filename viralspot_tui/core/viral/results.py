@@ -195,6 +195,20 @@ class ResultStore:
 
         return await self.db.write(write)
 
+    async def known_before(self, usernames: list[str], cutoff: datetime) -> dict[str, list[str]]:
+        """Per account, the reels stored by ``cutoff`` (the last run's end): what a re-run has seen (V8)."""
+        stamp = to_iso(cutoff)
+
+        def read(conn: sqlite3.Connection) -> dict[str, list[str]]:
+            known: dict[str, list[str]] = {u: [] for u in usernames}
+            rows = conn.execute("SELECT username, shortcode FROM content WHERE first_seen_at <= ? AND username IN"
+                                " (SELECT value FROM json_each(?)) ORDER BY shortcode", (stamp, json.dumps(usernames)))
+            for name, code in rows:
+                known[name].append(code)
+            return known
+
+        return await self.db.read(read)
+
     async def set_baseline(self, result_id: int, baseline: dict[str, list[str]]) -> dict[str, list[str]]:
         """Record what was stored before a recurring run fetched; the first record wins (resume-safe)."""
         def write(conn: sqlite3.Connection) -> dict[str, list[str]]:

@@ -41,6 +41,16 @@ Boundary = Callable[[], Awaitable[None]]
 _FETCH, _SELECT, _TRANSCRIPTS, _AI, _STORE = (0, 30), 30, (32, 50), (50, 90), 95
 
 
+def mask_secrets(settings: Any, text: str) -> str:
+    """``text`` with every configured key replaced by ``**********`` (error text is shown and stored)."""
+    for section, field in (("rapidapi", "key"), ("openai", "api_key"), ("supabase", "service_role_key")):
+        secret = getattr(getattr(settings, section, None), field, None)
+        value = secret.get_secret_value() if secret is not None else ""
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, "**********")
+    return text
+
+
 class NoMaterial(Exception):
     """Nothing to analyse (e.g. no competitor reel with a transcript): a clear, permanent failure."""
 
@@ -82,7 +92,7 @@ class JobRunner:
             await self.store.release(job.id, self.owner)
             raise
         except QuotaExhaustedError as exc:
-            message = f"waiting for API quota: {exc.detail}"
+            message = mask_secrets(self.runtime.settings, f"waiting for API quota: {exc.detail}")
             not_before = exc.reset_at or self.runtime.clock.now() + timedelta(minutes=1)
             await self.store.release(job.id, self.owner, not_before=not_before, error=message)
             self.runtime.events.emit("viral.parked", f"job {job.id}: {message}", level="warning", job_id=job.id)
@@ -101,6 +111,7 @@ class JobRunner:
         return RunOutcome(job.id, JobStatus.COMPLETED, run.run_number, run.run_type)
 
     async def _failed(self, job: Job, run: Run, error: str) -> RunOutcome:
+        error = mask_secrets(self.runtime.settings, error)  # it is stored, listed and shown
         await self.results.fail_run(run.id, error)
         retry_at = None
         if job.auto_rerun and run.run_type == RunType.RECURRING:
@@ -117,9 +128,11 @@ class JobRunner:
         if not run.selection_done:
             baseline: dict[str, list[str]] = {}
             if recurring:
-                known = await asyncio.gather(*(self.runtime.content.known_shortcodes(u) for u in accounts))
-                baseline = await self.results.set_baseline(
-                    run.id, {u: sorted(codes) for u, codes in zip(accounts, known, strict=True)})
+                # New = posted or first seen since the last run (V8): the baseline is what was stored
+                # when the last run ended, not now — reels other processes stored since then are new.
+                last = await self.results.get_run(job.id, run.run_number - 1, completed_only=False)
+                cutoff = last.completed_at if last is not None and last.completed_at else run.started_at
+                baseline = await self.results.set_baseline(run.id, await self.results.known_before(accounts, cutoff))
             outcomes = await self._fetch(job, run, recurring)
             await self._select(job, run, outcomes, baseline)
         selection = await self.results.selection(run.id)

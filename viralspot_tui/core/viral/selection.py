@@ -102,6 +102,7 @@ class SelectionPlan:
     _in_flight: int = 0
     _window: int | None = None
     _seen: set[str] = field(default_factory=set)
+    _undated_added: bool = False
 
     def __post_init__(self) -> None:
         unique: dict[str, ReelCandidate] = {}
@@ -119,23 +120,32 @@ class SelectionPlan:
 
     def _extend(self) -> None:
         """Append the window's not-yet-ranked reels to the candidate order, fairly ordered."""
-        fresh = [r for r in self.reels if r.shortcode not in self._seen and self._in_window(r, self._window)]
-        for reel, account_rank in fair_order(fresh):
+        self._append([r for r in self.reels if r.shortcode not in self._seen and self._in_window(r, self._window)],
+                     self._window)
+
+    def _append(self, reels: list[ReelCandidate], window: int | None) -> None:
+        for reel, account_rank in fair_order(reels):
             self._seen.add(reel.shortcode)
-            self._order.append(Choice(reel, len(self._order) + 1, account_rank, self._window))
+            self._order.append(Choice(reel, len(self._order) + 1, account_rank, window))
 
     def _widen(self) -> bool:
-        """Double the window while older reels exist; False when there is nothing left to add."""
+        """Double the window while older reels exist; then, as a last resort, take the reels whose
+        posting date is unknown (the reels endpoint only usually has one). False when nothing is left."""
         while self._window is not None and len(self.widened_to) < self.max_widenings:
-            if all(r.shortcode in self._seen for r in self.reels):
-                return False
+            if all(r.shortcode in self._seen or r.taken_at is None for r in self.reels):
+                break
             self._window *= 2
             self.widened_to.append(self._window)
             before = len(self._order)
             self._extend()
             if len(self._order) > before:
                 return True
-        return False
+        if self._window is None or self._undated_added:
+            return False
+        self._undated_added = True
+        before = len(self._order)
+        self._append([r for r in self.reels if r.shortcode not in self._seen and r.taken_at is None], None)
+        return len(self._order) > before
 
     # ------------------------------------------------------------------ driving
     @property
@@ -190,7 +200,8 @@ class SelectionPlan:
         parts = [f"rank {choice.rank} overall, #{choice.account_rank} for @{c.username}",
                  f"{score}, {c.views:,} views"]
         if choice.window_days is None:
-            parts.append("new since the last run" if self.lookback_days is None else "outside any window")
+            parts.append("new since the last run" if self.lookback_days is None
+                         else "posting date unknown: tried after every dated reel")
         elif choice.window_days != self.lookback_days:
             parts.append(f"window widened to {choice.window_days} days")
         else:
