@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -54,6 +54,20 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.focus_pane("queue")
+        self._fit_footer(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_footer(event.size.width)
+
+    def _fit_footer(self, width: int) -> None:
+        """Under 120 columns the footer drops its spacing and the palette key (``?`` lists it), so
+        that every shown key, ``q`` Quit included, fits on an 80-column SSH terminal."""
+        footer = self.query_one(Footer)
+        narrow = width < 120
+        if footer.compact != narrow or footer.show_command_palette == narrow:
+            footer.compact = narrow
+            footer.show_command_palette = not narrow
+            footer.refresh(recompose=True)
 
     # ------------------------------------------------------------------ refresh
     def pane(self, pane_id: str) -> Pane:

@@ -8,6 +8,7 @@ nothing per dashboard refresh.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -16,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
 
+from ...logs import redact
 from ..engine_api import JobDetail, load_job_detail
 from ..format import short, until
 from ..operator import OperatorError
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from ...core.supervisor import Supervisor
 
 __all__ = ["JobDetailScreen"]
+
+log = logging.getLogger("viralspot.tui")
 
 
 class JobDetailScreen(Screen[None]):
@@ -81,9 +85,12 @@ class JobDetailScreen(Screen[None]):
     def _follow_progress(self) -> None:
         """Keep the header current; reload the results when the job moves to another run or status."""
         try:
-            jobs = (self.supervisor.snapshot().viral or {}).get("jobs", [])
-        except Exception:  # noqa: BLE001 - the engine may be stopping
-            return
+            self._follow()
+        except Exception:  # noqa: BLE001 - the engine may be stopping; a timer exception would end the app
+            log.exception("job detail refresh failed")
+
+    def _follow(self) -> None:
+        jobs = (self.supervisor.snapshot().viral or {}).get("jobs", [])
         for job in jobs:
             if int(job.get("id", -1)) == self.job_id:
                 self.job.update(job)
@@ -110,7 +117,7 @@ class JobDetailScreen(Screen[None]):
                          f"${run['cost']:.4f}" + (f" · error: {run['error']}" if run.get("error") else ""))
         if job.get("error"):
             lines.append(f"error: {job['error']}")
-        self.query_one("#job-summary", Static).update("\n".join(lines))
+        self.query_one("#job-summary", Static).update(redact("\n".join(lines)))
         self.query_one("#job-progress", ProgressBar).update(progress=float(job.get("progress") or 0))
 
     def _show_detail(self, detail: JobDetail) -> None:
@@ -120,7 +127,7 @@ class JobDetailScreen(Screen[None]):
             state = states.get(name, {})
             text = f"{name}: {state.get('status', 'pending')}"
             comps.append(text + (f" ({state['error']})" if state.get("error") else ""))
-        self.query_one("#job-competitors", Static).update("\n".join(comps) or "—")
+        self.query_one("#job-competitors", Static).update(redact("\n".join(comps)) or "—")
         reels = self.query_one("#job-reels", DataTable)
         reels.clear()
         for r in detail.reels:

@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...core.snapshot import EngineSnapshot
+from ...logs import redact
 from ..format import bar, short, until
 from .keyed_table import KeyedTable
 from .pane import Pane
@@ -35,7 +36,7 @@ class AnalysisPane(Pane):
     processor = "viral"
 
     def compose(self) -> ComposeResult:
-        yield Static("no analysis jobs yet — press n to create one", id="analysis-empty")
+        yield Static("no jobs yet — n creates one", id="analysis-empty")
         yield KeyedTable([("primary", "Primary", 14), ("progress", "Progress", 11), ("stage", "Stage", 16),
                           ("runs", "Runs", 4), ("next", "Next run", 8), ("comp", "Competitors", 24), ("id", "#", 4)],
                          id_column="id", id="analysis-table")
@@ -67,7 +68,7 @@ class AnalysisPane(Pane):
         status = str(job.get("status", ""))
         stage = str(job.get("stage") or status)
         if status == "failed" and job.get("error"):
-            stage = f"failed: {job['error']}"
+            stage = f"failed: {redact(str(job['error']))}"
         progress = float(job.get("progress") or 0)
         return (str(job.get("primary", "")), f"{bar(progress / 100, 6)} {progress:3.0f}%",
                 Content.styled(short(stage, 16), _STATUS_STYLE.get(status, "")), str(job.get("runs", 0)),

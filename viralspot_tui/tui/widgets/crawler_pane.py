@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ...core.snapshot import EngineSnapshot
+from ...logs import redact
 from ..format import bar, short
 from .keyed_table import KeyedTable
 from .pane import Pane
@@ -52,7 +53,7 @@ class CrawlerPane(Pane):
             queued = r.get("queued", 0)
             queued = len(queued) if isinstance(queued, list) else int(queued or 0)
             rows.append((label, (label, short(str(r.get("seed", "")), 16), int(r.get("found", 0)), total,
-                                 int(r.get("duplicates", 0)), queued, short(why or r.get("error") or "", 40))))
+                                 int(r.get("duplicates", 0)), queued, short(redact(why or str(r.get("error") or "")), 40))))
         assert self.table is not None
         self.table.sync(rows)
 

@@ -21,7 +21,8 @@ _QUOTA_NAMES = {"instagram": "ig", "transcripts": "tr", "openai": "ai"}
 
 class HeaderBar(Static):
     DEFAULT_CSS = """
-    HeaderBar { height: 2; background: $panel; color: $foreground; padding: 0 1; }
+    HeaderBar { height: 2; background: $panel; color: $foreground; padding: 0 1;
+                text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, **kwargs: object) -> None:

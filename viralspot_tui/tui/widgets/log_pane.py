@@ -13,6 +13,7 @@ from textual.widgets import Log
 
 from ...core.events import Event
 from ...core.snapshot import EngineSnapshot
+from ...logs import redact
 from ..bindings import TABLE_BINDINGS
 from .pane import Pane
 
@@ -66,7 +67,7 @@ class LogPane(Pane):
     @staticmethod
     def format(event: Event) -> str:
         level = event.level.upper()[:5]
-        return f"{event.at.astimezone():%H:%M:%S} {level:<5} {event.message}"
+        return f"{event.at.astimezone():%H:%M:%S} {level:<5} {redact(event.message)}"
 
     def set_filter(self, text: str) -> None:
         """Filtering the log applies to lines still to come; the history stays as it was."""

@@ -14,6 +14,7 @@ from textual.widgets import Sparkline, Static
 
 from ...core.models.queue import Priority, QueueItem, Status
 from ...core.snapshot import EngineSnapshot, QueueSnapshot
+from ...logs import redact
 from ..format import age, count, short
 from .keyed_table import KeyedTable
 from .pane import Pane
@@ -97,4 +98,4 @@ class QueuePane(Pane):
         label, style = _STATE.get(item.status, (item.status.value, ""))
         prio = Content.styled(item.priority.value, "bold $accent" if item.priority is Priority.HIGH else "")
         return (Content.styled(label, style), prio, item.username, f"{item.attempts}/{item.max_attempts}",
-                age(item.created_at, snap.at), short(item.last_error, 30), item.id)
+                age(item.created_at, snap.at), short(redact(item.last_error or ""), 30), item.id)
