@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -51,6 +51,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _clean_secret(value: SecretStr | None) -> SecretStr | None:
+    """Strip stray whitespace (a pasted key's newline); refuse what no HTTP header can carry.
+
+    The message never repeats the value: a key with a typo is still mostly a key.
+    """
+    if value is None:
+        return None
+    text = value.get_secret_value().strip()
+    if not text:
+        return None
+    if not text.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("contains non-ASCII or control characters (value not shown)")
+    return SecretStr(text)
+
+
 class RapidAPISettings(_Section):
     key: SecretStr | None = None
     instagram_host: str = INSTAGRAM_HOST
@@ -64,6 +79,11 @@ class RapidAPISettings(_Section):
     backoff_initial: float = Field(0.5, ge=0)
     backoff_max: float = Field(30.0, ge=0)
     max_retry_after: float = Field(120.0, ge=0)
+
+    @field_validator("key")
+    @classmethod
+    def _clean_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return _clean_secret(value)
 
     def instagram_url(self) -> str:
         return (self.instagram_base_url or f"https://{self.instagram_host}").rstrip("/")
@@ -82,6 +102,11 @@ class OpenAISettings(_Section):
     output_retries: int = Field(2, ge=0, le=5)
     input_cost_per_mtok: float = 0.15
     output_cost_per_mtok: float = 0.60
+
+    @field_validator("api_key")
+    @classmethod
+    def _clean_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return _clean_secret(value)
 
 
 class QueueSettings(_Section):
@@ -105,6 +130,11 @@ class SupabaseSettings(_Section):
     url: str | None = None
     service_role_key: SecretStr | None = None
     lease_seconds: float = Field(60.0, gt=0)
+
+    @field_validator("service_role_key")
+    @classmethod
+    def _clean_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return _clean_secret(value)
 
 
 class ViralSettings(_Section):
@@ -167,6 +197,11 @@ class Settings(BaseSettings):
     sim: SimulatorSettings = Field(default_factory=SimulatorSettings)
     keys: dict[str, str] = Field(default_factory=dict, description="binding id -> key(s), remaps console keys")
 
+    @field_validator("rapidapi_key", "openai_api_key", "supabase_service_role_key")
+    @classmethod
+    def _clean_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        return _clean_secret(value)
+
     @model_validator(mode="after")
     def _fold_provider_variables(self) -> "Settings":
         """The well-known variables fill the nested sections unless those were set explicitly."""
@@ -180,6 +215,11 @@ class Settings(BaseSettings):
             self.supabase.url = self.supabase_url
         if self.supabase_service_role_key and not self.supabase.service_role_key:
             self.supabase.service_role_key = self.supabase_service_role_key
+        from .logs import register_secrets  # every place that prints text can now mask them
+
+        register_secrets(s.get_secret_value() for s in (
+            self.rapidapi.key, self.openai.api_key, self.supabase.service_role_key, self.rapidapi_key,
+            self.openai_api_key, self.supabase_service_role_key) if s is not None)
         return self
 
     @property
@@ -253,4 +293,6 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         source = f" (config file {config_file})" if config_file else ""
         raise ConfigError("invalid configuration" + source + ":\n" + "\n".join(lines)) from None
     except Exception as exc:  # e.g. a TOML syntax error
-        raise ConfigError(f"could not read configuration: {exc}") from None
+        toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
+        raise ConfigError(f"could not read configuration (config file {toml_file}, environment or .env): "
+                          f"{exc}") from None

@@ -1,41 +1,103 @@
 """Structured logging to stderr in text or JSON (structlog), with secrets redacted.
 
-Every log line passes through :func:`_redact`, which replaces any configured secret value
-(RapidAPI, OpenAI, Supabase keys) wherever it appears, so a key that slipped into an
-exception message still never reaches a terminal or a log file.
+Every log line passes through redaction twice: each value of the event (nested dicts, lists
+and exception text included) before rendering, and the rendered line itself afterwards, so a
+key that slipped into an exception message, a structured field or a ``repr`` still never
+reaches a terminal or a log file. Secrets are known from the moment settings are loaded
+(:func:`register_secrets`), not only once logging is configured, so error text built by the
+providers can be redacted with the same registry (:func:`redact`).
+
+structlog is imported only inside :func:`configure_logging`: control commands import this
+module (through the settings) and must start fast.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
 
-import structlog
-
-__all__ = ["configure_logging", "redact"]
+__all__ = ["configure_logging", "redact", "redact_value", "register_secrets", "MASK"]
 
 _SECRETS: set[str] = set()
+_VARIANTS: list[str] = []  # every registered secret in each form it can take in text, longest first
 MASK = "**********"
+_MIN_SECRET = 4
+# Provider keys that upstream error bodies echo (OpenAI shows "sk-proj-****...abcd"): masked
+# even when the exact key is unknown here (another key, or a partially starred one).
+_KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9*_\-]{8,}")
+
+
+def _variants(secret: str) -> set[str]:
+    forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    return {f for f in forms if len(f) >= _MIN_SECRET}
+
+
+def register_secrets(secrets: Iterable[str | None]) -> None:
+    """Remember secret values (keys) so :func:`redact` masks them wherever they appear."""
+    added = False
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= _MIN_SECRET and secret not in _SECRETS:
+            _SECRETS.add(secret)
+            added = True
+    if added:
+        variants = set().union(*(_variants(s) for s in _SECRETS))
+        _VARIANTS[:] = sorted(variants, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
-    for secret in _SECRETS:
-        if secret and secret in text:
+    """``text`` with every registered secret (and anything shaped like an OpenAI key) masked."""
+    if not isinstance(text, str):
+        return text
+    for secret in _VARIANTS:
+        if secret in text:
             text = text.replace(secret, MASK)
+    if "sk-" in text:
+        text = _KEY_PATTERN.sub(MASK, text)
     return text
+
+
+def redact_value(value: Any, _depth: int = 0) -> Any:
+    """Redact strings inside nested dicts, lists and tuples (other objects by their text)."""
+    if isinstance(value, str):
+        return redact(value)
+    if _depth > 20:
+        return value
+    if isinstance(value, dict):
+        return {redact_value(k, _depth + 1): redact_value(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact_value(v, _depth + 1) for v in value]
+    if isinstance(value, BaseException):
+        return redact(f"{type(value).__name__}: {value}")
+    return value
 
 
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for key, value in list(event_dict.items()):
-        if isinstance(value, str):
-            event_dict[key] = redact(value)
+        if key.startswith("_"):  # structlog's own bookkeeping (record, from_structlog)
+            continue
+        event_dict[key] = redact_value(value)
     return event_dict
 
 
+class _RedactedRenderer:
+    """Run the real renderer, then redact the finished line (escaped or ``repr`` forms included)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, logger: Any, name: str, event_dict: dict[str, Any]) -> Any:
+        rendered = self.inner(logger, name, event_dict)
+        return redact(rendered) if isinstance(rendered, str) else rendered
+
+
 def configure_logging(fmt: str = "text", level: str = "info", secrets: Iterable[str] = ()) -> None:
-    _SECRETS.update(s for s in secrets if s and len(s) >= 4)
+    import structlog
+
+    register_secrets(secrets)
     renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
                      else structlog.dev.ConsoleRenderer(colors=False))
     shared: list[Any] = [
@@ -47,7 +109,7 @@ def configure_logging(fmt: str = "text", level: str = "info", secrets: Iterable[
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, _redact, renderer],
+                    structlog.processors.format_exc_info, _redact, _RedactedRenderer(renderer)],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

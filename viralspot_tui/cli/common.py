@@ -73,12 +73,16 @@ async def open_runtime(state: CliState, *, with_providers: bool = False) -> Asyn
     """Open the local database (and providers when a command does real work itself)."""
     from ..config import ConfigError
     from ..core.runtime import Runtime
+    from ..core.store.database import DatabaseOpenError
 
     try:
         runtime = await Runtime.open(state.settings, with_providers=with_providers)
     except ConfigError as exc:
         fail(str(exc), code=EXIT_USAGE)
         raise  # unreachable, for type checkers
+    except DatabaseOpenError as exc:
+        fail(str(exc), code=EXIT_USAGE if exc.configuration else EXIT_ERROR)
+        raise
     try:
         yield runtime
     finally:

@@ -107,13 +107,37 @@ def config_group() -> None:
 def show(state: CliState, as_json: bool) -> None:
     """Print the effective configuration (defaults < viralspot.toml < env < flags), secrets masked."""
     settings = state.settings
-    data = json.loads(settings.model_dump_json())
+    data = _masked(json.loads(settings.model_dump_json()))
     for key in ("rapidapi_key", "openai_api_key", "supabase_service_role_key"):
         data.pop(key, None)
     if as_json:
         echo_json(data)
         return
     _print_tree(data, "")
+
+
+def _masked(value: object) -> object:
+    """Secrets are SecretStr already; also mask a password in a URL and any known key in text."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from ..logs import MASK, redact
+
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    if "://" in value and "@" in value:
+        try:
+            parts = urlsplit(value)
+            if parts.password is not None:
+                host = parts.hostname or ""
+                netloc = f"{parts.username}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+                value = urlunsplit(parts._replace(netloc=netloc))
+        except ValueError:
+            pass
+    return redact(value)
 
 
 def _print_tree(data: dict[str, object], prefix: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .common import EXIT_USAGE, CliState, fail, pass_state, run_async
+from .common import EXIT_ERROR, EXIT_USAGE, CliState, fail, pass_state, run_async
 
 __all__ = ["register"]
 
@@ -31,6 +31,7 @@ def _interactive(no_ui: bool) -> bool:
 def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, setup: Any = None,
             processors: tuple[str, ...] = PROCESSORS) -> None:
     from ..config import ConfigError
+    from ..core.store.database import DatabaseOpenError
 
     settings = state.settings
     try:
@@ -50,6 +51,17 @@ def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, 
                                           processors=processors))
     except ConfigError as exc:
         fail(str(exc), code=EXIT_USAGE)
+        return
+    except DatabaseOpenError as exc:
+        fail(str(exc), code=EXIT_USAGE if exc.configuration else EXIT_ERROR)
+        return
+    except Exception as exc:  # noqa: BLE001 - a crash is logged (secrets redacted), never a raw traceback
+        import logging
+
+        from ..core.providers.errors import clean_text
+
+        logging.getLogger("viralspot").error("the runner stopped on an error", exc_info=True)
+        fail(f"the runner stopped on an error: {clean_text(f'{type(exc).__name__}: {exc}')}", code=EXIT_ERROR)
         return
     raise SystemExit(code)
 

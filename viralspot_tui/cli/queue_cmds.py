@@ -28,9 +28,14 @@ def queue_group() -> None:
 @pass_state
 def add(state: CliState, usernames: tuple[str, ...], priority: str, source: str) -> None:
     """Enqueue USERNAMES (names, @names or profile URLs). Invalid names are refused, the rest added."""
+    from ..core.backends.csv_format import normalize_source
     from ..core.models.queue import Priority
     from ..core.models.usernames import InvalidUsername, normalize_username
 
+    try:  # the queue file must be able to carry the source back (and it must not be a formula)
+        source = normalize_source(source)
+    except ValueError as exc:
+        fail(f"--source {source!r:.60}: {exc}", code=EXIT_USAGE)
     valid: list[str] = []
     bad = 0
     for raw in usernames:

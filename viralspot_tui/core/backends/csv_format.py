@@ -22,7 +22,8 @@ from ..clock import from_iso
 from ..models.queue import Priority, Status
 from ..models.usernames import InvalidUsername, normalize_username
 
-__all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize", "unescape"]
+__all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize", "unescape",
+           "normalize_source"]
 
 COLUMNS = ("username", "source", "priority", "timestamp", "status", "attempts", "last_attempt",
            "error_message", "request_id")
@@ -36,6 +37,14 @@ _PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 def unescape(text: str) -> str:
     """Undo :func:`neutralize`: drop the one quote it put before a formula-like start."""
     return text[1:] if text.startswith("'") and text[1:2] in _ESCAPED_START and text[1:2] != "" else text
+
+
+def normalize_source(value: str) -> str:
+    """The one rule for a queue item's ``source`` (CLI, CSV file): what the file can carry back."""
+    text = str(value).strip().lower()
+    if not _SOURCE.match(text):
+        raise ValueError("must be 1-32 characters of a-z, 0-9, '.', '_' or '-'")
+    return text
 
 
 class CsvRow(BaseModel):
@@ -60,10 +69,7 @@ class CsvRow(BaseModel):
     @field_validator("source", mode="before")
     @classmethod
     def _source(cls, value: object) -> str:
-        text = unescape(str(value or "").strip()).lower() or "csv"
-        if not _SOURCE.match(text):
-            raise ValueError("must be 1-32 characters of a-z, 0-9, '.', '_' or '-'")
-        return text
+        return normalize_source(unescape(str(value or "").strip()) or "csv")
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -101,7 +107,8 @@ class CsvRow(BaseModel):
     @field_validator("error_message", "request_id", mode="before")
     @classmethod
     def _text(cls, value: object) -> str | None:
-        return unescape(str(value or "").strip())[:2000] or None
+        # unescape before the trailing strip: "'\t" is a neutralised tab, not a stray quote
+        return unescape(str(value or "").lstrip()).strip()[:2000] or None
 
 
 @dataclass(frozen=True)
@@ -151,7 +158,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
         if not record or all(not cell.strip() for cell in record):
             continue
         if header is None:
-            names = [c.strip().lower() for c in record]
+            names = [unescape(c.strip()).lower() for c in record]
             if "username" in names:
                 header = names
                 result.extra_columns = [n for n in names if n and n not in COLUMNS]
@@ -172,7 +179,7 @@ def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line:
         result.errors.append(RowError(line, problems, raw))
         return
     result.rows.append((line, row))
-    extra = {k: v for k, v in values.items() if k not in COLUMNS}
+    extra = {k: unescape(v) for k, v in values.items() if k not in COLUMNS}  # written back neutralised
     if extra:
         result.extras[row.username] = extra
 
@@ -195,7 +202,7 @@ def render_csv(rows: list[dict[str, str]], extra_columns: list[str], bad_lines: 
     # RFC 4180 line ends: the writer then quotes any cell holding \r or \n, so a stray CR in
     # an error message can never end a row early and smuggle in a new one.
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*COLUMNS, *extra_columns])
+    writer.writerow([*COLUMNS, *(neutralize(c) for c in extra_columns)])
     for row in rows:
         writer.writerow([_cell(row.get(col)) for col in (*COLUMNS, *extra_columns)])
     for raw in bad_lines:

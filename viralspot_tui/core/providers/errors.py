@@ -18,8 +18,11 @@ nothing here is ever given a key or a request header.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import ClassVar
+
+from ...logs import redact
 
 __all__ = [
     "ProviderError",
@@ -36,13 +39,21 @@ __all__ = [
 ]
 
 _BODY_EXCERPT = 200
+# C0/C1 controls, DEL and bidi overrides: upstream text must not drive the operator's terminal
+# (ANSI escapes in `queue list`, the console, logs) or forge log lines.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """Single-line, control-free, secrets masked: safe to log, store, export and print."""
+    return redact(_UNSAFE.sub(" ", text))
 
 
 def excerpt(text: str | None, limit: int = _BODY_EXCERPT) -> str:
     """A short, single-line excerpt of a response body for error text."""
     if not text:
         return ""
-    flat = " ".join(text.split())
+    flat = " ".join(clean_text(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
@@ -63,6 +74,7 @@ class ProviderError(Exception):
         self.provider = provider
         self.endpoint = endpoint
         self.status = status
+        message = clean_text(str(message))
         self.detail = message
         where = "/".join(p for p in (provider, endpoint) if p)
         prefix = f"{where}: " if where else ""

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from .schema import apply_schema
 
-__all__ = ["Database", "DatabaseClosed"]
+__all__ = ["Database", "DatabaseClosed", "DatabaseOpenError"]
 
 T = TypeVar("T")
 _PENDING_SENTINEL = object()
@@ -35,6 +35,17 @@ class DatabaseClosed(RuntimeError):
     pass
 
 
+class DatabaseOpenError(RuntimeError):
+    """The database cannot be opened: an unusable data folder (``configuration``) or a damaged file.
+
+    The message names the path and the cause, so front ends print it instead of a traceback.
+    """
+
+    def __init__(self, message: str, *, configuration: bool) -> None:
+        super().__init__(message)
+        self.configuration = configuration
+
+
 def _secure_path(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
@@ -42,21 +53,37 @@ def _secure_path(path: Path) -> None:
     except PermissionError:
         pass
     if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o600)
         os.close(fd)
     os.chmod(path, 0o600)
+    _secure_side_files(path)
+
+
+def _secure_side_files(path: Path) -> None:
+    """-wal/-shm (and a rollback -journal) hold database pages too: owner-only like the file."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = Path(str(path) + suffix)
+        try:
+            if side.exists() and side.stat().st_mode & 0o077:
+                os.chmod(side, 0o600)
+        except OSError:
+            pass
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
     """Open a connection with the project's pragmas (also used by benchmarks and tests)."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA cache_size=-65536")
-    conn.execute("PRAGMA temp_store=MEMORY")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA temp_store=MEMORY")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -73,19 +100,30 @@ class Database:
         self.writes = 0
 
     async def open(self) -> "Database":
-        _secure_path(self.path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viralspot-db")
+        try:
+            _secure_path(self.path)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DatabaseOpenError(f"cannot use data folder {str(self.path.parent)!r}: {reason}",
+                                    configuration=True) from None
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viralspot-db")
         loop = asyncio.get_running_loop()
-        self._conn = await loop.run_in_executor(self._executor, self._open_sync)
+        try:
+            self._conn = await loop.run_in_executor(executor, self._open_sync)
+        except sqlite3.DatabaseError as exc:
+            executor.shutdown(wait=False)
+            raise DatabaseOpenError(f"cannot open database {str(self.path)!r}: {exc}", configuration=False) from None
+        self._executor = executor
         return self
 
     def _open_sync(self) -> sqlite3.Connection:
         conn = connect(self.path)
-        apply_schema(conn)
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(self.path) + suffix)
-            if side.exists():
-                os.chmod(side, 0o600)
+        try:
+            apply_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        _secure_side_files(self.path)
         return conn
 
     async def close(self) -> None:
