@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import statistics
 import time
 from pathlib import Path

@@ -215,7 +215,7 @@ class Settings(BaseSettings):
             self.supabase.url = self.supabase_url
         if self.supabase_service_role_key and not self.supabase.service_role_key:
             self.supabase.service_role_key = self.supabase_service_role_key
-        from .logs import register_secrets  # every place that prints text can now mask them
+        from .core.redaction import register_secrets  # every place that prints text can now mask them
 
         register_secrets(s.get_secret_value() for s in (
             self.rapidapi.key, self.openai.api_key, self.supabase.service_role_key, self.rapidapi_key,

@@ -13,67 +13,14 @@ module (through the settings) and must start fast.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from typing import Any
 
+from .core.redaction import MASK, redact, redact_value, register_secrets
+
 __all__ = ["configure_logging", "redact", "redact_value", "register_secrets", "MASK"]
-
-_SECRETS: set[str] = set()
-_VARIANTS: list[str] = []  # every registered secret in each form it can take in text, longest first
-MASK = "**********"
-_MIN_SECRET = 4
-# Provider keys that upstream error bodies echo (OpenAI shows "sk-proj-****...abcd"): masked
-# even when the exact key is unknown here (another key, or a partially starred one).
-_KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9*_\-]{8,}")
-
-
-def _variants(secret: str) -> set[str]:
-    forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    return {f for f in forms if len(f) >= _MIN_SECRET}
-
-
-def register_secrets(secrets: Iterable[str | None]) -> None:
-    """Remember secret values (keys) so :func:`redact` masks them wherever they appear."""
-    added = False
-    for secret in secrets:
-        if isinstance(secret, str) and len(secret) >= _MIN_SECRET and secret not in _SECRETS:
-            _SECRETS.add(secret)
-            added = True
-    if added:
-        variants = set().union(*(_variants(s) for s in _SECRETS))
-        _VARIANTS[:] = sorted(variants, key=len, reverse=True)
-
-
-def redact(text: str) -> str:
-    """``text`` with every registered secret (and anything shaped like an OpenAI key) masked."""
-    if not isinstance(text, str):
-        return text
-    for secret in _VARIANTS:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    if "sk-" in text:
-        text = _KEY_PATTERN.sub(MASK, text)
-    return text
-
-
-def redact_value(value: Any, _depth: int = 0) -> Any:
-    """Redact strings inside nested dicts, lists and tuples (other objects by their text)."""
-    if isinstance(value, str):
-        return redact(value)
-    if _depth > 20:
-        return value
-    if isinstance(value, dict):
-        return {redact_value(k, _depth + 1): redact_value(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [redact_value(v, _depth + 1) for v in value]
-    if isinstance(value, BaseException):
-        return redact(f"{type(value).__name__}: {value}")
-    return value
-
 
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for key, value in list(event_dict.items()):

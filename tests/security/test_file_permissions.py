@@ -85,8 +85,6 @@ async def test_queue_file_written_by_the_backend_is_owner_only_when_new(tmp_path
     assert _mode(tmp_path / "out" / "queue.csv") == 0o600
 
 
-@pytest.mark.xfail(strict=True, reason="viralspot_tui/cli/viral_cmds.py export uses Path.write_text (umask mode, "
-                                       "typically 0644); not editable by this review — see the security report")
 def test_export_file_is_owner_only(tmp_path: Path, lax_umask: None) -> None:
     import json
 

@@ -21,13 +21,12 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|VALUES|WHERE|PRAGMA|CREATE|ALT
 ALLOWED = {
     ("core/store/queue_store.py", "ACTIVE_SQL"),
     ("core/store/queue_store.py", "_COLUMNS"),
-    ("core/store/queue_store.py", "_claimable('HIGH')"),
-    ("core/store/queue_store.py", "_claimable(priority)"),  # Priority(priority).value at the caller
+    ("core/store/queue_store.py", "_CLAIMABLE"),
+    ("core/store/queue_store.py", "_CLAIMABLE_HIGH"),
     ("core/store/queue_store.py", "guard"),
     ("core/store/queue_store.py", "where"),
     ("core/store/queue_store.py", "latest"),
     ("core/store/queue_store.py", "int(limit)"),
-    ("core/store/queue_store.py", "priority"),  # inside _claimable: an enum value
     ("core/crawler/store.py", "_REQ_COLS"),
     ("core/crawler/store.py", "_ROUND_COLS"),
     ("core/crawler/store.py", "where"),

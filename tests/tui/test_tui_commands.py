@@ -37,10 +37,10 @@ async def test_command_line_pause_bump_and_quit(tmp_path):
         await _command(pilot, "resume all")
         await until(lambda: not sup.is_paused("crawler"), what=":resume all")
         # alice now runs; wait until she settles so that ":q" finds nothing in flight
-        await until(lambda: _settled(app, "alice"), what="alice settled")
-        await until(lambda: app.work_in_flight() == 0, what="nothing in flight")
+        await until(lambda: _settled(app, "alice"), timeout=30, what="alice settled")
+        await until(lambda: app.work_in_flight() == 0, timeout=30, what="nothing in flight")
         await _command(pilot, "q")
-        await until(lambda: not app.is_running, what=":q exits when idle")
+        await until(lambda: not app.is_running, timeout=30, what=":q exits when idle")
     assert app.return_code == 0
 
 

@@ -100,8 +100,6 @@ async def test_recurring_run_picks_up_reels_first_seen_since_the_last_run(runtim
     assert "AuditLate01" in used
 
 
-@pytest.mark.xfail(strict=True, reason="needs core/providers/ai.py to attach usage/cost_usd to AIOutputError "
-                                       "(outside the viral package); remove this mark once it does")
 async def test_a_failed_stage_still_records_the_tokens_it_paid_for(runtime: Runtime, sim) -> None:
     # V6: token usage and cost per stage. Refused answers are paid for; AIPipeline._paid_for reads
     # exc.usage / exc.cost_usd, but the provider never sets them, so a failed stage shows no cost.

@@ -85,7 +85,8 @@ async def _crawl(state: CliState, seeds: list[str], target: int | None, rounds: 
 async def _run_here(runtime: Any, store: Any, request_id: int, as_json: bool) -> int:
     """No engine: claim our own request and crawl in the foreground."""
     from ..core.crawler.budget import DailyBudget
-    from ..core.crawler.crawl import Crawl, mask_secrets
+    from ..core.crawler.crawl import Crawl
+    from ..core.redaction import mask_secrets
     from ..core.crawler.models import CrawlOutcome, RequestStatus
     from ..core.crawler.seeds import SeedPool
 

@@ -28,7 +28,7 @@ def queue_group() -> None:
 @pass_state
 def add(state: CliState, usernames: tuple[str, ...], priority: str, source: str) -> None:
     """Enqueue USERNAMES (names, @names or profile URLs). Invalid names are refused, the rest added."""
-    from ..core.backends.csv_format import normalize_source
+    from ..core.models.queue import normalize_source
     from ..core.models.queue import Priority
     from ..core.models.usernames import InvalidUsername, normalize_username
 

@@ -164,7 +164,9 @@ def export(state: CliState, job_id: int, fmt: str, run_number: int | None, outpu
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    from ..core.atomic_file import write_atomic
+
+    write_atomic(output, text)  # atomic, and owner-only when the file is new (exports hold client work)
     click.echo(f"wrote {output}", err=True)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .clock import utcnow
+from .redaction import redact, redact_value
 
 __all__ = ["Event", "EventBus"]
 
@@ -52,7 +53,8 @@ class EventBus:
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
     def emit(self, kind: str, message: str, *, level: str = "info", **data: Any) -> Event:
-        event = Event(kind=kind, message=message, level=level, data=data,
+        # Redacted at the source: events reach logs, the console and the published state.
+        event = Event(kind=kind, message=redact(message), level=level, data=redact_value(data),
                       at=self._clock.now() if self._clock is not None else utcnow())
         self._history.append(event)
         for callback in list(self._subscribers):

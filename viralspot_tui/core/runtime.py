@@ -44,9 +44,10 @@ def simulator_config(settings: "Settings") -> Any:
 def _register_domain_tables() -> None:
     """Import the stores that own tables (they register their DDL), so every database has the
     full schema from its first open — operators' sqlite3 sessions and control commands included."""
-    from .crawler import store as _crawler_store  # noqa: F401
-    from .viral import results as _viral_results  # noqa: F401
-    from .viral import store as _viral_store  # noqa: F401
+    import importlib
+
+    for module in ("crawler.store", "viral.results", "viral.store"):
+        importlib.import_module(f"{__package__}.{module}")
 
 
 @dataclass

@@ -14,67 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ..clock import to_iso
 from ..models.queue import Status
+from ..atomic_file import remove_stale_temp_files, write_atomic
 from .base import BackendState
 from .csv_format import CsvRow, ParsedCsv, RowError, parse_csv, render_csv
 
-__all__ = ["CsvBackend", "write_atomic", "remove_stale_temp_files"]
+__all__ = ["CsvBackend", "write_atomic", "remove_stale_temp_files"]  # the file helpers are re-exported
 
 log = logging.getLogger("viralspot.csv")
 _ACTIVE = ("PENDING", "PROCESSING", "PAUSED")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never a mix.
-
-    The new file keeps the old one's permissions (the operator's choice), or is owner-only
-    when it is new.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with _suppress():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with _suppress():
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return True
-
-
-def remove_stale_temp_files(path: Path) -> int:
-    """Temp files a killed writer left beside the queue file (the real file is always intact)."""
-    removed = 0
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        with _suppress():
-            leftover.unlink()
-            removed += 1
-    return removed
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:

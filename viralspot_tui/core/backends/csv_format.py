@@ -19,7 +19,7 @@ from datetime import datetime
 from pydantic import BaseModel, ValidationError, field_validator
 
 from ..clock import from_iso
-from ..models.queue import Priority, Status
+from ..models.queue import Priority, Status, normalize_source
 from ..models.usernames import InvalidUsername, normalize_username
 
 __all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize", "unescape",
@@ -27,7 +27,6 @@ __all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_cs
 
 COLUMNS = ("username", "source", "priority", "timestamp", "status", "attempts", "last_attempt",
            "error_message", "request_id")
-_SOURCE = re.compile(r"^[a-z0-9_.-]{1,32}$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED_START = (*_FORMULA_START, "'")
 # Physical lines exactly as the csv module sees them (it ends lines at \r, \n and \r\n only).
@@ -37,14 +36,6 @@ _PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 def unescape(text: str) -> str:
     """Undo :func:`neutralize`: drop the one quote it put before a formula-like start."""
     return text[1:] if text.startswith("'") and text[1:2] in _ESCAPED_START and text[1:2] != "" else text
-
-
-def normalize_source(value: str) -> str:
-    """The one rule for a queue item's ``source`` (CLI, CSV file): what the file can carry back."""
-    text = str(value).strip().lower()
-    if not _SOURCE.match(text):
-        raise ValueError("must be 1-32 characters of a-z, 0-9, '.', '_' or '-'")
-    return text
 
 
 class CsvRow(BaseModel):

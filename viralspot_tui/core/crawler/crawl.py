@@ -37,21 +37,12 @@ from .store import CrawlerStore
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["Crawl", "StateCallback", "RoundCallback", "mask_secrets"]
+__all__ = ["Crawl", "StateCallback", "RoundCallback"]
 
 StateCallback = Callable[[str, dict[str, Any]], None]
 RoundCallback = Callable[[RoundReport], Awaitable[None] | None]
 _FATAL = (QuotaExhaustedError, ConfigurationError)
 
-
-def mask_secrets(settings: Any, text: str) -> str:
-    """``text`` with every configured key replaced by ``**********`` (error text is shown and stored)."""
-    for section, field in (("rapidapi", "key"), ("openai", "api_key"), ("supabase", "service_role_key")):
-        secret = getattr(getattr(settings, section, None), field, None)
-        value = secret.get_secret_value() if secret is not None else ""
-        if len(value) >= 4 and value in text:
-            text = text.replace(value, "**********")
-    return text
 
 
 class Crawl:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..processors.base import Processor, ProcessorControl, Stopping
 from .budget import DailyBudget
-from .crawl import Crawl, mask_secrets
+from ..redaction import mask_secrets
+from .crawl import Crawl
 from .models import CrawlReport, CrawlRequest, RequestStatus, RoundReport
 from .seeds import SeedPool
 from .store import CrawlerStore

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+import re
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from .usernames import Username
 
-__all__ = ["Priority", "Status", "QueueItem", "ACTIVE_STATUSES", "EnqueueOutcome", "EnqueueResult"]
+__all__ = ["Priority", "Status", "QueueItem", "ACTIVE_STATUSES", "EnqueueOutcome", "EnqueueResult", "normalize_source"]
 
 
 class Priority(StrEnum):
@@ -46,6 +47,15 @@ class Status(StrEnum):
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.PROCESSING, Status.PAUSED)
+_SOURCE = re.compile(r"^[a-z0-9_.-]{1,32}$")
+
+
+def normalize_source(value: str) -> str:
+    """The one rule for a queue item's ``source`` (store, CLI, CSV file): what the file can carry back."""
+    text = str(value).strip().lower()
+    if not _SOURCE.match(text):
+        raise ValueError(f"source must be 1-32 characters of a-z, 0-9, '.', '_' or '-', got {text[:40]!r}")
+    return text
 
 
 class QueueItem(BaseModel):

@@ -111,7 +111,9 @@ class AIProvider:
                 last_problem = f"invalid output at {where}: {first['msg']}"
                 continue
             return AIResult(stage, value, usage, self.cost(usage), completion.model or self.model, attempt)
-        raise AIOutputError(last_problem, stage=stage, attempts=attempts, provider=self.name, endpoint="chat")
+        error = AIOutputError(last_problem, stage=stage, attempts=attempts, provider=self.name, endpoint="chat")
+        error.usage, error.cost_usd = usage, self.cost(usage)  # refused answers were still paid for
+        raise error
 
     async def _complete(
         self, stage: str, messages: list[dict[str, Any]], response_format: dict[str, Any], temperature: float | None

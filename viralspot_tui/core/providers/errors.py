@@ -22,7 +22,7 @@ import re
 from datetime import datetime
 from typing import ClassVar
 
-from ...logs import redact
+from ..redaction import redact
 
 __all__ = [
     "ProviderError",
@@ -147,4 +147,6 @@ class AIOutputError(ProviderError):
     def __init__(self, message: str, *, stage: str, attempts: int, **kw: object) -> None:
         self.stage = stage
         self.attempts = attempts
+        self.usage: object = None  # the TokenUsage of every refused attempt, set by the provider
+        self.cost_usd = 0.0
         super().__init__(f"stage {stage!r}: {message} (after {attempts} attempts)", **kw)  # type: ignore[arg-type]

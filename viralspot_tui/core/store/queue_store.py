@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..clock import Clock, SystemClock, from_iso, to_iso
-from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status
+from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status, normalize_source
 from ..models.usernames import normalize_username
+from ..redaction import redact
 from .database import Database
 from .leases import new_instance_id, owner_is_dead_here
 
@@ -51,11 +52,8 @@ def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
     )
 
 
-def _claimable(priority: str) -> str:
-    return (
-        f"priority = '{priority}' AND status IN ('PENDING','PAUSED') "
-        "AND (not_before IS NULL OR not_before <= :now)"
-    )
+_CLAIMABLE = "status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= :now)"
+_CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
 
 
 class QueueStore:
@@ -75,6 +73,7 @@ class QueueStore:
                       source: str = "manual", request_id: str | None = None) -> list[EnqueueResult]:
         """Validate then enqueue; raises InvalidUsername before anything is written."""
         names = [normalize_username(u) for u in usernames]
+        source = normalize_source(source)
         return await self.db.write(self._enqueue_sync, names, Priority(priority), source, request_id,
                                    self._now(), self.max_attempts)
 
@@ -124,14 +123,14 @@ class QueueStore:
                     expires: str) -> list[QueueItem]:
         guard = ""
         if priority == "LOW":
-            guard = f" AND NOT EXISTS (SELECT 1 FROM queue WHERE {_claimable('HIGH')})"
+            guard = f" AND NOT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})"
         rows = conn.execute(
             "UPDATE queue SET status = 'PROCESSING', lease_owner = :owner || ':' || id,"
             " lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now"
-            f" WHERE id IN (SELECT id FROM queue WHERE {_claimable(priority)}{guard}"
+            f" WHERE id IN (SELECT id FROM queue WHERE priority = :priority AND {_CLAIMABLE}{guard}"
             " ORDER BY claim_rank, id LIMIT :limit)"
             f" RETURNING {_COLUMNS}",
-            {"owner": owner, "expires": expires, "now": now, "limit": limit},
+            {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority},
         ).fetchall()
         return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
 
@@ -149,7 +148,7 @@ class QueueStore:
     def _claim_next_sync(cls, conn: sqlite3.Connection, high: int, low: int, total: int, owner: str, now: str,
                          expires: str) -> tuple[list[QueueItem], bool]:
         items = cls._claim_sync(conn, "HIGH", min(high, total), owner, now, expires) if high and total else []
-        waiting = conn.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_claimable('HIGH')})",
+        waiting = conn.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})",
                                {"now": now}).fetchone()[0] == 1
         low = min(low, total - len(items))
         if low > 0 and not waiting:
@@ -160,7 +159,7 @@ class QueueStore:
         """Is any HIGH item claimable right now? (LOW work yields to it, SPEC Q4.)"""
         now = self._now()
         return await self.db.read(
-            lambda c: c.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_claimable('HIGH')})",
+            lambda c: c.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})",
                                 {"now": now}).fetchone()[0] == 1
         )
 
@@ -218,7 +217,7 @@ class QueueStore:
     async def fail(self, item: QueueItem, error: str, *, permanent: bool,
                    retry_at: datetime | None = None) -> Status:
         """Record a failed attempt: FAILED if permanent or out of attempts, else PENDING later."""
-        return await self.db.write(self._fail_sync, item.id, item.lease_owner, error[:2000], permanent,
+        return await self.db.write(self._fail_sync, item.id, item.lease_owner, redact(error)[:2000], permanent,
                                    to_iso(retry_at), self._now())
 
     @staticmethod
@@ -242,7 +241,7 @@ class QueueStore:
         if status not in (Status.PENDING, Status.PAUSED):
             raise ValueError("release only returns items to PENDING or PAUSED")
         await self.db.write(self._release_sync, item.id, item.lease_owner, status.value,
-                            to_iso(not_before), note, self._now())
+                            to_iso(not_before), redact(note) if note else None, self._now())
 
     @staticmethod
     def _release_sync(conn: sqlite3.Connection, item_id: int, owner: str, status: str,

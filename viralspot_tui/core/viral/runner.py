@@ -25,6 +25,7 @@ from .fetch import AccountFetch, PrimaryFetchError, fetch_accounts
 from .models import Job, JobStatus, RunType, Stage
 from .prompts import ProfileContext, ReelContext
 from .results import ResultStore, Run
+from ..redaction import mask_secrets
 from .selection import SelectionPlan
 from .store import ViralStore
 from .transcripts import candidate_from_row, candidates_for, fill_plan, new_reels
@@ -40,15 +41,6 @@ Boundary = Callable[[], Awaitable[None]]
 # Progress bands per stage (V7): fetching k/n, selecting, transcripts k/n, AI k/4, storing.
 _FETCH, _SELECT, _TRANSCRIPTS, _AI, _STORE = (0, 30), 30, (32, 50), (50, 90), 95
 
-
-def mask_secrets(settings: Any, text: str) -> str:
-    """``text`` with every configured key replaced by ``**********`` (error text is shown and stored)."""
-    for section, field in (("rapidapi", "key"), ("openai", "api_key"), ("supabase", "service_role_key")):
-        secret = getattr(getattr(settings, section, None), field, None)
-        value = secret.get_secret_value() if secret is not None else ""
-        if len(value) >= 4 and value in text:
-            text = text.replace(value, "**********")
-    return text
 
 
 class NoMaterial(Exception):
