@@ -68,3 +68,22 @@ def test_bump_retry_and_remove(tmp_path: Path) -> None:
     assert removed.exit_code == 0 and "removed 1 row(s)" in removed.output
     assert _run(data, "queue", "remove", "gamma").exit_code == 1
     assert _run(data, "queue", "remove", "..bad").exit_code == 2
+
+
+def test_status_reports_jobs_and_crawls_from_the_database_without_an_engine(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    assert _run(data, "analyze", "natgeo", "-c", "nasa").exit_code == 0
+    assert _run(data, "crawl", "--seed", "natgeo", "--target", "5").exit_code == 0
+    status = json.loads(_run(data, "status", "--json").output)
+    assert status["engine_running"] is False
+    assert status["jobs"] == {"pending": 1} and status["crawls"] == {"pending": 1}
+    text = _run(data, "status").output
+    assert "analysis jobs: pending=1" in text and "crawls: pending=1" in text
+
+
+def test_an_unusable_queue_file_path_is_a_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = _run(tmp_path / "d", "run", "--no-ui", "--simulate", "--processors", "queue",
+                  "--queue-file", str(blocker / "queue.csv"), "--exit-when-idle")
+    assert result.exit_code == 2 and "is not usable" in result.output

@@ -229,3 +229,17 @@ async def test_processor_pause_and_resume_stop_and_restart_claiming(tmp_path):
         assert sup.snapshot().processors["queue"].state == "paused"
         sup.resume("queue")
         await wait_for(lambda: _all_done(sup, names))
+
+
+async def test_a_batch_run_stopped_by_a_configuration_error_exits_1_instead_of_hanging(tmp_path):
+    from viralspot_tui.core.headless import run_headless
+
+    sim = make_sim(unsubscribed_keys=frozenset({"simulator-key"}))
+    settings = make_settings(tmp_path)
+    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
+                           local_only=True) as sup:
+        await sup.runtime.queue.enqueue(public_names(sim, 2, prefix="cfg"), Priority.HIGH)
+    code = await asyncio.wait_for(run_headless(settings, exit_when_idle=True, transport=sim.transport(),
+                                               simulator=sim, processors=("queue",)), timeout=30)
+    assert code == 1
+    assert sim.stats.count(outcome="not_subscribed") >= 1

@@ -9,6 +9,7 @@ snapshot the engine publishes.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -59,6 +60,7 @@ def status(state: CliState, as_json: bool) -> None:
             counts = await runtime.queue.counts()
             published = await runtime.db.read(read_state_sync, "engine")
             running = engine_is_running(published, runtime.clock.now())
+            stored = await runtime.db.read(_stored_work_sync)
         by_priority: dict[str, dict[str, int]] = {}
         for (prio, st), n in sorted(counts.items()):
             by_priority.setdefault(prio.value, {})[st.value] = n
@@ -74,6 +76,8 @@ def status(state: CliState, as_json: bool) -> None:
             "quota": engine.get("quota", {}) if running else {},
             "viral": engine.get("viral", {}) if running else {},
             "crawler": engine.get("crawler", {}) if running else {},
+            "jobs": stored["jobs"],
+            "crawls": stored["crawls"],
             "last_seen": engine.get("heartbeat"),
         }
 
@@ -88,12 +92,23 @@ def status(state: CliState, as_json: bool) -> None:
     for prio in ("HIGH", "LOW"):
         row = queue.get(prio, {})
         click.echo(f"  {prio:<4} " + (" ".join(f"{k.lower()}={v}" for k, v in row.items()) or "empty"))
+    for label, key in (("analysis jobs", "jobs"), ("crawls", "crawls")):
+        counts = data[key]
+        assert isinstance(counts, dict)
+        click.echo(f"  {label}: " + (" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     if data["engine_running"]:
         procs = data["processors"]
         assert isinstance(procs, dict)
         click.echo("  processors: " + " ".join(f"{n}={p['state']}" for n, p in procs.items()))
         click.echo(f"  backend {'online' if data['online'] else 'OFFLINE'}, outbox depth {data['outbox_depth']}"
                    + (" [SIMULATED DATA]" if data["simulated"] else ""))
+
+
+def _stored_work_sync(conn: Any) -> dict[str, dict[str, int]]:
+    """Analysis jobs and crawl requests by status, straight from the database (engine or not)."""
+    jobs = dict(conn.execute("SELECT status, COUNT(*) FROM viral_ideas_queue GROUP BY status").fetchall())
+    crawls = dict(conn.execute("SELECT status, COUNT(*) FROM crawler_requests GROUP BY status").fetchall())
+    return {"jobs": jobs, "crawls": crawls}
 
 
 @click.group("config")

@@ -50,6 +50,7 @@ async def run_headless(settings: "Settings", *, exit_when_idle: bool = False, se
     ``setup`` is an optional coroutine function called with the started supervisor (the demo
     seeds its sample work there).
     """
+    code = 0
     async with open_engine(settings, **engine_kwargs) as supervisor:
         loop = asyncio.get_running_loop()
         signals = {"count": 0}
@@ -72,7 +73,10 @@ async def run_headless(settings: "Settings", *, exit_when_idle: bool = False, se
             await supervisor.start()
             if setup is not None:
                 await setup(supervisor)
-            await _wait_until_done(supervisor, stop, exit_when_idle, settings.status_interval_seconds)
+            blocked = await _wait_until_done(supervisor, stop, exit_when_idle, settings.status_interval_seconds)
+            if blocked:
+                log.error("batch run stopped: %s", blocked)
+                code = 1
             log.info("stopping: %s", status_line(supervisor))
             await supervisor.stop()
             log.info("final: %s", status_line(await _final_refresh(supervisor)))
@@ -80,7 +84,7 @@ async def run_headless(settings: "Settings", *, exit_when_idle: bool = False, se
             unsubscribe()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
-    return 0
+    return code
 
 
 async def _final_refresh(supervisor: "Supervisor") -> "Supervisor":
@@ -92,7 +96,8 @@ async def _final_refresh(supervisor: "Supervisor") -> "Supervisor":
 
 
 async def _wait_until_done(supervisor: "Supervisor", stop: asyncio.Event, exit_when_idle: bool,
-                           status_every: float) -> None:
+                           status_every: float) -> str | None:
+    """Wait for a stop request, or (batch mode) idleness; returns why a batch run cannot go on."""
     loop = asyncio.get_running_loop()
     next_status = loop.time() + status_every
     idle_checks = 0
@@ -105,7 +110,11 @@ async def _wait_until_done(supervisor: "Supervisor", stop: asyncio.Event, exit_w
             next_status = loop.time() + status_every
             log.info(status_line(supervisor))
         if exit_when_idle:
+            blocked = [f"{p.name}: {p.blocked}" for p in supervisor.processors.values() if p.blocked]
+            if blocked:  # nobody is there to fix it; waiting would hang a cron job
+                return "; ".join(blocked)
             idle_checks = idle_checks + 1 if await supervisor.is_idle() else 0
             if idle_checks >= 3:
                 log.info("idle: nothing pending, running or scheduled soon")
-                return
+                return None
+    return None

@@ -36,6 +36,10 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
         st = path.stat()
     except FileNotFoundError:
         return None
+    except OSError as exc:  # e.g. a path under a regular file: only the operator can fix it
+        from ...config import ConfigError
+
+        raise ConfigError(f"queue file {path} is not usable: {exc.strerror or exc}") from None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 

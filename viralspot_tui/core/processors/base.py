@@ -109,6 +109,8 @@ class Processor(ABC):
 
     def __init__(self, runtime: "Runtime") -> None:
         self.runtime = runtime
+        self.blocked: str | None = None
+        """Why the processor stopped itself and needs the operator (e.g. an unsubscribed API key)."""
 
     @abstractmethod
     async def run(self, control: ProcessorControl) -> None:

@@ -101,6 +101,7 @@ class QueueProcessor(Processor):
             while not control.stopping:
                 if control.paused:
                     await control.wait_resumed()
+                    self.blocked = None  # the operator resumed: try again
                     continue
                 self._slot_freed.clear()  # before dispatching, so a slot freed meanwhile is not missed
                 if await self._dispatch():
@@ -192,6 +193,7 @@ class QueueProcessor(Processor):
             await self._safe(self.store.release(item, note=str(exc)))
             if self._control is not None:
                 self._control.pause()
+            self.blocked = f"configuration error: {exc}"
             events.emit("queue.config_error", f"configuration error, queue paused: {exc}", level="error")
         except ProviderError as exc:
             await self._record_failure(item, str(exc), permanent=exc.kind == "permanent",
