@@ -34,16 +34,29 @@ def is_valid_username(name: str) -> bool:
         and ".." not in name
 
 
+def _url_segments(text: str) -> list[str] | None:
+    """Path segments of an Instagram URL; ``[]`` marks "not a URL", ``None`` a foreign or bad one."""
+    if "://" not in text and not text.lower().startswith(("instagram.com/", "www.instagram.com/")):
+        return []
+    try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        host = parts.hostname
+    except ValueError:
+        return None
+    if host not in _INSTAGRAM_HOSTS:
+        return None
+    return [s for s in parts.path.split("/") if s] or None
+
+
 def parse_username(raw: str | None) -> str | None:
     """A case-folded username from a name, '@name' or profile URL; ``None`` when it is not one."""
     if raw is None:
         return None
     text = raw.strip()
-    if "://" in text or text.lower().startswith(("instagram.com/", "www.instagram.com/")):
-        parts = urlsplit(text if "://" in text else f"https://{text}")
-        if parts.hostname not in _INSTAGRAM_HOSTS:
-            return None
-        segments = [s for s in parts.path.split("/") if s]
+    segments = _url_segments(text)
+    if segments is None:
+        return None
+    if segments:
         if len(segments) != 1:
             return None
         text = segments[0]
@@ -56,11 +69,10 @@ def parse_shortcode(raw: str | None) -> str | None:
     if raw is None:
         return None
     text = raw.strip()
-    if "://" in text or text.lower().startswith(("instagram.com/", "www.instagram.com/")):
-        parts = urlsplit(text if "://" in text else f"https://{text}")
-        if parts.hostname not in _INSTAGRAM_HOSTS:
-            return None
-        segments = [s for s in parts.path.split("/") if s]
+    segments = _url_segments(text)
+    if segments is None:
+        return None
+    if segments:
         if len(segments) < 2 or segments[-2] not in {"reel", "reels", "p", "tv"}:
             return None
         text = segments[-1]
