@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import Row  # noqa: E402
 from viralspot_tui.config import load_settings  # noqa: E402
 from viralspot_tui.core.engine import open_engine  # noqa: E402
 from viralspot_tui.core.models.queue import Priority  # noqa: E402
@@ -66,6 +67,21 @@ async def measure(n: int, ticks: int) -> dict[str, float]:
             assert app.stats["errors"] == 0
         return {"snapshot": statistics.median(snap_times) * 1000, "tick": statistics.median(tick_times) * 1000,
                 "paint": statistics.median(paint_times) * 1000}
+
+
+def run(quick: bool = False) -> list[Row]:
+    """For ``benchmarks.run_all``: 1k vs 100k (quick: 1k vs 20k) queued, as ratios of one run."""
+    sizes = (1_000, 20_000) if quick else (1_000, 100_000)
+    ticks = 20 if quick else 60
+    small, large = (asyncio.run(measure(n, ticks)) for n in sizes)
+    name = "console refresh"
+    return [
+        Row(name, f"snapshot rebuild / UI tick, {sizes[0]:,} queued (median of {ticks})",
+            f"{small['snapshot']:.1f} / {small['tick']:.2f} ms"),
+        Row(name, f"snapshot rebuild / UI tick, {sizes[1]:,} queued", f"{large['snapshot']:.1f} / {large['tick']:.2f} ms"),
+        Row(name, f"UI tick ratio {sizes[1]:,} vs {sizes[0]:,} (the diff must not grow with the queue)",
+            f"{large['tick'] / small['tick']:.2f}x", "informational"),
+    ]
 
 
 async def main() -> None:

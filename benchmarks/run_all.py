@@ -16,7 +16,8 @@ import traceback
 
 from ._common import Row
 
-MODULES = ("bench_queue_store", "bench_dispatch", "bench_rate_limit", "bench_startup", "bench_console_scale")
+MODULES = ("bench_queue_store", "bench_dispatch", "bench_rate_limit", "bench_startup", "bench_console_scale",
+           "bench_tui_refresh")
 
 
 def _table(rows: list[Row]) -> str:
