@@ -164,16 +164,15 @@ async def test_provider_errors_never_echo_a_key(tmp_path: Path, endpoint: str) -
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
 async def test_a_crashing_headless_run_logs_a_redacted_error_not_a_raw_traceback(tmp_path: Path, fmt: str) -> None:
-    (tmp_path / "not_a_folder").write_text("x")
+    (tmp_path / "a_folder" / "queue.csv").mkdir(parents=True)  # the queue "file" is a directory
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALSPOT_")}
     env.update({"RAPIDAPI_KEY": RAPID, "OPENAI_API_KEY": OPENAI, "SUPABASE_SERVICE_ROLE_KEY": SUPABASE,
-                "VIRALSPOT_SIM_LATENCY_MS": "1"})
+                "VIRALSPOT_SIM_LATENCY_MS": "1", "VIRALSPOT_QUEUE__QUEUE_FILE": str(tmp_path / "a_folder" / "queue.csv")})
     code, out, err = await _cli(env, "--data-dir", str(tmp_path / "data"), "--log-format", fmt, "--simulate", "run",
-                                "--no-ui", "--exit-when-idle", "--processors", "queue",
-                                "--queue-file", str(tmp_path / "not_a_folder" / "queue.csv"))
+                                "--no-ui", "--exit-when-idle", "--processors", "queue")
     assert code == 1, err
     _assert_clean("crash output", out + err)
-    assert err.rstrip().splitlines()[-1].startswith("error: the runner stopped on an error: NotADirectoryError")
+    assert err.rstrip().splitlines()[-1].startswith("error: the runner stopped on an error: IsADirectoryError")
     if fmt == "json":  # the traceback went through the (redacting) log formatter, nowhere else
         for line in err.rstrip().splitlines()[:-1]:
             assert "Traceback" in json.loads(line).get("exception", "Traceback")
