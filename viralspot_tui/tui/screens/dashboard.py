@@ -22,7 +22,7 @@ from ..widgets.analysis_pane import AnalysisPane
 from ..widgets.crawler_pane import CrawlerPane
 from ..widgets.header_bar import HeaderBar
 from ..widgets.log_pane import LogPane
-from ..widgets.pane import Pane
+from ..widgets.pane import NARROW_BELOW, Pane
 from ..widgets.queue_pane import QueuePane
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ PANE_ORDER = ("queue", "analysis", "crawler", "log")
 
 class DashboardScreen(Screen[None]):
     BINDINGS = DASHBOARD_BINDINGS
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-normal"), (150, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-normal"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     app: "ViralSpotApp"
@@ -63,7 +63,7 @@ class DashboardScreen(Screen[None]):
         """Under 120 columns the footer drops its spacing and the palette key (``?`` lists it), so
         that every shown key, ``q`` Quit included, fits on an 80-column SSH terminal."""
         footer = self.query_one(Footer)
-        narrow = width < 120
+        narrow = width < NARROW_BELOW
         if footer.compact != narrow or footer.show_command_palette == narrow:
             footer.compact = narrow
             footer.show_command_palette = not narrow

@@ -2,6 +2,9 @@
 
 Progress arrives as a number in the snapshot, not as a message per tick, so three busy jobs
 cost the UI nothing between refreshes (SPEC V7 without a message storm).
+
+Under 120 terminal columns the table keeps the primary, a compact progress (``45%``) and the
+stage, in its short form when the full name does not fit.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from textual.widgets import Static
 from ...core.snapshot import EngineSnapshot
 from ...logs import redact
 from ..format import bar, short, until
-from .keyed_table import KeyedTable
 from .pane import Pane
 
 __all__ = ["AnalysisPane"]
 
 _STATUS_STYLE = {"processing": "$success", "failed": "$error", "paused": "$warning", "completed": "$text-muted"}
+_WIDE_STAGE = 16
+# Short forms of the workflow's stages (core.viral.models.Stage) for a narrow Stage column.
+_SHORT_STAGE = {"fetching profiles": "fetching", "selecting reels": "select", "transcripts": "transcr.",
+                "profile analysis": "profile", "hook analysis": "hooks", "hook generation": "hook gen",
+                "script writing": "scripts"}
 
 
 def _competitors(value: Any) -> list[str]:
@@ -34,12 +41,14 @@ class AnalysisPane(Pane):
     pane_id = "analysis"
     title = "2 Analysis"
     processor = "viral"
+    wide_columns = (("primary", "Primary", 14), ("progress", "Progress", 11), ("stage", "Stage", _WIDE_STAGE),
+                    ("runs", "Runs", 4), ("next", "Next run", 8), ("comp", "Competitors", 24), ("id", "#", 4))
+    narrow_columns = (("primary", "Primary", 11), ("progress", "Prog", 4), ("stage", "Stage", 8))
+    flex_column = "stage"
 
     def compose(self) -> ComposeResult:
         yield Static("no jobs yet — n creates one", id="analysis-empty")
-        yield KeyedTable([("primary", "Primary", 14), ("progress", "Progress", 11), ("stage", "Stage", 16),
-                          ("runs", "Runs", 4), ("next", "Next run", 8), ("comp", "Competitors", 24), ("id", "#", 4)],
-                         id_column="id", id="analysis-table")
+        yield self.make_table(id_column="id", id="analysis-table")
 
     def on_mount(self) -> None:
         self._jobs: dict[str, dict[str, Any]] = {}
@@ -49,6 +58,7 @@ class AnalysisPane(Pane):
         return self._jobs.get(key) if key else None
 
     def apply(self, snap: EngineSnapshot) -> None:
+        self.last_snapshot = snap
         jobs = list((snap.viral or {}).get("jobs", []))
         self._jobs = {str(job.get("id")): job for job in jobs
                       if self.matches(str(job.get("primary", "")), *_competitors(job.get("competitors")))}
@@ -56,21 +66,36 @@ class AnalysisPane(Pane):
         running = (snap.viral or {}).get("running", 0)
         info = snap.processors.get("viral")
         state = info.state if info else "not running"
-        self.border_title = f"{self.title} · {len(jobs)} jobs, {running} running" + (
-            f" · {state}" if state != "running" else "")
+        self.set_titles(*self.titles_with_state(
+            f"{self.title} · {len(jobs)} jobs, {running} running", f"{self.title} · {len(jobs)} jobs, {running} run",
+            f"{self.title} · {running}/{len(jobs)} run", state=state))
         assert self.table is not None
-        self.table.sync([(key, self._row(job, snap)) for key, job in self._jobs.items()])
+        widths = self.table.widths
+        self.table.sync([(key, self._row(job, snap, widths)) for key, job in self._jobs.items()])
 
     @staticmethod
-    def _row(job: dict[str, Any], snap: EngineSnapshot) -> tuple[object, ...]:
+    def _row(job: dict[str, Any], snap: EngineSnapshot, widths: dict[str, int | None]) -> dict[str, object]:
+        """Cells by column key, sized to the current column set (narrow columns squeeze the text)."""
         comps = _competitors(job.get("competitors"))
         comp_text = f"{len(comps)}: {', '.join(comps)}" if comps else "—"
         status = str(job.get("status", ""))
-        stage = str(job.get("stage") or status)
-        if status == "failed" and job.get("error"):
-            stage = f"failed: {redact(str(job['error']))}"
         progress = float(job.get("progress") or 0)
-        return (str(job.get("primary", "")), f"{bar(progress / 100, 6)} {progress:3.0f}%",
-                Content.styled(short(stage, 16), _STATUS_STYLE.get(status, "")), str(job.get("runs", 0)),
-                until(job.get("next_run_at"), snap.at) if job.get("next_run_at") else "—", short(comp_text, 24),
-                job.get("id"))
+        pct = f"{progress:3.0f}%"
+        primary = str(job.get("primary", ""))
+        stage_width = widths.get("stage") or _WIDE_STAGE
+        return {"primary": primary if (widths.get("primary") or 14) >= 14 else short(primary, widths["primary"] or 14),
+                "progress": f"{bar(progress / 100, 6)} {pct}" if (widths.get("progress") or 11) >= 11 else pct,
+                "stage": Content.styled(short(_stage(job, status, stage_width), stage_width),
+                                        _STATUS_STYLE.get(status, "")),
+                "runs": str(job.get("runs", 0)),
+                "next": until(job.get("next_run_at"), snap.at) if job.get("next_run_at") else "—",
+                "comp": short(comp_text, 24), "id": job.get("id")}
+
+
+def _stage(job: dict[str, Any], status: str, width: int) -> str:
+    """The stage (or the failure) as it fits ``width``: the short form when the full one does not."""
+    if status == "failed" and job.get("error"):
+        error = redact(str(job["error"]))
+        return f"failed: {error}" if width >= _WIDE_STAGE else f"✗ {error}"
+    stage = str(job.get("stage") or status)
+    return stage if len(stage) <= width or width >= _WIDE_STAGE else _SHORT_STAGE.get(stage, stage)

@@ -2,7 +2,8 @@
 
 Every dropped candidate has a reason (SPEC C4); the table shows the total and the tooltip-less
 terminal gets the biggest reasons inline, so an operator sees at a glance *why* a round queued
-little (private accounts, small accounts, or everything already known).
+little (private accounts, small accounts, or everything already known). Under 120 terminal
+columns the table keeps the round, seed, found and queued counts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from textual.widgets import Static
 from ...core.snapshot import EngineSnapshot
 from ...logs import redact
 from ..format import bar, short
-from .keyed_table import KeyedTable
 from .pane import Pane
 
 __all__ = ["CrawlerPane"]
@@ -33,17 +33,22 @@ class CrawlerPane(Pane):
     pane_id = "crawler"
     title = "3 Crawler"
     processor = "crawler"
+    wide_columns = (("round", "Rnd", 5), ("seed", "Seed", 16), ("found", "Found", 5), ("dropped", "Drop", 4),
+                    ("dup", "Dup", 4), ("queued", "Queued", 6), ("why", "Dropped because", 30))
+    narrow_columns = (("round", "Rnd", 4), ("seed", "Seed", 6), ("found", "Fnd", 3), ("queued", "Queued", 6))
+    flex_column = "seed"
 
     def compose(self) -> ComposeResult:
         yield Static("no crawl yet — press c to run one", id="crawler-totals", markup=False)
-        yield KeyedTable([("round", "Rnd", 5), ("seed", "Seed", 16), ("found", "Found", 5),
-                          ("dropped", "Drop", 4), ("dup", "Dup", 4), ("queued", "Queued", 6),
-                          ("why", "Dropped because", 30)], id_column="round", id="crawler-table")
+        yield self.make_table(id_column="round", id="crawler-table")
 
     def apply(self, snap: EngineSnapshot) -> None:
+        self.last_snapshot = snap
         crawler = snap.crawler or {}
         self._apply_totals(crawler, snap)
         rounds = list(crawler.get("rounds", []))
+        assert self.table is not None
+        seed_width = self.table.widths.get("seed") or 16
         rows = []
         for r in reversed(rounds):  # newest first: the live round is what the operator watches
             label = f"{r.get('request_id') or 0}.{r.get('round', '?')}"
@@ -52,9 +57,9 @@ class CrawlerPane(Pane):
             total, why = _dropped(r.get("dropped"))
             queued = r.get("queued", 0)
             queued = len(queued) if isinstance(queued, list) else int(queued or 0)
-            rows.append((label, (label, short(str(r.get("seed", "")), 16), int(r.get("found", 0)), total,
-                                 int(r.get("duplicates", 0)), queued, short(redact(why or str(r.get("error") or "")), 40))))
-        assert self.table is not None
+            rows.append((label, {"round": label, "seed": short(str(r.get("seed", "")), seed_width),
+                                 "found": int(r.get("found", 0)), "dropped": total, "dup": int(r.get("duplicates", 0)),
+                                 "queued": queued, "why": short(redact(why or str(r.get("error") or "")), 40)}))
         self.table.sync(rows)
 
     def _apply_totals(self, crawler: dict[str, Any], snap: EngineSnapshot) -> None:
@@ -75,7 +80,7 @@ class CrawlerPane(Pane):
             parts.append(f"budget {budget}")
         info = snap.processors.get("crawler")
         state = info.state if info else "not running"
-        self.border_title = f"{self.title}" + (f" · {state}" if state != "running" else "")
+        self.set_titles(*self.titles_with_state(self.title, state=state))
         text = "  ".join(parts) if parts else ("idle — press c to crawl now" if crawler else "no crawl yet")
         self.query_one("#crawler-totals", Static).update(text)
 

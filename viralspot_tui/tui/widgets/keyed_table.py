@@ -5,42 +5,82 @@ proportion to the rows; a DataTable cursor is a row *index*, so re-sorting would
 move the selection to another item. :meth:`KeyedTable.sync` therefore changes only the cells
 that differ, adds and removes rows by key, re-orders only when the order changed, and puts
 the cursor back on the item (not the index) it was on. It also adds vim movement keys.
+
+The column set can change (a pane picks a narrow set on a small terminal):
+:meth:`KeyedTable.set_columns` swaps the columns, and the next :meth:`~KeyedTable.sync`
+re-adds the rows and puts the cursor back on the item that was selected before the swap.
+Rows may be given as a mapping of column key to cell, so one row serves every column set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from textual.widgets import DataTable
 
 from ..bindings import TABLE_BINDINGS
 
-__all__ = ["KeyedTable", "Row"]
+__all__ = ["Column", "KeyedTable", "Row"]
 
-Row = tuple[str, Sequence[Any]]  # (row key, cells in column order)
+Column = tuple[str, str, int | None]  # (column key, label, width or None)
+Row = tuple[str, Sequence[Any] | Mapping[str, Any]]  # (row key, cells in column order or by column key)
 
 
 class KeyedTable(DataTable):
     BINDINGS = TABLE_BINDINGS
 
-    def __init__(self, columns: Sequence[tuple[str, str, int | None]], *, id_column: str, **kwargs: Any) -> None:
+    def __init__(self, columns: Sequence[Column], *, id_column: str | None = None, **kwargs: Any) -> None:
         """``columns``: (key, label, width or None) — fixed widths avoid re-layout jitter.
 
-        ``id_column`` names a column whose value is unique per row: DataTable.sort only hands
-        cell values to its key function, so re-ordering is keyed on that column.
+        ``id_column`` optionally names a column whose value is unique per row: re-ordering is
+        then keyed on it alone. Without one (or when the current column set lacks it), rows
+        are re-ordered by their whole content and the real order is read back from the table.
         """
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._column_spec = list(columns)
+        self._column_spec: list[Column] = list(columns)
         self._id_column = id_column
-        self._id_index = [c[0] for c in columns].index(id_column)
         self._order: list[str] = []
         self._cells: dict[str, tuple[Any, ...]] = {}
+        self._reselect: str | None = None  # the item to put the cursor back on after set_columns()
         self.sync_count = 0  # how many times sync() changed something (tests, benchmarks)
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label, width in self._column_spec:
             self.add_column(label, key=key, width=width)
+
+    # ------------------------------------------------------------------ columns
+    @property
+    def column_spec(self) -> list[Column]:
+        return list(self._column_spec)
+
+    @property
+    def widths(self) -> dict[str, int | None]:
+        """Column key -> width of the current column set (panes size their cell text to it)."""
+        return {key: width for key, _, width in self._column_spec}
+
+    def set_columns(self, columns: Sequence[Column]) -> bool:
+        """Switch to another column set; returns False if it is the current one.
+
+        The rows are dropped (their cells belong to the old set): the caller syncs them again,
+        and that sync puts the cursor back on the item selected now.
+        """
+        columns = list(columns)
+        if columns == self._column_spec:
+            return False
+        if self._reselect is None:
+            self._reselect = self.selected_key
+        self._column_spec = columns
+        if self.is_mounted:
+            self.clear(columns=True)
+            self._add_columns()
+        self._cells.clear()
+        self._order = []
+        return True
 
     # ------------------------------------------------------------------ selection
     @property
@@ -59,9 +99,10 @@ class KeyedTable(DataTable):
     # ------------------------------------------------------------------ diffing
     def sync(self, rows: Sequence[Row]) -> bool:
         """Make the table show ``rows`` in this order; returns True if anything changed."""
-        wanted = {key: tuple(cells) for key, cells in rows}
+        column_keys = [c[0] for c in self._column_spec]
+        wanted = {key: _in_order(cells, column_keys) for key, cells in rows}
         order = list(wanted)
-        selected = self.selected_key
+        selected = self._reselect if self._reselect is not None else self.selected_key
         old_index = self.cursor_row
         changed = False
         stale = [key for key in self._cells if key not in wanted]
@@ -76,7 +117,6 @@ class KeyedTable(DataTable):
                 self.remove_row(key)
                 del self._cells[key]
                 changed = True
-        column_keys = [c[0] for c in self._column_spec]
         for key, cells in wanted.items():
             current = self._cells.get(key)
             if current is None:
@@ -89,15 +129,37 @@ class KeyedTable(DataTable):
                 changed = True
             self._cells[key] = cells
         present_order = [k for k in self._order if k in wanted] + [k for k in order if k not in self._order]
+        self._order = present_order
         if present_order != order:
-            rank = {key: i for i, key in enumerate(order)}
-            self.sort(self._id_column, key=_RankKey(rank, self).key_for)
+            self._reorder(order, column_keys)
             changed = True
-        self._order = order
         if changed:
             self.sync_count += 1
             self._restore_cursor(selected, old_index)
+        if self._order:
+            self._reselect = None
         return changed
+
+    def _reorder(self, order: list[str], column_keys: list[str]) -> None:
+        if self._id_column in column_keys:
+            index = column_keys.index(self._id_column)
+            rank = {_hashable(self._cells[key][index]): pos for pos, key in enumerate(order)}
+            self.sort(self._id_column, key=lambda value: rank.get(_hashable(value), len(order)))
+            self._order = order
+            return
+        # DataTable.sort hands the key function cell values only, never the row key: rank rows
+        # by their whole content. Rows with identical content look identical, so which of them
+        # takes which place is read back from the table rather than assumed.
+        ranks: dict[Hashable, deque[int]] = defaultdict(deque)
+        for pos, key in enumerate(order):
+            ranks[_row_id(self._cells[key])].append(pos)
+
+        def rank_of(values: tuple[Any, ...]) -> int:
+            queue = ranks.get(_row_id(values))
+            return queue.popleft() if queue else len(order)
+
+        self.sort(key=rank_of)
+        self._order = [str(row.key.value) for row in self.ordered_rows]
 
     def _restore_cursor(self, selected: str | None, old_index: int) -> None:
         if not self._order:
@@ -110,17 +172,14 @@ class KeyedTable(DataTable):
             self.move_cursor(row=target, animate=False, scroll=self.has_focus)
 
 
-class _RankKey:
-    """Maps an id-column value back to the row's wanted position."""
+def _in_order(cells: Sequence[Any] | Mapping[str, Any], column_keys: list[str]) -> tuple[Any, ...]:
+    if isinstance(cells, Mapping):
+        return tuple(cells[key] for key in column_keys)
+    return tuple(cells)
 
-    def __init__(self, rank: dict[str, int], table: KeyedTable) -> None:
-        self.rank = rank
-        index = table._id_index
-        self.by_id: dict[Hashable, int] = {
-            _hashable(table._cells[key][index]): pos for key, pos in rank.items() if key in table._cells}
 
-    def key_for(self, id_value: Any) -> int:
-        return self.by_id.get(_hashable(id_value), len(self.rank))
+def _row_id(values: Sequence[Any]) -> Hashable:
+    return tuple(_hashable(v) for v in values)
 
 
 def _hashable(value: Any) -> Hashable:

@@ -4,6 +4,9 @@ The queue may hold a hundred thousand items, so the pane never lists it: it show
 priority and status (one GROUP BY in the supervisor) and the *board* — running items, the
 next HIGH and LOW items to run, recent failures — which the supervisor caps. Its cost per
 refresh is therefore independent of the queue's size.
+
+Under 120 terminal columns the table drops Age and ``#`` and shortens the state, so state,
+priority, username, attempts and the start of the last error fit an 80-column terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from ...core.models.queue import Priority, QueueItem, Status
 from ...core.snapshot import EngineSnapshot, QueueSnapshot
 from ...logs import redact
 from ..format import age, count, short
-from .keyed_table import KeyedTable
 from .pane import Pane
 
 __all__ = ["QueuePane"]
@@ -37,13 +39,16 @@ class QueuePane(Pane):
     pane_id = "queue"
     title = "1 Queue"
     processor = "queue"
+    wide_columns = (("state", "State", 6), ("prio", "Pri", 4), ("user", "Username", 18), ("att", "Try", 3),
+                    ("age", "Age", 4), ("error", "Last error", 30), ("id", "#", 6))
+    narrow_columns = (("state", "State", 5), ("prio", "Pri", 4), ("user", "Username", 13), ("att", "Try", 3),
+                      ("error", "Last error", 10))
+    flex_column = "error"
 
     def compose(self) -> ComposeResult:
         yield Static(id="lanes")
         yield Sparkline([], id="throughput")
-        yield KeyedTable([("state", "State", 6), ("prio", "Pri", 4), ("user", "Username", 18), ("att", "Try", 3),
-                          ("age", "Age", 4), ("error", "Last error", 30), ("id", "#", 6)],
-                         id_column="id", id="queue-table")
+        yield self.make_table(id_column="id", id="queue-table")
 
     def on_mount(self) -> None:
         self._lanes_key: object = None
@@ -55,13 +60,14 @@ class QueuePane(Pane):
         return self._items.get(key) if key else None
 
     def apply(self, snap: EngineSnapshot) -> None:
+        self.last_snapshot = snap
         q = snap.queue
         self._apply_lanes(q, snap.processors.get("queue"))
         self._apply_throughput(q)
         self._items = {str(item.id): item for item in q.board if self.matches(item.username, item.last_error)}
-        rows = [(key, self._row(item, snap)) for key, item in self._items.items()]
         assert self.table is not None
-        self.table.sync(rows)
+        widths = self.table.widths
+        self.table.sync([(key, self._row(item, snap, widths)) for key, item in self._items.items()])
 
     def _apply_lanes(self, q: QueueSnapshot, info: object) -> None:
         key = (tuple(sorted(q.counts.items())), q.in_flight, q.max_concurrent, getattr(info, "state", None))
@@ -77,9 +83,9 @@ class QueuePane(Pane):
                 cells.append(Content.styled(f" {_LANE_LABEL[status]} {count(n)}", style))
             lines.append(Content("").join(cells))
         self.query_one("#lanes", Static).update(Content("\n").join(lines))
-        state = getattr(info, "state", "")
-        self.border_title = f"{self.title} · {q.in_flight}/{q.max_concurrent} running" + (
-            f" · {state}" if state and state != "running" else "")
+        running = f"{q.in_flight}/{q.max_concurrent}"
+        self.set_titles(*self.titles_with_state(f"{self.title} · {running} running", f"{self.title} · {running} run",
+                                                state=getattr(info, "state", "")))
 
     def _apply_throughput(self, q: QueueSnapshot) -> None:
         data = list(q.throughput[-60:])
@@ -94,8 +100,14 @@ class QueuePane(Pane):
         spark.tooltip = f"{sum(recent) / max(1, len(recent)):.1f} completions/s (last {len(recent)}s)"
 
     @staticmethod
-    def _row(item: QueueItem, snap: EngineSnapshot) -> tuple[object, ...]:
+    def _row(item: QueueItem, snap: EngineSnapshot, widths: dict[str, int | None]) -> dict[str, object]:
+        """Cells by column key, sized to the current column set (narrow columns squeeze the text)."""
         label, style = _STATE.get(item.status, (item.status.value, ""))
-        prio = Content.styled(item.priority.value, "bold $accent" if item.priority is Priority.HIGH else "")
-        return (Content.styled(label, style), prio, item.username, f"{item.attempts}/{item.max_attempts}",
-                age(item.created_at, snap.at), short(redact(item.last_error or ""), 30), item.id)
+        if (widths.get("state") or 6) < 6:
+            label = label.replace(" ", "")  # "✗fail": the glyph and the word, without the gap
+        user_width = widths.get("user") or 18
+        return {"state": Content.styled(label, style),
+                "prio": Content.styled(item.priority.value, "bold $accent" if item.priority is Priority.HIGH else ""),
+                "user": item.username if user_width >= 18 else short(item.username, user_width),
+                "att": f"{item.attempts}/{item.max_attempts}", "age": age(item.created_at, snap.at),
+                "error": short(redact(item.last_error or ""), widths.get("error") or 30), "id": item.id}
