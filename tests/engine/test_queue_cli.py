@@ -87,3 +87,25 @@ def test_an_unusable_queue_file_path_is_a_configuration_error(tmp_path: Path) ->
     result = _run(tmp_path / "d", "run", "--no-ui", "--simulate", "--processors", "queue",
                   "--queue-file", str(blocker / "queue.csv"), "--exit-when-idle")
     assert result.exit_code == 2 and "is not usable" in result.output
+
+
+def test_analyze_wait_stops_following_when_the_engine_disappears(tmp_path: Path) -> None:
+    """An engine that published its state and then died must not leave `analyze --wait` polling forever."""
+    from viralspot_tui.config import load_settings
+    from viralspot_tui.core.clock import utcnow
+    from viralspot_tui.core.runtime import Runtime
+
+    data = tmp_path / "d"
+
+    async def publish_a_live_engine() -> None:
+        runtime = await Runtime.open(load_settings(data_dir=str(data)), with_providers=False)
+        try:
+            await runtime.set_control_state("engine", json.dumps({"running": True, "heartbeat": utcnow().isoformat()}))
+        finally:
+            await runtime.close()
+
+    asyncio.run(publish_a_live_engine())
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "analyze", "natgeo", "-c", "nasa", "--wait"],
+                                obj=CliState())
+    assert result.exit_code == 1
+    assert "the engine stopped before job 1 finished" in result.output

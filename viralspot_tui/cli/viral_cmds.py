@@ -74,6 +74,7 @@ async def _follow(runtime: Any, job_id: int) -> int:
     from ..core.viral import api
 
     last = None
+    polls = 0
     while True:
         job = await api.get_job(runtime, job_id)
         line = f"  {job.status.value}: {job.stage} {job.progress}%"
@@ -82,6 +83,11 @@ async def _follow(runtime: Any, job_id: int) -> int:
             last = line
         if job.status.value in _TERMINAL:
             return _report(job)
+        polls += 1
+        if polls % 10 == 0 and not await engine_running(runtime):  # it died or was stopped meanwhile
+            click.echo(f"error: the engine stopped before job {job_id} finished; it is {job.status.value} and "
+                       "resumes with the next `viralspot run` (or run `analyze --wait` again)", err=True)
+            return EXIT_ERROR
         await asyncio.sleep(0.5)
 
 
