@@ -58,7 +58,8 @@ def public_names(sim: Any, count: int, prefix: str = "user", min_reels: int = 0)
     return names
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02) -> None:
+async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
+                   what: str = "") -> None:
     """Poll a (sync or async) predicate until true; fail the test with a clear message on timeout."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -69,7 +70,35 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval
         if value:
             return
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {getattr(predicate, '__name__', predicate)}")
+            raise AssertionError(f"condition not met within {timeout}s: "
+                                 f"{what or getattr(predicate, '__name__', predicate)}")
         await asyncio.sleep(interval)
 
 
+
+
+def crashing_processor(runtime: Any, crashes: int, message: str = "boom {run}", name: str = "crashy") -> Any:
+    """A test double hosted by the real supervisor: its first ``crashes`` runs raise
+    ``RuntimeError(message.format(run=n))``, later runs work (count ticks) until stopped."""
+    from viralspot_tui.core.processors.base import Processor, ProcessorControl
+
+    class CrashingProcessor(Processor):
+        def __init__(self) -> None:
+            super().__init__(runtime)
+            self.name = name
+            self.runs = 0
+            self.ticks = 0
+
+        async def run(self, control: ProcessorControl) -> None:
+            self.runs += 1
+            if self.runs <= crashes:
+                raise RuntimeError(message.format(run=self.runs))
+            while not control.stopping:
+                await control.wait_resumed()
+                self.ticks += 1
+                await control.sleep(0.01)
+
+        def snapshot(self) -> dict[str, Any]:
+            return {"runs": self.runs}
+
+    return CrashingProcessor()

@@ -4,43 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
-from testkit import make_settings, wait_for
+from testkit import crashing_processor, make_settings, wait_for
 
 from viralspot_tui.core.backends.base import LocalOnlyBackend
-from viralspot_tui.core.processors.base import Processor, ProcessorControl
 from viralspot_tui.core.runtime import Runtime
 from viralspot_tui.core.supervisor import Supervisor
 
 
-class CrashingProcessor(Processor):
-    """A processor that fails its first ``crashes`` runs, then works until stopped."""
-
-    name = "crashy"
-
-    def __init__(self, runtime: Any, crashes: int) -> None:
-        super().__init__(runtime)
-        self.crashes = crashes
-        self.runs = 0
-        self.ticks = 0
-
-    async def run(self, control: ProcessorControl) -> None:
-        self.runs += 1
-        if self.runs <= self.crashes:
-            raise RuntimeError(f"boom {self.runs}")
-        while not control.stopping:
-            await control.wait_resumed()
-            self.ticks += 1
-            await control.sleep(0.01)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"runs": self.runs}
-
-
 async def test_a_crashing_processor_is_restarted_with_backoff_and_reported(tmp_path):
     runtime = await Runtime.open(make_settings(tmp_path), with_providers=False)
-    crashy = CrashingProcessor(runtime, crashes=3)
+    crashy = crashing_processor(runtime, crashes=3)
     sup = Supervisor(runtime, [crashy], LocalOnlyBackend(), restart_initial=0.02, restart_max=0.08)
     errors: list[str] = []
     runtime.events.subscribe(lambda e: errors.append(e.message) if e.kind == "crashy.crashed" else None)
@@ -69,7 +43,7 @@ async def test_a_crashing_processor_is_restarted_with_backoff_and_reported(tmp_p
 async def test_paused_processors_are_remembered_across_restarts(tmp_path):
     settings = make_settings(tmp_path)
     runtime = await Runtime.open(settings, with_providers=False)
-    sup = Supervisor(runtime, [CrashingProcessor(runtime, crashes=0)], LocalOnlyBackend())
+    sup = Supervisor(runtime, [crashing_processor(runtime, crashes=0)], LocalOnlyBackend())
     await sup.start()
     sup.pause("crashy")
     await sup.stop(grace_seconds=0)
@@ -78,7 +52,7 @@ async def test_paused_processors_are_remembered_across_restarts(tmp_path):
     await runtime.close()
 
     runtime = await Runtime.open(settings, with_providers=False)
-    sup = Supervisor(runtime, [CrashingProcessor(runtime, crashes=0)], LocalOnlyBackend())
+    sup = Supervisor(runtime, [crashing_processor(runtime, crashes=0)], LocalOnlyBackend())
     try:
         await sup.start()
         assert sup.is_paused("crashy")
@@ -96,7 +70,7 @@ async def test_control_commands_are_applied_and_answered(tmp_path):
     from viralspot_tui.core.control import ControlChannel
 
     runtime = await Runtime.open(make_settings(tmp_path), with_providers=False)
-    sup = Supervisor(runtime, [CrashingProcessor(runtime, crashes=0)], LocalOnlyBackend())
+    sup = Supervisor(runtime, [crashing_processor(runtime, crashes=0)], LocalOnlyBackend())
     channel = ControlChannel(runtime.db, runtime.clock)
     try:
         await sup.start()

@@ -9,40 +9,20 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import Any
 
 from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.models.queue import Priority
-from viralspot_tui.core.processors.base import Processor, ProcessorControl
 from viralspot_tui.core.runtime import Runtime
 from viralspot_tui.core.supervisor import Supervisor
 from viralspot_tui.tui.app import ViralSpotApp
 from viralspot_tui.tui.launch import _log_to_file
 
+from testkit import crashing_processor
 from tui_kit import screen_text, started, tui_settings, until
 
 RAPID = "rapid-Zq8vXk3LmW9pTn2RfYh"
 OPENAI = "sk-proj-Uv7Hs2Jk9Lq4Wx6Yz1Ab"
-
-
-class Leaky(Processor):
-    """Crashes once with an error that quotes both keys, then idles."""
-
-    name = "queue"
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        self.runs = 0
-
-    async def run(self, control: ProcessorControl) -> None:
-        self.runs += 1
-        if self.runs == 1:
-            raise RuntimeError(f"401 from provider: X-RapidAPI-Key={RAPID} Authorization=Bearer {OPENAI}")
-        while not control.stopping:
-            await control.sleep(0.05)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {}
+LEAK = f"401 from provider: X-RapidAPI-Key={RAPID} Authorization=Bearer {OPENAI}"
 
 
 async def test_keys_are_never_rendered_or_logged(tmp_path):
@@ -54,7 +34,7 @@ async def test_keys_are_never_rendered_or_logged(tmp_path):
     @asynccontextmanager
     async def engine():
         runtime = await Runtime.open(settings, with_providers=False)
-        supervisor = Supervisor(runtime, [Leaky(runtime)], LocalOnlyBackend(), refresh_seconds=0.05,
+        supervisor = Supervisor(runtime, [crashing_processor(runtime, crashes=1, name="queue", message=LEAK)], LocalOnlyBackend(), refresh_seconds=0.05,
                                 restart_initial=0.05)
         try:
             yield supervisor

@@ -11,13 +11,13 @@ from typing import Any
 
 from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.models.queue import Priority
-from viralspot_tui.core.processors.base import Processor, ProcessorControl
 from viralspot_tui.core.runtime import Runtime
 from viralspot_tui.core.supervisor import Supervisor
 from viralspot_tui.tui.app import ViralSpotApp
 from viralspot_tui.tui.screens.confirm import ConfirmScreen
 from viralspot_tui.tui.screens.drain import DrainScreen
 
+from testkit import crashing_processor
 from tui_kit import make_app, started, tui_settings, until
 
 
@@ -72,34 +72,14 @@ async def test_q_when_idle_and_ctrl_q_quit_without_asking(tmp_path):
     assert _processing_rows(settings) == 0
 
 
-class Crashy(Processor):
-    """Raises on its first two runs, then idles: the supervisor must restart it."""
-
-    name = "queue"
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        self.runs = 0
-
-    async def run(self, control: ProcessorControl) -> None:
-        self.runs += 1
-        if self.runs <= 2:
-            raise RuntimeError(f"deliberate crash {self.runs}")
-        while not control.stopping:
-            await control.sleep(0.05)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {}
-
-
 async def test_a_crashing_processor_is_notified_and_restarted_while_the_app_runs(tmp_path):
     settings = tui_settings(tmp_path)
-    crashy: list[Crashy] = []
+    crashy: list[Any] = []
 
     @asynccontextmanager
     async def engine():
         runtime = await Runtime.open(settings, with_providers=False)
-        crashy.append(Crashy(runtime))
+        crashy.append(crashing_processor(runtime, crashes=2, message="deliberate crash {run}", name="queue"))
         supervisor = Supervisor(runtime, [crashy[0]], LocalOnlyBackend(), refresh_seconds=0.05,
                                 restart_initial=0.05)
         try:

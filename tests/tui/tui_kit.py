@@ -6,7 +6,6 @@ assert on the store and the supervisor; screen text is only used for rendering c
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from testkit import make_settings
+from testkit import make_settings, wait_for
 from viralspot_tui.core.engine import open_engine
 from viralspot_tui.tui.app import ViralSpotApp
 
@@ -32,17 +31,7 @@ def make_app(settings: Any, *, processors: tuple[str, ...] = ("queue",), clock: 
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"not true within {timeout}s: {what or predicate}")
-        await asyncio.sleep(0.02)
+    await wait_for(predicate, timeout=timeout, what=what)
 
 
 async def started(app: ViralSpotApp, pilot: Any) -> None:
