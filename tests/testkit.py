@@ -102,3 +102,15 @@ def crashing_processor(runtime: Any, crashes: int, message: str = "boom {run}", 
             return {"runs": self.runs}
 
     return CrashingProcessor()
+
+
+def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (keys and list indexes) into a JSON value, for mutating API responses."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += json_paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += json_paths(v, prefix + (i,))
+    return out

@@ -83,3 +83,22 @@ async def test_control_commands_are_applied_and_answered(tmp_path):
     finally:
         await sup.stop(grace_seconds=0)
         await runtime.close()
+
+
+async def test_a_crash_message_is_redacted_before_it_is_stored_or_published(tmp_path):
+    key = "rk-crash-secret-0123456789"
+    settings = make_settings(tmp_path, rapidapi={"key": key})
+    runtime = await Runtime.open(settings, with_providers=False)
+    crashy = crashing_processor(runtime, crashes=1, message=f"401 with x-rapidapi-key={key}")
+    sup = Supervisor(runtime, [crashy], LocalOnlyBackend(), restart_initial=0.02)
+    try:
+        await sup.start()
+        await wait_for(lambda: crashy.ticks > 0)
+        snap = await sup.refresh()
+        await sup._publish_state()
+        published = await runtime.control_state("engine")
+    finally:
+        await sup.stop(grace_seconds=0)
+        await runtime.close()
+    assert snap.processors["crashy"].last_error.startswith("RuntimeError: 401 with x-rapidapi-key=")
+    assert key not in snap.processors["crashy"].last_error and key not in published

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, given, settings
+from testkit import json_paths
 from hypothesis import strategies as st
 
 from viralspot_tui.core.clock import FakeClock
@@ -71,15 +72,6 @@ json_values = st.recursive(
 )
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, prefix + (i,))
-    return out
 
 
 def _replace(value: Any, path: tuple, new: Any) -> Any:
@@ -132,7 +124,7 @@ def test_truncated_bodies_raise_malformed(endpoint, cut):
 @given(endpoint=st.sampled_from(ENDPOINTS), data=st.data(), new=json_values)
 def test_mutated_bodies_give_model_or_clear_error(endpoint, data, new):
     payload = json.loads(BODIES[endpoint])
-    path = data.draw(st.sampled_from(_paths(payload)))
+    path = data.draw(st.sampled_from(json_paths(payload)))
     _parse_or_clear_error(endpoint, _replace(payload, path, new))
 
 
@@ -140,7 +132,7 @@ def test_mutated_bodies_give_model_or_clear_error(endpoint, data, new):
 @given(endpoint=st.sampled_from(ENDPOINTS), data=st.data())
 def test_deleted_fields_give_model_or_clear_error(endpoint, data):
     payload = json.loads(BODIES[endpoint])
-    dict_paths = [p for p in _paths(payload) if p and isinstance(p[-1], str)]
+    dict_paths = [p for p in json_paths(payload) if p and isinstance(p[-1], str)]
     path = data.draw(st.sampled_from(dict_paths))
     parent_path, key = path[:-1], path[-1]
     parent = payload

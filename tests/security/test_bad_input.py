@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
+from testkit import json_paths
 from hypothesis import strategies as st
 
 from viralspot_tui.cli.main import cli
@@ -186,15 +187,6 @@ def _valid(endpoint: str) -> Any:
     }[endpoint]
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, prefix + (i,))
-    return out
 
 
 def _set(value: Any, path: tuple, new: Any, delete: bool = False) -> Any:
@@ -235,7 +227,7 @@ ENDPOINTS = ["profile", "reels", "reel_detail", "similar", "transcript"]
 @given(endpoint=st.sampled_from(ENDPOINTS), data=st.data(), new=_json_values(), delete=st.booleans())
 def test_mutated_responses_give_a_clear_error_naming_the_field(endpoint: str, data: Any, new: Any, delete: bool) -> None:
     payload = _valid(endpoint)
-    path = data.draw(st.sampled_from(_paths(payload)))
+    path = data.draw(st.sampled_from(json_paths(payload)))
     _check_clear(endpoint, _set(payload, path, new, delete=delete and bool(path)))
 
 

@@ -8,17 +8,13 @@ and a toast; every one of those is drawn by the console, so the console redacts 
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
 
-from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.models.queue import Priority
-from viralspot_tui.core.runtime import Runtime
-from viralspot_tui.core.supervisor import Supervisor
 from viralspot_tui.tui.app import ViralSpotApp
 from viralspot_tui.tui.launch import _log_to_file
 
 from testkit import crashing_processor
-from tui_kit import screen_text, started, tui_settings, until
+from tui_kit import hosting, screen_text, started, tui_settings, until
 
 RAPID = "rapid-Zq8vXk3LmW9pTn2RfYh"
 OPENAI = "sk-proj-Uv7Hs2Jk9Lq4Wx6Yz1Ab"
@@ -31,18 +27,7 @@ async def test_keys_are_never_rendered_or_logged(tmp_path):
     saved = root.handlers[:], root.level
     log_path = _log_to_file(settings)  # the console's own logging set-up (run_console)
 
-    @asynccontextmanager
-    async def engine():
-        runtime = await Runtime.open(settings, with_providers=False)
-        supervisor = Supervisor(runtime, [crashing_processor(runtime, crashes=1, name="queue", message=LEAK)], LocalOnlyBackend(), refresh_seconds=0.05,
-                                restart_initial=0.05)
-        try:
-            yield supervisor
-        finally:
-            if not supervisor.stopped.is_set():
-                await supervisor.stop(grace_seconds=0)
-            await runtime.close()
-
+    engine = hosting(settings, lambda rt: [crashing_processor(rt, crashes=1, name="queue", message=LEAK)])
     app = ViralSpotApp(engine, settings=settings, refresh_interval=0.05)
     try:
         async with app.run_test(size=(120, 40), notifications=True) as pilot:

@@ -6,19 +6,16 @@ import asyncio
 import os
 import signal
 import sqlite3
-from contextlib import asynccontextmanager
 from typing import Any
 
-from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.core.runtime import Runtime
-from viralspot_tui.core.supervisor import Supervisor
 from viralspot_tui.tui.app import ViralSpotApp
 from viralspot_tui.tui.screens.confirm import ConfirmScreen
 from viralspot_tui.tui.screens.drain import DrainScreen
 
 from testkit import crashing_processor
-from tui_kit import make_app, started, tui_settings, until
+from tui_kit import hosting, make_app, started, tui_settings, until
 
 
 def _processing_rows(settings: Any) -> int:
@@ -76,20 +73,11 @@ async def test_a_crashing_processor_is_notified_and_restarted_while_the_app_runs
     settings = tui_settings(tmp_path)
     crashy: list[Any] = []
 
-    @asynccontextmanager
-    async def engine():
-        runtime = await Runtime.open(settings, with_providers=False)
+    def processors(runtime: Runtime) -> list[Any]:
         crashy.append(crashing_processor(runtime, crashes=2, message="deliberate crash {run}", name="queue"))
-        supervisor = Supervisor(runtime, [crashy[0]], LocalOnlyBackend(), refresh_seconds=0.05,
-                                restart_initial=0.05)
-        try:
-            yield supervisor
-        finally:
-            if not supervisor.stopped.is_set():
-                await supervisor.stop(grace_seconds=0)
-            await runtime.close()
+        return crashy[-1:]
 
-    app = ViralSpotApp(engine, settings=settings, refresh_interval=0.05)
+    app = ViralSpotApp(hosting(settings, processors), settings=settings, refresh_interval=0.05)
     async with app.run_test(notifications=True) as pilot:
         await started(app, pilot)
         await until(lambda: crashy[0].runs >= 3, what="restarted after two crashes")

@@ -13,8 +13,13 @@ from typing import Any
 
 from rich.console import Console
 
+from contextlib import asynccontextmanager
+
 from testkit import make_settings, wait_for
+from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.engine import open_engine
+from viralspot_tui.core.runtime import Runtime
+from viralspot_tui.core.supervisor import Supervisor
 from viralspot_tui.tui.app import ViralSpotApp
 
 
@@ -64,3 +69,21 @@ async def select_user(app: ViralSpotApp, pilot: Any, username: str) -> None:
     key = next(k for k, item in pane._items.items() if item.username == username)
     assert pane.table.select_key(key)
     await pilot.pause()
+
+
+def hosting(settings: Any, make_processors: Callable[[Runtime], list[Any]]) -> Callable[[], Any]:
+    """An engine factory for the App whose supervisor hosts the given (test) processors."""
+
+    @asynccontextmanager
+    async def engine() -> Any:
+        runtime = await Runtime.open(settings, with_providers=False)
+        supervisor = Supervisor(runtime, make_processors(runtime), LocalOnlyBackend(), refresh_seconds=0.05,
+                                restart_initial=0.05)
+        try:
+            yield supervisor
+        finally:
+            if not supervisor.stopped.is_set():
+                await supervisor.stop(grace_seconds=0)
+            await runtime.close()
+
+    return engine

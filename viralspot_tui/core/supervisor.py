@@ -21,6 +21,7 @@ from .backends.base import QueueBackend
 from .clock import to_iso
 from .control import ControlChannel
 from .processors.base import Processor, ProcessorControl, ProcessorState, Stopping
+from .redaction import redact
 from .runtime import Runtime
 from .snapshot import EngineSnapshot, ProcessorInfo, QueueSnapshot
 
@@ -104,7 +105,7 @@ class Supervisor:
                 raise
             except Exception as exc:  # noqa: BLE001 - a processor crash must not kill the engine
                 slot.restarts += 1
-                slot.last_error = f"{type(exc).__name__}: {exc}"
+                slot.last_error = redact(f"{type(exc).__name__}: {exc}")  # published to `status`
                 slot.state = ProcessorState.RESTARTING
                 log.exception("processor %s crashed; restarting in %.1fs", name, delay)
                 self.runtime.events.emit(f"{name}.crashed", f"{name} processor crashed: {slot.last_error}; "

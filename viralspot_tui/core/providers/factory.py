@@ -53,6 +53,15 @@ class _SharedTransport(httpx.AsyncBaseTransport):
         return None
 
 
+def _key(secret: Any, simulated: bool, variable: str, purpose: str) -> str:
+    """The configured key; a placeholder on the simulator; otherwise a clear MissingSecret."""
+    if secret is not None:
+        return secret.get_secret_value()
+    if simulated:
+        return SIMULATED_KEY
+    raise MissingSecret(variable, purpose)
+
+
 @dataclass
 class Providers:
     """The providers of one process, their shared policies, and the clients to close."""
@@ -82,21 +91,10 @@ class Providers:
             transport = _SharedTransport(transport)
         rapid = settings.rapidapi
         simulated = transport is not None or settings.simulate
-        if api_key_override is not None:
-            rapid_key = api_key_override
-        elif rapid.key is not None:
-            rapid_key = rapid.key.get_secret_value()
-        elif simulated:
-            rapid_key = SIMULATED_KEY
-        else:
-            raise MissingSecret("RAPIDAPI_KEY", "the Instagram scraper and transcript APIs")
+        rapid_key = api_key_override or _key(rapid.key, simulated, "RAPIDAPI_KEY",
+                                             "the Instagram scraper and transcript APIs")
         ai_cfg = settings.openai
-        if ai_cfg.api_key is not None:
-            openai_key = ai_cfg.api_key.get_secret_value()
-        elif simulated:
-            openai_key = SIMULATED_KEY
-        else:
-            raise MissingSecret("OPENAI_API_KEY", "the viral ideas AI pipeline")
+        openai_key = _key(ai_cfg.api_key, simulated, "OPENAI_API_KEY", "the viral ideas AI pipeline")
 
         def rapid_policy(name: str) -> OutboundPolicy:
             return OutboundPolicy(
