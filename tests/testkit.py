@@ -59,8 +59,10 @@ def public_names(sim: Any, count: int, prefix: str = "user", min_reels: int = 0)
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
-                   what: str = "") -> None:
-    """Poll a (sync or async) predicate until true; fail the test with a clear message on timeout."""
+                   what: str | Callable[[], str] = "") -> None:
+    """Poll a (sync or async) predicate until true; fail the test with a clear message on timeout.
+
+    ``what`` may be a callable, evaluated only on failure, to report the state that was seen."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -70,8 +72,9 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval
         if value:
             return
         if loop.time() > deadline:
+            described = what() if callable(what) else what
             raise AssertionError(f"condition not met within {timeout}s: "
-                                 f"{what or getattr(predicate, '__name__', predicate)}")
+                                 f"{described or getattr(predicate, '__name__', predicate)}")
         await asyncio.sleep(interval)
 
 

@@ -56,7 +56,8 @@ async def test_add_usernames_valid_and_invalid(tmp_path):
         await started(app, pilot)
         app.supervisor.pause("queue")
         await pilot.press("a")
-        assert isinstance(app.screen, AddUsernamesScreen)
+        await until(lambda: isinstance(app.screen, AddUsernamesScreen) and app.screen.query_one("#names").has_focus,
+                    what="add dialog open with its field focused")  # keys typed earlier would miss the field
         await pilot.press(*"good_one, bad..name")
         await pilot.press("enter")
         # Refused inline: the dialog stays open, the reason is shown, nothing was written.

@@ -6,18 +6,22 @@ from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.command_line import CommandLineScreen
 from viralspot_tui.tui.screens.help import HelpScreen
 
-from tui_kit import make_app, screen_text, started, statuses, tui_settings, until
+from tui_kit import app_state, make_app, screen_text, started, statuses, tui_settings, until
 
 
 async def _command(pilot, text: str, typed: bool = False) -> None:
+    """Open the command line, wait until its field has the focus (keys sent earlier would go to the
+    screen underneath on a loaded machine), enter ``text`` and wait until the line has closed."""
+    app = pilot.app
     await pilot.press("colon")
-    await pilot.pause()
+    await until(lambda: isinstance(app.screen, CommandLineScreen) and app.screen.query_one("#cmdline-input").has_focus,
+                what="command line open and focused")
     if typed:
         await pilot.press(*text)
     else:  # typing every key through Pilot is slow; the field gets the same text
-        pilot.app.screen.query_one("#cmdline-input").value = text
+        app.screen.query_one("#cmdline-input").value = text
     await pilot.press("enter")
-    await pilot.pause()
+    await until(lambda: not isinstance(app.screen, CommandLineScreen), what=f"command line closed after {text!r}")
 
 
 async def test_command_line_pause_bump_and_quit(tmp_path):
@@ -40,7 +44,7 @@ async def test_command_line_pause_bump_and_quit(tmp_path):
         await until(lambda: _settled(app, "alice"), timeout=30, what="alice settled")
         await until(lambda: app.work_in_flight() == 0, timeout=30, what="nothing in flight")
         await _command(pilot, "q")
-        await until(lambda: not app.is_running, timeout=30, what=":q exits when idle")
+        await until(lambda: not app.is_running, timeout=30, what=lambda: f":q exits when idle; {app_state(app)}")
     assert app.return_code == 0
 
 

@@ -8,13 +8,18 @@ it did was leave the alternate screen, and that it exited 0 after the graceful d
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import re
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,34 +52,80 @@ def _drain(fd: int, until: float) -> bytes:
     return out
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_signal_restores_the_terminal_and_exits_cleanly(tmp_path: Path, signum: int) -> None:
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, start_new_session=True, close_fds=True)
-    os.close(slave)
-    try:
-        output = b""
-        deadline = time.monotonic() + 20
-        while ENTER_ALT not in output or b"Queue" not in output:
-            assert time.monotonic() < deadline, f"console did not start: {output[-500:]!r}"
-            output += _drain(master, time.monotonic() + 0.2)
-        output += _drain(master, time.monotonic() + 1.0)  # let the engine start
-        proc.send_signal(signum)
+class ConsoleOnPty:
+    """The real console in a child process whose stdin/stdout/stderr are one pseudo-terminal."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], rows: int = 0, columns: int = 0) -> None:
+        self.master, slave = pty.openpty()
+        if rows and columns:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir)], stdin=slave, stdout=slave,
+                                     stderr=slave, env=env, start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.output = b""
+
+    def read_until(self, done: Callable[[bytes], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not done(self.output):
+            assert time.monotonic() < deadline, f"{what}: {self.output[-500:]!r}"
+            self.output += _drain(self.master, time.monotonic() + 0.2)
+
+    def stop_with(self, signum: int) -> int:
+        """Send ``signum``, read everything until the child exits, return its exit code."""
+        self.proc.send_signal(signum)
         stop_by = time.monotonic() + 30
-        while proc.poll() is None and time.monotonic() < stop_by:  # read everything until it exits
-            output += _drain(master, time.monotonic() + 0.2)
-        code = proc.wait(timeout=5)
-        output += _drain(master, time.monotonic() + 0.5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+        while self.proc.poll() is None and time.monotonic() < stop_by:
+            self.output += _drain(self.master, time.monotonic() + 0.2)
+        code = self.proc.wait(timeout=5)
+        self.output += _drain(self.master, time.monotonic() + 0.5)
+        return code
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        os.close(self.master)
+
+
+def _started(out: bytes) -> bool:
+    return ENTER_ALT in out and b"Queue" in out
+
+
+def _assert_restored(code: int, output: bytes) -> None:
     assert code == 0
     assert output.rfind(LEAVE_ALT) > output.rfind(ENTER_ALT), "alternate screen was not left"
     assert b"Traceback" not in output
-    assert b"\x1b[?1000h" not in output  # run with mouse=False (--no-mouse): the mouse stays the terminal's
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_restores_the_terminal_and_exits_cleanly(tmp_path: Path, signum: int) -> None:
+    console = ConsoleOnPty(tmp_path, {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
+    try:
+        console.read_until(_started, 20, "console did not start")
+        console.output += _drain(console.master, time.monotonic() + 1.0)  # let the engine start
+        code = console.stop_with(signum)
+    finally:
+        console.close()
+    _assert_restored(code, console.output)
+    assert b"\x1b[?1000h" not in console.output  # run with mouse=False (--no-mouse): the mouse stays the terminal's
+
+
+def test_a_terminal_without_a_size_gets_a_frame_and_later_resizes(tmp_path: Path) -> None:
+    """``docker exec -t`` and some SSH clients start the process on a 0x0 terminal and set the real
+    size a moment later. The console must draw at a fallback size (it once resized back and forth
+    between 80x24 and 80x25 forever, drawing nothing and ignoring signals), then follow SIGWINCH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    console = ConsoleOnPty(tmp_path, {**env, "TERM": "xterm-256color"})
+    try:
+        console.read_until(_started, 20, "console drew nothing on a 0x0 terminal")
+        fcntl.ioctl(console.master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 110, 0, 0))
+        console.proc.send_signal(signal.SIGWINCH)
+        beyond_80 = re.compile(rb"\x1b\[\d+;(8[1-9]|9\d|10\d)H")  # a cursor move past column 80
+        console.read_until(lambda out: beyond_80.search(out) is not None, 20, "no frame at the new size")
+        code = console.stop_with(signal.SIGTERM)
+    finally:
+        console.close()
+    _assert_restored(code, console.output)
 
 
 def test_no_color_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,13 +35,20 @@ def make_app(settings: Any, *, processors: tuple[str, ...] = ("queue",), clock: 
                         settings=settings, refresh_interval=kwargs.pop("refresh_interval", 0.1), **kwargs)
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
+async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: Any = "") -> None:
     await wait_for(predicate, timeout=timeout, what=what)
 
 
 async def started(app: ViralSpotApp, pilot: Any) -> None:
     await until(lambda: app.host.started.is_set() and app.last_snapshot is not None, what="engine started")
     await pilot.pause()
+
+
+def app_state(app: ViralSpotApp) -> str:
+    """What a failed wait reports: the screen stack, the engine host and the last snapshot's work."""
+    stack = [type(screen).__name__ for screen in app.screen_stack]
+    return (f"screens={stack} running={app.is_running} quitting={app._quitting} "
+            f"stopping={app.host.stopping} closed={app.host.closed.is_set()} in_flight={app.work_in_flight()}")
 
 
 def screen_text(app: ViralSpotApp) -> str:

@@ -46,6 +46,44 @@ def _log_to_file(settings: "Settings") -> Path:
     return path
 
 
+def agree_on_unknown_terminal_size(app: Any) -> None:
+    """Give Rich the same fallback size as Textual's driver when the terminal reports 0x0.
+
+    A pseudo-terminal opened without a window size (``docker exec -t``, some SSH clients,
+    ``script``) reports 0 rows and 0 columns. Textual's driver then falls back to
+    ``shutil.get_terminal_size()`` (80x24) but its first layout uses Rich's fallback (80x25),
+    and the two sizes made the dashboard resize back and forth forever: 100% CPU, no frame
+    drawn, signals unanswered. Pinning only the Rich fallback keeps later real resizes
+    (SIGWINCH) working, since Textual reads those from the driver.
+    """
+    import shutil
+
+    try:
+        columns, lines = os.get_terminal_size(1)
+    except OSError:
+        return
+    if columns and lines:
+        return
+    app.console.size = tuple(shutil.get_terminal_size())
+
+
+def flush_terminal_output() -> None:
+    """Let Textual's output thread write what it still holds before the process exits.
+
+    Textual queues every terminal write, the sequences that restore the terminal included, to
+    a daemon thread, and joins it at the end of its shutdown. If that shutdown is cut short,
+    the thread dies with the interpreter and the queued bytes are lost: the process exits 0
+    with the terminal still on the alternate screen (seen once in CI, not reproduced since).
+    Stopping a thread that is still alive writes its queue out and joins it; a thread Textual
+    already stopped is not alive and is left alone.
+    """
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "textual-output" and thread.is_alive() and callable(getattr(thread, "stop", None)):
+            thread.stop()
+
+
 def run_console(settings: "Settings", *, mouse: bool = True, exit_when_idle: bool = False, setup: Any = None,
                 processors: Iterable[str] = PROCESSORS) -> int:
     """Run the Textual console over a fresh engine; 0 after a graceful exit, 1 on error, 2 on bad config."""
@@ -56,11 +94,14 @@ def run_console(settings: "Settings", *, mouse: bool = True, exit_when_idle: boo
     chosen = tuple(processors)
     app = ViralSpotApp(lambda: open_engine(settings, processors=chosen), settings=settings, setup=setup,
                        exit_when_idle=exit_when_idle)
+    agree_on_unknown_terminal_size(app)
     try:
         app.run(mouse=mouse)
     except Exception:  # noqa: BLE001 - Textual has restored the terminal; report and fail
+        flush_terminal_output()
         logging.getLogger("viralspot.tui").exception("console crashed")
         print(f"the console stopped on an error; details in {log_path}")
         return 1
+    flush_terminal_output()
     code = app.return_code
     return 1 if code is None else code
