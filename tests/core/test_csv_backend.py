@@ -369,3 +369,23 @@ def test_write_atomic_replaces_content_and_leaves_no_temp_files(tmp_path: Path) 
     write_atomic(target, "two\n")
     assert target.read_text() == "two\n"
     assert [p.name for p in target.parent.iterdir()] == ["queue.csv"]
+
+
+def test_write_atomic_leaves_a_file_saved_meanwhile_alone(tmp_path: Path) -> None:
+    """The queue file's write-back replaces only the version it merged: an operator's save that
+    lands while the new file is being prepared is kept (and merged at the next sync)."""
+    from viralspot_tui.core.atomic_file import FileChanged
+
+    target = tmp_path / "queue.csv"
+    write_atomic(target, "ours\n")
+
+    def operator_saves_meanwhile() -> bool:
+        target.write_text("theirs\n")
+        return False
+
+    with pytest.raises(FileChanged):
+        write_atomic(target, "newer ours\n", unchanged=operator_saves_meanwhile)
+    assert target.read_text() == "theirs\n"
+    assert not list(tmp_path.glob(".queue.csv.*.tmp"))  # the temp file is gone
+    write_atomic(target, "merged\n", unchanged=lambda: True)
+    assert target.read_text() == "merged\n"

@@ -1,8 +1,9 @@
 """kill -9 torture (SPEC §10): a headless runner is killed at random moments and restarted.
 
-At the end every valid item is COMPLETED exactly once, no content row is duplicated, nothing
-is left PROCESSING, the CSV file parses, and SQLite's integrity check is ok. Seeded, and kept
-fast with a small simulator latency and small reel pages.
+Each runner is killed a moment after it completed a few items, so every kill lands with work in
+flight (checked). At the end every valid item is COMPLETED exactly once, no content row is
+duplicated, nothing is left PROCESSING, the CSV file parses, and SQLite's integrity check is ok.
+Seeded, and kept fast with a small simulator latency and small reel pages.
 """
 
 from __future__ import annotations
@@ -34,16 +35,26 @@ def _runner(data: Path, queue: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _completed(db: Path) -> int:
+def _count(db: Path, status: str) -> int:
     if not db.exists():
         return 0
     conn = sqlite3.connect(db, timeout=10)
     try:
-        return conn.execute("SELECT COUNT(*) FROM queue WHERE status = 'COMPLETED'").fetchone()[0]
+        return conn.execute("SELECT COUNT(*) FROM queue WHERE status = ?", (status,)).fetchone()[0]
     except sqlite3.OperationalError:
         return 0
     finally:
         conn.close()
+
+
+def _let_it_work(proc: subprocess.Popen[bytes], db: Path, until_completed: int, timeout: float = 60) -> None:
+    """Wait until the runner has completed items in this life, so the kill lands in the middle of work."""
+    deadline = time.monotonic() + timeout
+    while _count(db, "COMPLETED") < until_completed:
+        if proc.poll() is not None:
+            raise AssertionError(f"runner exited early: {proc.stderr.read().decode()[-2000:]}")
+        assert time.monotonic() < deadline, "the runner made no progress"
+        time.sleep(0.02)
 
 
 def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -56,17 +67,17 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
     data = tmp_path / "data"
     db = data / "viralspot.db"
 
-    kills = 0
-    progress: list[int] = []
-    while kills < KILLS:
+    kills_in_flight = 0
+    for _kill in range(KILLS):
+        before = _count(db, "COMPLETED")
         proc = _runner(data, queue)
-        time.sleep(rng.uniform(0.8, 2.2))
-        if proc.poll() is not None:
-            raise AssertionError(f"runner exited early: {proc.stderr.read().decode()[-2000:]}")
+        _let_it_work(proc, db, before + rng.randint(4, 16))
+        time.sleep(rng.uniform(0.0, 0.1))
+        kills_in_flight += _count(db, "PROCESSING") > 0
         proc.send_signal(signal.SIGKILL)
         proc.wait()  # reaped, so its pid is really gone for the dead-owner check
-        kills += 1
-        progress.append(_completed(db))
+    assert _count(db, "COMPLETED") < len(valid) - 16, "the killed runners left too little for the last one"
+    assert kills_in_flight >= KILLS - 2, f"only {kills_in_flight} of {KILLS} kills met work in flight"
 
     final = _runner(data, queue, "--exit-when-idle")
     try:
@@ -75,7 +86,6 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
         final.kill()
         raise
     assert final.returncode == 0, err.decode()[-3000:]
-    assert progress[-1] > 0, "the killed runners made no progress at all"
 
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

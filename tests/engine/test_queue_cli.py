@@ -109,3 +109,28 @@ def test_analyze_wait_stops_following_when_the_engine_disappears(tmp_path: Path)
                                 obj=CliState())
     assert result.exit_code == 1
     assert "the engine stopped before job 1 finished" in result.output
+
+
+def test_remove_takes_the_row_out_of_the_queue_file_for_good(tmp_path: Path) -> None:
+    """The CSV backend merges rows it finds in the file; a removed name must not come back from it."""
+    data, queue_file = tmp_path / "d", tmp_path / "queue.csv"
+    queue_file.write_text("username,priority\nalpha_one,HIGH\nbeta_two,LOW\n")
+    batch = ["run", "--no-ui", "--simulate", "--processors", "queue", "--queue-file", str(queue_file),
+             "--exit-when-idle"]
+    assert _run(data, *batch).exit_code == 0
+    assert "beta_two" in queue_file.read_text()
+
+    env = {"VIRALSPOT_QUEUE__QUEUE_FILE": str(queue_file)}
+    removed = CliRunner().invoke(cli, ["--data-dir", str(data), "queue", "remove", "beta_two"], obj=CliState(), env=env)
+    assert removed.exit_code == 0, removed.output
+    assert "beta_two" not in queue_file.read_text()  # the file matches at once, no engine running
+    queue_file.write_text(queue_file.read_text() + "beta_two,LOW\n")  # added back by hand: a new request
+    assert _run(data, *batch).exit_code == 0
+    listed = json.loads(_run(data, "queue", "list", "--json").output)
+    assert sorted(i["username"] for i in listed) == ["alpha_one", "beta_two"]
+
+    # Removed while the file still shows the row (no write-back yet): the next merge drops it.
+    _run(data, "queue", "remove", "alpha_one")
+    assert _run(data, *batch).exit_code == 0
+    assert "alpha_one" not in queue_file.read_text()
+    assert [i["username"] for i in json.loads(_run(data, "queue", "list", "--json").output)] == ["beta_two"]

@@ -80,3 +80,27 @@ def test_failed_job_exits_1_with_the_reason(tmp_path: Path) -> None:
     result = invoke(tmp_path, "analyze", "missing_someone", "-c", "cli_rival_one", "--wait")
     assert result.exit_code == 1
     assert "@missing_someone could not be fetched: the profile does not exist" in result.output
+
+
+def test_failed_job_is_retried_and_rerun_from_the_command_line(tmp_path: Path) -> None:
+    flaky = state(tmp_path)
+    flaky.overrides["sim"] = {"latency_ms": 0.0, "fault_rate": 1.0}  # every upstream call fails transiently
+    failed = CliRunner().invoke(cli, ["analyze", "cli_creator", "-c", "cli_rival_one", "--wait"], obj=flaky,
+                                catch_exceptions=False)
+    assert failed.exit_code == 1, failed.output
+    [job] = json.loads(invoke(tmp_path, "jobs", "list", "--json").output)
+    assert job["status"] == "failed"
+
+    retried = invoke(tmp_path, "jobs", "retry", "1", "--wait")  # the upstream is healthy again
+    assert retried.exit_code == 0, retried.output
+    assert "job 1 back to pending" in retried.output and "job 1 completed (run 1)" in retried.output
+    again = invoke(tmp_path, "jobs", "retry", "1")
+    assert again.exit_code == 2 and "only failed jobs can be retried" in again.output
+
+    rerun = invoke(tmp_path, "jobs", "rerun", "1", "--wait")
+    assert rerun.exit_code == 0, rerun.output
+    assert "job 1 due now" in rerun.output and "job 1 completed (run 2)" in rerun.output
+    [job] = json.loads(invoke(tmp_path, "jobs", "list", "--json").output)
+    assert (job["status"], job["runs"]) == ("completed", 2)
+    missing = invoke(tmp_path, "jobs", "retry", "7")
+    assert missing.exit_code == 1 and "7" in missing.output

@@ -140,7 +140,10 @@ def remove(state: CliState, username: str) -> None:
 
     async def go() -> int:
         async with open_runtime(state) as runtime:
-            return await runtime.queue.remove(username)
+            count = await runtime.queue.remove(username)
+            if count:
+                await notify_engine(runtime, "wake", target="queue")  # the queue file drops the row now
+            return count
 
     try:
         count = run_async(go())

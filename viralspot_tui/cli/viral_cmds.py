@@ -19,6 +19,7 @@ from .common import EXIT_ERROR, EXIT_USAGE, CliState, echo_json, engine_running,
 __all__ = ["register"]
 
 _TERMINAL = ("completed", "failed")
+_RUN_HERE = -1  # _hand_over's answer when the job must run in this process (no engine, --wait)
 
 
 @click.command("analyze")
@@ -53,20 +54,29 @@ def analyze(state: CliState, primary: str, competitors: tuple[str, ...], content
                 fail(str(exc), code=EXIT_USAGE)
             click.echo(f"job {job.id} created: @{job.primary_username} vs "
                        f"{', '.join('@' + c for c in job.competitors)}")
-            if await engine_running(runtime):
-                await notify_engine(runtime, "wake", target="viral")
-                if not wait:
-                    click.echo("the running engine picks it up now")
-                    return 0
-                return await _follow(runtime, job.id)
-            if not wait:
-                click.echo("no engine is running: it starts with the next `viralspot run`, or use --wait")
-                return 0
-        return await _run_here(state, job.id)
+            code = await _hand_over(state, runtime, job.id, wait)
+        return await _run_here(state, job.id) if code == _RUN_HERE else code
 
     code = run_async(go())
     if code:
         raise SystemExit(code)
+
+
+async def _hand_over(state: CliState, runtime: Any, job_id: int, wait: bool) -> int:
+    """A job is ready to run: wake the engine (and follow it with ``--wait``), or say how it starts.
+
+    Returns an exit code, or ``_RUN_HERE`` when no engine runs and the caller waits: running here
+    needs providers, so the caller closes its runtime first and calls :func:`_run_here`."""
+    if await engine_running(runtime):
+        await notify_engine(runtime, "wake", target="viral")
+        if not wait:
+            click.echo("the running engine picks it up now")
+            return 0
+        return await _follow(runtime, job_id)
+    if not wait:
+        click.echo("no engine is running: it starts with the next `viralspot run`, or use --wait")
+        return 0
+    return _RUN_HERE
 
 
 async def _follow(runtime: Any, job_id: int) -> int:
@@ -145,6 +155,46 @@ def list_jobs(state: CliState, as_json: bool) -> None:
                    f"{j.stage:<18} {j.progress:>3}% {j.runs:>4}  {next_run}")
         if j.error:
             click.echo(f"       error: {j.error[:100]}")
+
+
+@jobs_group.command("retry")
+@click.argument("job_id", metavar="JOB", type=int)
+@click.option("--wait", is_flag=True, help="Wait for the result; run the job here when no engine is running.")
+@pass_state
+def retry_job(state: CliState, job_id: int, wait: bool) -> None:
+    """Retry a failed JOB: its failed run resumes at the stage that failed, earlier stages are kept."""
+    _requeue(state, job_id, wait, "retry")
+
+
+@jobs_group.command("rerun")
+@click.argument("job_id", metavar="JOB", type=int)
+@click.option("--wait", is_flag=True, help="Wait for the result; run the job here when no engine is running.")
+@pass_state
+def rerun_job(state: CliState, job_id: int, wait: bool) -> None:
+    """Start JOB's next run now (it turns on re-runs): only reels new since the last run are analysed."""
+    _requeue(state, job_id, wait, "rerun")
+
+
+def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:
+    from ..core.viral import api
+
+    async def go() -> int:
+        async with open_runtime(state, with_providers=False) as runtime:
+            try:
+                job = await (api.retry_job(runtime, job_id) if how == "retry"
+                             else api.schedule_rerun_now(runtime, job_id))
+            except api.JobNotFound as exc:
+                fail(str(exc), code=EXIT_ERROR)
+            except ValueError as exc:
+                fail(str(exc), code=EXIT_USAGE)
+            click.echo(f"job {job.id} {'back to pending' if how == 'retry' else 'due now'} "
+                       f"(@{job.primary_username}, {job.runs} run(s) so far)")
+            code = await _hand_over(state, runtime, job.id, wait)
+        return await _run_here(state, job_id) if code == _RUN_HERE else code
+
+    code = run_async(go())
+    if code:
+        raise SystemExit(code)
 
 
 @click.command("export")

@@ -6,16 +6,23 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomic", "remove_stale_temp_files"]
+__all__ = ["write_atomic", "remove_stale_temp_files", "FileChanged"]
 
 
-def write_atomic(path: Path, text: str) -> None:
+class FileChanged(Exception):
+    """``write_atomic``'s precondition failed: someone else wrote the file meanwhile; it is untouched."""
+
+
+def write_atomic(path: Path, text: str, unchanged: Callable[[], bool] | None = None) -> None:
     """Replace ``path`` with ``text``: temp file, fsync, rename, fsync of the folder.
 
     The new file keeps the old one's permissions (the operator's choice), or is owner-only
-    (``mkstemp``'s 0600) when it is new.
+    (``mkstemp``'s 0600) when it is new. ``unchanged`` is asked just before the rename, after
+    the slow fsync: when it says the file changed (an operator saved it while we prepared
+    ours) nothing is replaced and :class:`FileChanged` is raised, so their edit is not lost.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +34,8 @@ def write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if unchanged is not None and not unchanged():
+            raise FileChanged(f"{path} changed while it was being rewritten")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -4,7 +4,8 @@ Import: when the file changed (by stat; our own writes are recognised) it is par
 *merged*: new usernames are enqueued, and edits the operator made since our last write are
 applied — detected by comparing each row with ``csv_snapshot``, the values we last wrote.
 A raised or lowered priority changes the active item; ``PENDING`` written over a COMPLETED or
-FAILED row re-queues it. Export: the latest row per username is written back by atomic
+FAILED row re-queues it; a row we wrote whose name was since removed (``queue remove``) is
+dropped, not re-added. Export: the latest row per username is written back by atomic
 replace (temp file, fsync, rename, fsync of the folder), at most every ``csv_sync_seconds``
 and at shutdown; a kill at any moment leaves either the old or the new file, never a torn
 one. Malformed rows are reported with line numbers and kept in the file for the operator.
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..clock import to_iso
 from ..models.queue import Status
-from ..atomic_file import remove_stale_temp_files, write_atomic
+from ..atomic_file import FileChanged, remove_stale_temp_files, write_atomic
 from .base import BackendState
 from .csv_format import CsvRow, ParsedCsv, RowError, parse_csv, render_csv
 
@@ -29,6 +30,7 @@ __all__ = ["CsvBackend", "write_atomic", "remove_stale_temp_files"]  # the file 
 
 log = logging.getLogger("viralspot.csv")
 _ACTIVE = ("PENDING", "PROCESSING", "PAUSED")
+_EXPORT_ATTEMPTS = 3  # an operator saving the file during our write-back: merge theirs, then write again
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -56,6 +58,9 @@ def _merge_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], now: s
         current = conn.execute("SELECT id, priority, status FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1",
                                (name,)).fetchone()
         snap = conn.execute("SELECT priority, status FROM csv_snapshot WHERE username = ?", (name,)).fetchone()
+        if current is None and snap is not None:  # we wrote this row, then `queue remove` deleted the name
+            notes.append(f"line {line}: {name} was removed from the queue; its row leaves the file")
+            continue
         if current is None:
             status = row.status.value if row.status in (Status.COMPLETED, Status.FAILED) else "PENDING"
             conn.execute(
@@ -170,13 +175,23 @@ class CsvBackend:
         version = await self.runtime.db.read(_change_counter_sync)
         if not force and version == self._exported_version:
             return
-        if _stat_key(self.path) != self._file_stat:
-            await self._import()
-        rows = await self.runtime.db.read(_export_rows_sync)
-        if self._parsed.extras:  # operators' own columns travel with their rows
-            rows = [{**self._parsed.extras.get(r["username"], {}), **r} for r in rows]
-        text = render_csv(rows, self._parsed.extra_columns, [e.raw for e in self._parsed.errors if e.raw])
-        await asyncio.to_thread(write_atomic, self.path, text)
+        for _attempt in range(_EXPORT_ATTEMPTS):
+            if _stat_key(self.path) != self._file_stat:
+                await self._import()
+            rows = await self.runtime.db.read(_export_rows_sync)
+            if self._parsed.extras:  # operators' own columns travel with their rows
+                rows = [{**self._parsed.extras.get(r["username"], {}), **r} for r in rows]
+            text = render_csv(rows, self._parsed.extra_columns, [e.raw for e in self._parsed.errors if e.raw])
+            merged = self._file_stat
+            try:  # replace only the version we merged: a save in between is read first, never overwritten
+                await asyncio.to_thread(write_atomic, self.path, text, lambda: _stat_key(self.path) == merged)
+                break
+            except FileChanged:
+                continue
+        else:
+            self._note(f"{self.path.name} keeps changing; statuses are written back at the next sync",
+                       level="warning")
+            return
         self._file_stat = _stat_key(self.path)
         await self.runtime.db.write(_record_snapshot_sync, rows)
         self._exported_version = await self.runtime.db.read(_change_counter_sync)

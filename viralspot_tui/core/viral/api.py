@@ -97,7 +97,7 @@ async def run_job_now(runtime: "Runtime", job_id: int) -> RunOutcome:
     claimed = await store.claim(owner, lease, 1, job_id=job_id)
     if not claimed:
         raise JobBusy(f"job {job_id} is {job.status.value} and not due: nothing to run"
-                      + (" (retry it first)" if job.status == JobStatus.FAILED else ""))
+                      + (f" (retry it first: viralspot jobs retry {job_id})" if job.status == JobStatus.FAILED else ""))
 
     async def heartbeat() -> None:
         while True:
