@@ -72,7 +72,9 @@ async def test_80x24_shows_queue_and_analysis_fields_without_sideways_scrolling(
         assert needed in svg, needed
 
 
-async def test_wide_layout_is_unchanged_at_120_columns(tmp_path):
+async def test_at_120_columns_the_queue_keeps_every_column_and_no_pane_is_clipped(tmp_path):
+    """120 columns gives the side panes 48 cells: they drop their least needed wide columns
+    (the crawler's reasons, the analysis' competitors) rather than cut a column at the edge."""
     clock = FakeClock()
     app = make_app(tui_settings(tmp_path), processors=(), clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -85,7 +87,14 @@ async def test_wide_layout_is_unchanged_at_120_columns(tmp_path):
         await pilot.pause()
         text = screen_text(app)
         queue_columns = [c[0] for c in app.screen.query_one("#queue-table", KeyedTable).column_spec]
+        for pane_id in ("queue", "analysis", "crawler"):
+            pane = app.screen.query_one(f"#{pane_id}")
+            used = sum((width or 0) + 2 for width in pane.table.widths.values())
+            assert used <= pane.outer_size.width - 3, (pane_id, pane.table.widths, pane.outer_size)
+        side_columns = {p: list(app.screen.query_one(f"#{p}").table.widths) for p in ("analysis", "crawler")}
     assert queue_columns == ["state", "prio", "user", "att", "age", "error", "id"]
+    assert side_columns == {"analysis": ["primary", "progress", "stage"],
+                            "crawler": ["round", "seed", "found", "queued"]}
     assert "Age" in text and "✗ fail" in text and "transcripts" in text
     # The title picks the most detailed wording that fits rather than being cut.
     [title] = [line for line in text.splitlines() if "1 Queue" in line]

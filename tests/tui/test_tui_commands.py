@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from textual.command import CommandPalette
+from textual.widgets import Input
+
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.command_line import CommandLineScreen
 from viralspot_tui.tui.screens.help import HelpScreen
@@ -85,7 +88,9 @@ async def test_filter_narrows_the_queue_and_escape_clears_it(tmp_path):
         app.supervisor.pause("queue")
         await app.supervisor.runtime.queue.enqueue(["alice", "albert", "bob"], Priority.LOW)
         await app.supervisor.refresh()
-        await pilot.press("1", "slash", *"al")
+        await pilot.press("1", "slash")
+        await until(lambda: app.screen.query_one("#filter").has_focus, what="filter field focused")
+        await pilot.press(*"al")
         await pilot.pause()
         table = app.screen.query_one("#queue-table")
         assert table.row_count == 2
@@ -103,7 +108,8 @@ async def test_palette_runs_operator_commands(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await started(app, pilot)
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await until(lambda: isinstance(app.screen, CommandPalette) and app.screen.query_one(Input).has_focus,
+                    what="palette open and focused")
         await pilot.press(*"resume all")
         await pilot.pause(0.5)
         await pilot.press("enter")
@@ -116,3 +122,37 @@ async def _settled(app, name):
 
 async def _is(app, name, expected):
     return (await statuses(app)).get(name) == expected
+
+
+async def test_screenshots_go_to_the_data_folder_or_where_asked(tmp_path):
+    settings = tui_settings(tmp_path)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await started(app, pilot)
+        folder = settings.data_dir / "screenshots"
+        await pilot.press("f8")
+        await until(lambda: list(folder.glob("viralspot-*.svg")), what="F8 screenshot in the data folder")
+        [shot] = folder.glob("viralspot-*.svg")
+        assert shot.read_text().startswith("<svg") and "Queue" in shot.read_text()
+        chosen = tmp_path / "elsewhere" / "board.svg"
+        await _command(pilot, f"screenshot {chosen}")
+        await until(chosen.exists, what=":screenshot PATH")
+        assert any(str(chosen) in n.message for n in app._notifications)  # the operator is told where
+
+
+async def test_log_filter_applies_to_lines_already_shown(tmp_path):
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        app.supervisor.runtime.events.emit("test.note", "needle in the log")
+        app.supervisor.runtime.events.emit("test.note", "other line")
+        await app.supervisor.refresh()
+        app.refresh_tick()
+        log = app.screen.query_one("#event-log")
+        await until(lambda: any("needle" in line for line in log.lines), what="lines shown")
+        await pilot.press("4", "slash")
+        await until(lambda: app.screen.query_one("#filter").has_focus, what="filter field focused")
+        await pilot.press(*"needle")
+        await until(lambda: log.lines and all("needle" in line for line in log.lines), what="history filtered")
+        await pilot.press("escape")
+        await until(lambda: any("other line" in line for line in log.lines), what="history back")

@@ -1,13 +1,17 @@
 """Rendering checks at 80x24 and 120x40 with a frozen clock, and the widgets' diffing rules.
 
-These compare the text of the rendered frame (what export_screenshot() draws) for the content
-an operator must see, not pixels: colours and borders may change without breaking them.
+The dashboards are compared, as text (what export_screenshot() draws, wall-clock times
+masked), with reference frames in ``frames/``: a clipped column or a moved pane shows up as a
+diff. Colours are not compared. After a deliberate layout change, look at the new frames and
+record them with ``VIRALSPOT_UPDATE_FRAMES=1 python -m pytest tests/tui/test_tui_render.py``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 
@@ -19,6 +23,19 @@ from viralspot_tui.tui.widgets.log_pane import LogPane
 from tui_kit import make_app, screen_text, started, tui_settings
 
 TIME = re.compile(r"\d\d:\d\d:\d\d")
+FRAMES = Path(__file__).parent / "frames"
+
+
+def assert_frame(name: str, text: str) -> None:
+    """The frame equals the recorded one (or is recorded, with VIRALSPOT_UPDATE_FRAMES=1)."""
+    frame = TIME.sub("--:--:--", text)
+    path = FRAMES / f"{name}.txt"
+    if os.environ.get("VIRALSPOT_UPDATE_FRAMES"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(frame, encoding="utf-8")
+    assert path.exists(), f"no reference frame {path.name}; record it with VIRALSPOT_UPDATE_FRAMES=1"
+    expected = path.read_text(encoding="utf-8")
+    assert frame == expected, "\n".join(["frame differs from " + path.name, frame])
 
 VIRAL = {"running": 1, "jobs": [
     {"id": 7, "primary": "sunny.bakes", "competitors": ["rival_one", "rival_two"], "status": "processing",
@@ -58,6 +75,7 @@ async def test_dashboard_at_80x24(tmp_path):
         assert needed in text, needed
     assert "Last error" in text and "transcr." in text  # the narrow column sets (test_narrow_layout.py)
     assert "ViralSpot" in svg and svg.startswith("<svg")
+    assert_frame("dashboard-80x24", text)
 
 
 async def test_dashboard_at_120x40(tmp_path):
@@ -67,6 +85,7 @@ async def test_dashboard_at_120x40(tmp_path):
     for needed in ("Last error", "transcripts", "natgeo", "low12", "engine started on SIMULATED data"):
         assert needed in text, needed
     assert " 1m " in text  # ages (a wide column) come from the engine's (frozen) clock
+    assert_frame("dashboard-120x40", text)
     # Wider terminals show every column, including why a crawl round dropped candidates.
     wide, _ = await _dashboard(tmp_path / "wide", (160, 40))
     for needed in ("in 23h", "rival_one", "Dropped because", "below min followers 3"):

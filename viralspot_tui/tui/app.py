@@ -57,6 +57,8 @@ class ViralSpotApp(OperatorActions, App[int]):
         self.settings = settings
         self.exit_when_idle = exit_when_idle
         self.refresh_interval = refresh_interval
+        if screenshot_dir is None and settings is not None:  # F8 saves beside the database, not wherever we started
+            screenshot_dir = Path(settings.data_dir) / "screenshots"
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
         self.operator: Operator | None = None
         self.last_snapshot: EngineSnapshot | None = None

@@ -61,11 +61,6 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def exit_code_for_signal(signum: int) -> int:
-    """Shell convention: 128 + signal number (143 for SIGTERM, 129 for SIGHUP)."""
-    return 128 + signum
-
-
 def watch_terminal(app: "App[Any]", on_lost: Callable[[], Any], *, probe: Callable[[], bool] | None = None,
                    interval: float = TERMINAL_CHECK_SECONDS) -> bool:
     """Arm a timer that calls ``on_lost`` (once) when the terminal is gone.

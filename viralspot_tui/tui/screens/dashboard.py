@@ -78,7 +78,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(HeaderBar).show_snapshot(snap)
         refreshed = 0
         for pane in self.query(Pane):
-            if pane.visible:
+            if pane.on_screen:
                 pane.apply(snap)
                 refreshed += 1
         return refreshed
@@ -184,8 +184,7 @@ class DashboardScreen(Screen[None]):
 
     def apply_filter(self, pane_id: str, text: str) -> None:
         self.pane(pane_id).set_filter(text)
-        if self.app.last_snapshot is not None:
-            self.pane(pane_id).apply(self.app.last_snapshot)
+        self.pane(pane_id).redraw()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

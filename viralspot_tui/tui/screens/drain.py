@@ -32,7 +32,7 @@ class DrainScreen(ModalScreen[None]):
             yield Label("Shutting down gracefully", classes="dialog-title")
             yield Static("stopping intake…", id="drain-status")
             yield ProgressBar(total=max(self.grace, 0.1), show_eta=False, show_percentage=False, id="drain-bar")
-            yield Static("in-flight items finish or go back to the queue · ctrl+q: faster", classes="dialog-detail")
+            yield Static("in-flight items finish or go back to the queue · ctrl+q or esc: faster", classes="dialog-detail")
 
     def on_mount(self) -> None:
         self.set_interval(0.25, self.tick)

@@ -41,10 +41,12 @@ class AnalysisPane(Pane):
     pane_id = "analysis"
     title = "2 Analysis"
     processor = "viral"
-    wide_columns = (("primary", "Primary", 14), ("progress", "Progress", 11), ("stage", "Stage", _WIDE_STAGE),
-                    ("runs", "Runs", 4), ("next", "Next run", 8), ("comp", "Competitors", 24), ("id", "#", 4))
+    wide_columns = (("primary", "Primary", 12), ("progress", "Progress", 11), ("stage", "Stage", _WIDE_STAGE),
+                    ("runs", "Runs", 4), ("next", "Next run", 8), ("comp", "Competitors", 10), ("id", "#", 4))
     narrow_columns = (("primary", "Primary", 11), ("progress", "Prog", 4), ("stage", "Stage", 8))
     flex_column = "stage"
+    wide_flex_column = "comp"
+    drop_order = ("id", "comp", "next", "runs")
 
     def compose(self) -> ComposeResult:
         yield Static("no jobs yet — n creates one", id="analysis-empty")
@@ -83,13 +85,13 @@ class AnalysisPane(Pane):
         pct = f"{progress:3.0f}%"
         primary = str(job.get("primary", ""))
         stage_width = widths.get("stage") or _WIDE_STAGE
-        return {"primary": primary if (widths.get("primary") or 14) >= 14 else short(primary, widths["primary"] or 14),
+        return {"primary": short(primary, widths.get("primary") or 12),
                 "progress": f"{bar(progress / 100, 6)} {pct}" if (widths.get("progress") or 11) >= 11 else pct,
                 "stage": Content.styled(short(_stage(job, status, stage_width), stage_width),
                                         _STATUS_STYLE.get(status, "")),
                 "runs": str(job.get("runs", 0)),
                 "next": until(job.get("next_run_at"), snap.at) if job.get("next_run_at") else "—",
-                "comp": short(comp_text, 24), "id": job.get("id")}
+                "comp": short(comp_text, widths.get("comp") or 24), "id": job.get("id")}
 
 
 def _stage(job: dict[str, Any], status: str, width: int) -> str:

@@ -34,9 +34,11 @@ class CrawlerPane(Pane):
     title = "3 Crawler"
     processor = "crawler"
     wide_columns = (("round", "Rnd", 5), ("seed", "Seed", 16), ("found", "Found", 5), ("dropped", "Drop", 4),
-                    ("dup", "Dup", 4), ("queued", "Queued", 6), ("why", "Dropped because", 30))
+                    ("dup", "Dup", 4), ("queued", "Queued", 6), ("why", "Dropped because", 12))
     narrow_columns = (("round", "Rnd", 4), ("seed", "Seed", 6), ("found", "Fnd", 3), ("queued", "Queued", 6))
     flex_column = "seed"
+    wide_flex_column = "why"
+    drop_order = ("why", "dup", "dropped")
 
     def compose(self) -> ComposeResult:
         yield Static("no crawl yet — press c to run one", id="crawler-totals", markup=False)
@@ -59,7 +61,8 @@ class CrawlerPane(Pane):
             queued = len(queued) if isinstance(queued, list) else int(queued or 0)
             rows.append((label, {"round": label, "seed": short(str(r.get("seed", "")), seed_width),
                                  "found": int(r.get("found", 0)), "dropped": total, "dup": int(r.get("duplicates", 0)),
-                                 "queued": queued, "why": short(redact(why or str(r.get("error") or "")), 40)}))
+                                 "queued": queued,
+                                 "why": short(redact(why or str(r.get("error") or "")), self.table.widths.get("why") or 40)}))
         self.table.sync(rows)
 
     def _apply_totals(self, crawler: dict[str, Any], snap: EngineSnapshot) -> None:

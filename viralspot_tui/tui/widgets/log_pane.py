@@ -8,6 +8,8 @@ view is shifted so the line being read stays put.
 
 from __future__ import annotations
 
+from collections import deque
+
 from textual.app import ComposeResult
 from textual.widgets import Log
 
@@ -40,6 +42,7 @@ class LogPane(Pane):
 
     def on_mount(self) -> None:
         self.last_seq = 0
+        self._history: deque[tuple[str, str, str]] = deque(maxlen=self.MAX_LINES)  # kind, message, line
 
     @property
     def focus_target(self) -> EventLog:
@@ -50,7 +53,12 @@ class LogPane(Pane):
         if not new:
             return
         self.last_seq = new[-1].seq
-        lines = [self.format(e) for e in new if self.matches(e.kind, e.message)]
+        lines = []
+        for event in new:
+            line = self.format(event)
+            self._history.append((event.kind, event.message, line))
+            if self.matches(event.kind, event.message):
+                lines.append(line)
         if lines:
             self.append(lines)
 
@@ -70,5 +78,9 @@ class LogPane(Pane):
         return f"{event.at.astimezone():%H:%M:%S} {level:<5} {redact(event.message)}"
 
     def set_filter(self, text: str) -> None:
-        """Filtering the log applies to lines still to come; the history stays as it was."""
+        """Filter the lines already shown as well as those to come (the last ``MAX_LINES`` are kept)."""
         super().set_filter(text)
+        log = self.query_one(EventLog)
+        log.clear()
+        log.write_lines([line for kind, message, line in self._history if self.matches(kind, message)],
+                        scroll_end=True)

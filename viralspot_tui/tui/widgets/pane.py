@@ -5,14 +5,16 @@ processor, ``/`` filters the pane's table, hidden panes are not refreshed), so t
 lives here and each pane only says how a snapshot becomes its rows.
 
 Fitting (SPEC §8, "usable at 80×24"): under :data:`NARROW_BELOW` terminal columns a pane's
-table switches to its narrow column set, whose *flex* column takes the width left over, and
-the border title is the longest of the pane's candidate titles that fits. Wider terminals
-keep the wide set unchanged. A resize re-renders the pane's last snapshot in the new columns;
+table switches to its narrow column set; on wider terminals a pane too slim for its wide set
+drops its least needed columns. Either way a *flex* column takes the width left over, no
+column is cut off at the pane's edge, and the border title is the longest of the pane's
+candidate titles that fits. A resize re-renders the pane's last snapshot in the new columns;
 the table keeps the cursor on the same item.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -25,6 +27,8 @@ from .keyed_table import Column, KeyedTable
 
 __all__ = ["NARROW_BELOW", "Pane"]
 
+log = logging.getLogger("viralspot.tui")
+
 NARROW_BELOW = 120  # terminal columns under which panes use their narrow column sets (the -narrow class)
 _SHORT_STATE = {"not running": "off", "restarting": "restart", "starting": "start", "stopping": "stop"}
 
@@ -36,6 +40,8 @@ class Pane(Vertical):
     wide_columns: ClassVar[tuple[Column, ...]] = ()
     narrow_columns: ClassVar[tuple[Column, ...]] = ()  # empty: the wide set at every width
     flex_column: ClassVar[str | None] = None  # the narrow column that takes the width left over
+    wide_flex_column: ClassVar[str | None] = None  # the wide column that takes the width left over
+    drop_order: ClassVar[tuple[str, ...]] = ()  # wide columns that give way, first first, in a slim pane
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(id=self.pane_id, classes="pane", **kwargs)  # type: ignore[arg-type]
@@ -50,15 +56,29 @@ class Pane(Vertical):
         return bool(self.narrow_columns) and self.app.size.width < NARROW_BELOW
 
     def columns(self) -> list[Column]:
-        """The column set for the terminal's width, the flex column sized to this pane."""
-        if not self.narrow:
-            return list(self.wide_columns)
-        columns = list(self.narrow_columns)
-        if self.outer_size.width and self.flex_column:
-            # borders (2), the vertical scrollbar (1), and each column's padding on both sides
-            room = self.outer_size.width - 3 - 2 * len(columns)
-            fixed = sum(width or 0 for key, _, width in columns if key != self.flex_column)
-            columns = [(key, label, max(width or 0, room - fixed) if key == self.flex_column else width)
+        """The column set for the terminal's width, fitted to this pane: never clipped at its edge.
+
+        A wide set drops its ``drop_order`` columns until the rest fit (a 120-column terminal
+        gives the side panes 48 cells); then the flex column takes the width left over. Widths
+        declared for flex columns are their minimum.
+        """
+        columns, flex = (self.narrow_columns, self.flex_column) if self.narrow else (self.wide_columns,
+                                                                                      self.wide_flex_column)
+        columns = list(columns)
+        if not self.outer_size.width:  # not laid out yet: the resize that follows fits it
+            return columns
+        room = self.outer_size.width - 3  # borders (2) and the vertical scrollbar (1)
+
+        def needed(cols: list[Column]) -> int:  # each column has one cell of padding on both sides
+            return sum((width or 0) + 2 for _, _, width in cols)
+
+        for key in self.drop_order if not self.narrow else ():
+            if needed(columns) <= room:
+                break
+            columns = [column for column in columns if column[0] != key]
+        if flex is not None:
+            spare = room - needed(columns)
+            columns = [(key, label, (width or 0) + max(0, spare) if key == flex else width)
                        for key, label, width in columns]
         return columns
 
@@ -68,8 +88,19 @@ class Pane(Vertical):
     def on_resize(self, event: events.Resize) -> None:
         self._fit_title()
         table = self.table
-        if table is not None and table.set_columns(self.columns()) and self.last_snapshot is not None:
-            self.apply(self.last_snapshot)
+        if table is not None and table.set_columns(self.columns()):
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Show the last snapshot again (new columns, a new filter). Like the refresh timer, it
+        never raises: an event handler's exception would end the app over one bad row."""
+        snap = self.last_snapshot if self.last_snapshot is not None else getattr(self.app, "last_snapshot", None)
+        if snap is None:
+            return
+        try:
+            self.apply(snap)
+        except Exception:  # noqa: BLE001 - logged; the next refresh tries again
+            log.exception("redrawing the %s pane failed", self.pane_id)
 
     def set_titles(self, *candidates: str) -> None:
         """Show the first (longest, most detailed) candidate title that fits the top border."""
@@ -102,7 +133,7 @@ class Pane(Vertical):
         return self.table or self
 
     @property
-    def visible(self) -> bool:
+    def on_screen(self) -> bool:
         """False when hidden or when another widget is maximised: then refreshing is wasted work."""
         if not self.display:
             return False

@@ -40,10 +40,12 @@ class QueuePane(Pane):
     title = "1 Queue"
     processor = "queue"
     wide_columns = (("state", "State", 6), ("prio", "Pri", 4), ("user", "Username", 18), ("att", "Try", 3),
-                    ("age", "Age", 4), ("error", "Last error", 30), ("id", "#", 6))
+                    ("age", "Age", 4), ("error", "Last error", 10), ("id", "#", 6))
     narrow_columns = (("state", "State", 5), ("prio", "Pri", 4), ("user", "Username", 13), ("att", "Try", 3),
                       ("error", "Last error", 10))
     flex_column = "error"
+    wide_flex_column = "error"
+    drop_order = ("id", "age")
 
     def compose(self) -> ComposeResult:
         yield Static(id="lanes")
