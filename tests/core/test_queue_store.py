@@ -88,6 +88,21 @@ async def test_enqueue_of_a_running_item_does_not_add_a_second_row(store: QueueS
     assert len(await rows(db)) == 1
 
 
+async def test_only_unknown_enqueue_skips_names_known_in_any_status(store: QueueStore, db: Database) -> None:
+    """The crawler's enqueue (C3): a name that finished or failed since its dedup read, or was
+    scraped, is not queued again; the check runs in the insert's own transaction."""
+    await store.enqueue(["done.one", "failed.one"], HIGH)
+    await store.complete(await claim_one(store))
+    await store.fail(await claim_one(store), "HTTP 404", permanent=True)
+    await db.write(lambda c: c.execute("INSERT INTO primary_profiles (username, first_scraped_at, last_scraped_at)"
+                                       " VALUES ('scraped.one', 'x', 'x')"))
+    results = await store.enqueue(["done.one", "failed.one", "scraped.one", "fresh.one"], LOW, source="crawler",
+                                  only_unknown=True)
+    assert [r.outcome for r in results] == [EnqueueOutcome.ALREADY_QUEUED] * 3 + [EnqueueOutcome.ADDED]
+    assert [(r[1], r[3]) for r in await rows(db)] == [("done.one", "COMPLETED"), ("failed.one", "FAILED"),
+                                                      ("fresh.one", "PENDING")]
+
+
 async def test_completed_name_is_requeued_as_refresh(store: QueueStore, db: Database) -> None:
     await store.enqueue(["nasa"], HIGH)
     await store.complete(await claim_one(store))

@@ -85,6 +85,17 @@ async def test_missing_primary_fails_the_job_clearly(runtime: Runtime, sim: Simu
     assert sim.stats.count("chat") == 0
 
 
+async def test_a_failed_primary_stops_the_competitor_fetches(tmp_path, clock) -> None:
+    """The job cannot succeed without its primary: the other fetches are cancelled, not paid for."""
+    sim = make_sim(clock, latency_ms=20)
+    async with viral_runtime(tmp_path, sim, clock) as runtime:
+        competitors = public_names(sim, 4, "rival")
+        job = await api.create_job(runtime, "missing_creator", competitors)
+        assert (await api.run_job_now(runtime, job.id)).status == JobStatus.FAILED
+        # Fetching these four in full takes 13 reels pages; cancelled, at most the first ones run.
+        assert sim.stats.count("reels") < 2 * len(competitors), sim.stats.by_endpoint()
+
+
 async def test_private_competitor_is_recorded_and_job_goes_on(runtime: Runtime, sim: Simulator) -> None:
     names = public_names(sim, 3, "creator")
     job = await api.create_job(runtime, names[0], [names[1], "private_rival", names[2]])
@@ -138,6 +149,20 @@ async def test_transcript_from_an_earlier_run_is_reused(runtime: Runtime, sim: S
     assert all("transcript reused" in r["reason"] for r in used)
     states = (await api.get_job(runtime, second.id)).competitor_states
     assert {c.status for c in states} == {"reused"}
+
+
+async def test_stored_data_older_than_the_freshness_limit_is_fetched_again(runtime: Runtime, sim: Simulator,
+                                                                           clock) -> None:
+    names = public_names(sim, 3, "creator")
+    first = await api.create_job(runtime, names[0], names[1:])
+    assert (await api.run_job_now(runtime, first.id)).status == JobStatus.COMPLETED
+    profile_calls = sim.stats.count("profile")
+    clock.advance(runtime.settings.viral.fresh_data_hours * 3600 + 60)  # the stored profiles are now stale
+    second = await api.create_job(runtime, names[0], names[1:])
+    assert (await api.run_job_now(runtime, second.id)).status == JobStatus.COMPLETED
+    assert sim.stats.count("profile") == profile_calls + 3  # every account fetched again
+    states = (await api.get_job(runtime, second.id)).competitor_states
+    assert "reused" not in {c.status for c in states}
 
 
 @pytest.mark.parametrize("competitors, message", [

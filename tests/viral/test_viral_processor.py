@@ -126,3 +126,29 @@ async def test_drain_hands_unfinished_jobs_back_and_they_resume(tmp_path: Path, 
         assert outcome.status == JobStatus.COMPLETED and outcome.run_number == 1, outcome.error
         assert {e: sim.stats.count(e) for e in fetches} == fetches
         assert sim.stats.count("chat", key="ProfileAnalysis") == profile_analysis == 1  # resumed after stage 1
+
+
+async def test_processor_starts_a_recurring_run_when_it_falls_due_and_not_before(runtime: Runtime, sim: Simulator,
+                                                                                 clock: FakeClock) -> None:
+    names = public_names(sim, 3, "creator")
+    job = await api.create_job(runtime, names[0], names[1:], auto_rerun=True, rerun_every_hours=6)
+    processor = ViralIdeasProcessor(runtime, poll_seconds=0.02)
+    control = ProcessorControl("viral")
+    loop = asyncio.create_task(processor.run(control))
+    try:
+        async def runs(n: int) -> bool:
+            current = await api.get_job(runtime, job.id)
+            return current.runs == n and current.status == JobStatus.COMPLETED
+
+        await wait_until(lambda: runs(1))
+        first = await api.get_job(runtime, job.id)
+        assert first.next_run_at is not None and first.next_run_at > clock.now()
+        clock.advance(5 * 3600)  # not due yet: the processor keeps polling and leaves it alone
+        await asyncio.sleep(0.3)
+        assert (await api.get_job(runtime, job.id)).runs == 1
+        assert await processor.is_idle()
+        clock.advance(3600 + 1)  # now past next_run_at
+        await wait_until(lambda: runs(2))
+    finally:
+        control.stop()
+        await loop

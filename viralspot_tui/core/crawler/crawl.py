@@ -9,10 +9,11 @@ exactly one bucket — dropped (with a reason), duplicate, or queued — and the
 :class:`~.models.RoundReport` refuses numbers that do not add up, so an operator reading the
 crawler pane can trust them.
 
-Enqueueing goes through :meth:`QueueStore.enqueue`, whose single transaction and unique partial
-index make "at most one active item per username" hold even when an operator or the queue
-processor touches the same names between our dedup read and our insert. A name that loses that
-race comes back as ``already-queued`` and is counted as a duplicate, not as queued.
+Enqueueing goes through :meth:`QueueStore.enqueue` with ``only_unknown``: in the insert's own
+transaction it re-checks that the name has no queue row in any status and was never scraped,
+so an operator or the queue processor touching the same names between our dedup read and our
+insert (a name completing, failing, being added) never yields a second row. A name that loses
+that race comes back as ``already-queued`` and is counted as a duplicate, not as queued.
 
 A crawl resumes: given the rounds already recorded for its request, it continues with the next
 round number, counts what was queued before towards the target, and does not reuse earlier seeds.
@@ -215,7 +216,8 @@ class Crawl:
         if not names:
             return [], []
         tag = f"crawl-{self.request_id}" if self.request_id is not None else "crawl"
-        results = await self.runtime.queue.enqueue(names, Priority.LOW, source="crawler", request_id=tag)
+        results = await self.runtime.queue.enqueue(names, Priority.LOW, source="crawler", request_id=tag,
+                                                   only_unknown=True)
         queued = [r.username for r in results if r.outcome in (EnqueueOutcome.ADDED, EnqueueOutcome.REFRESHED)]
         raced = [r.username for r in results if r.outcome not in (EnqueueOutcome.ADDED, EnqueueOutcome.REFRESHED)]
         return queued, raced

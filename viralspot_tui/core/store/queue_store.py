@@ -70,18 +70,34 @@ class QueueStore:
 
     # ----------------------------------------------------------------- enqueue (Q2, Q3)
     async def enqueue(self, usernames: Iterable[str], priority: Priority = Priority.LOW,
-                      source: str = "manual", request_id: str | None = None) -> list[EnqueueResult]:
-        """Validate then enqueue; raises InvalidUsername before anything is written."""
+                      source: str = "manual", request_id: str | None = None,
+                      only_unknown: bool = False) -> list[EnqueueResult]:
+        """Validate then enqueue; raises InvalidUsername before anything is written.
+
+        ``only_unknown`` (the crawler, SPEC C3) adds a name only if it has no queue row in any
+        status and was never scraped, checked in the same transaction as the insert: a name
+        that finished between the crawler's lookup and this write is not queued a second time.
+        """
         names = [normalize_username(u) for u in usernames]
         source = normalize_source(source)
         return await self.db.write(self._enqueue_sync, names, Priority(priority), source, request_id,
-                                   self._now(), self.max_attempts)
+                                   self._now(), self.max_attempts, only_unknown)
 
     @staticmethod
     def _enqueue_sync(conn: sqlite3.Connection, names: Sequence[str], priority: Priority, source: str,
-                      request_id: str | None, now: str, max_attempts: int) -> list[EnqueueResult]:
+                      request_id: str | None, now: str, max_attempts: int,
+                      only_unknown: bool = False) -> list[EnqueueResult]:
         results: list[EnqueueResult] = []
         for name in dict.fromkeys(names):
+            if only_unknown:
+                known = conn.execute(
+                    "SELECT id, priority FROM queue WHERE username = :n UNION ALL"
+                    " SELECT NULL, NULL FROM primary_profiles WHERE username = :n LIMIT 1", {"n": name}).fetchone()
+                if known is not None:
+                    results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.ALREADY_QUEUED,
+                                                 priority=Priority(known[1]) if known[1] else priority,
+                                                 item_id=known[0]))
+                    continue
             row = conn.execute(
                 f"SELECT id, priority FROM queue WHERE username = ? AND status IN {ACTIVE_SQL}", (name,)
             ).fetchone()

@@ -124,6 +124,8 @@ async def fetch_accounts(
         outcomes[username] = outcome
         if on_done is not None:
             await on_done(outcome, len(outcomes), total)
+        if role == "primary" and outcome.status == "failed":  # the job cannot succeed: stop the other fetches
+            raise PrimaryFetchError(f"primary creator @{primary} could not be fetched: {outcome.error}")
 
     try:
         async with asyncio.TaskGroup() as group:
