@@ -258,6 +258,11 @@ async def test_malformed_rows_are_reported_and_kept_after_write_back(open_backen
     lines = path.read_text().splitlines()
     assert lines.count(bad_priority) == 1 and lines.count(bad_name) == 1
     assert set(file_rows(path)) == {"alpha", "charlie", "delta", "echo"}
+    # They stay where the operator put them, so the reported line numbers keep pointing at them.
+    assert [line.split(",")[0] for line in lines[1:]] == ["alpha", "bravo", "charlie", "x'; DROP TABLE queue;--",
+                                                          "delta", "echo"]
+    assert [e.line for e in backend.row_errors] == [3, 5]
+    assert sum("line 3" in m for m in backend.messages) == 1  # reported once, not again after each write-back
 
 
 async def test_a_malformed_multi_line_row_is_kept_whole(open_backend, tmp_path: Path) -> None:

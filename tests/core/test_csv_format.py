@@ -225,10 +225,12 @@ def test_render_neutralises_every_formula_cell() -> None:
     assert parsed.rows[1][1].error_message == "-2+3" and parsed.rows[1][1].request_id == "+1"
 
 
-def test_render_keeps_bad_lines_verbatim_at_the_end() -> None:
-    text = render_csv([{"username": "nasa"}], [], ["bad name!,csv,LOW", "=oops"])
-    assert text.splitlines()[-2:] == ["bad name!,csv,LOW", "=oops"]
-    assert text.splitlines()[0] == HEADER
+def test_render_keeps_bad_lines_verbatim_where_they_were() -> None:
+    rows = [{"username": "nasa"}, {"username": "natgeo"}]
+    bad = [(None, "=first"), ("nasa", "bad name!,csv,LOW"), ("nasa", "=oops"), ("gone", "orphan,,")]
+    lines = render_csv(rows, [], bad).splitlines()
+    assert lines[0] == HEADER and lines[1] == "=first"
+    assert [line.split(",")[0] for line in lines[2:]] == ["nasa", "bad name!", "=oops", "natgeo", "orphan"]
 
 
 # --------------------------------------------------------------------------- properties

@@ -8,7 +8,8 @@ FAILED row re-queues it; a row we wrote whose name was since removed (``queue re
 dropped, not re-added. Export: the latest row per username is written back by atomic
 replace (temp file, fsync, rename, fsync of the folder), at most every ``csv_sync_seconds``
 and at shutdown; a kill at any moment leaves either the old or the new file, never a torn
-one. Malformed rows are reported with line numbers and kept in the file for the operator.
+one. Malformed rows are reported with line numbers and kept in the file, where they were, for the
+operator.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class CsvBackend:
         self._exported_version: tuple[int, int] | None = None
         self._last_export = 0.0
         self._parsed = ParsedCsv()
-        self._reported: set[tuple[int, str]] = set()
+        self._reported: set[str] = set()
         self._lock = asyncio.Lock()
         self.messages: list[str] = []
 
@@ -156,9 +157,8 @@ class CsvBackend:
         self._file_stat = stat
         self._parsed = parsed
         for error in parsed.errors:
-            key = (error.line, error.raw)
-            if key not in self._reported:
-                self._reported.add(key)
+            if error.raw not in self._reported:  # once per bad line, wherever later edits move it
+                self._reported.add(error.raw)
                 self._note(f"{self.path.name} {error} — row skipped, kept in the file", level="warning")
         notes = await self.runtime.db.write(_merge_sync, parsed.rows, to_iso(self.runtime.clock.now()),
                                             self.runtime.settings.queue.max_attempts)
@@ -181,7 +181,7 @@ class CsvBackend:
             rows = await self.runtime.db.read(_export_rows_sync)
             if self._parsed.extras:  # operators' own columns travel with their rows
                 rows = [{**self._parsed.extras.get(r["username"], {}), **r} for r in rows]
-            text = render_csv(rows, self._parsed.extra_columns, [e.raw for e in self._parsed.errors if e.raw])
+            text = render_csv(rows, self._parsed.extra_columns, self._parsed.anchored_errors())
             merged = self._file_stat
             try:  # replace only the version we merged: a save in between is read first, never overwritten
                 await asyncio.to_thread(write_atomic, self.path, text, lambda: _stat_key(self.path) == merged)

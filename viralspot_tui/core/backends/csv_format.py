@@ -10,9 +10,11 @@ neutralises spreadsheet formulas so a cell can never execute in Excel.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -119,6 +121,16 @@ class ParsedCsv:
     extra_columns: list[str] = field(default_factory=list)
     extras: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def anchored_errors(self) -> list[tuple[str | None, str]]:
+        """(username of the valid row before it, raw text) for every malformed line, for render_csv."""
+        lines = [line for line, _ in self.rows]
+        anchored = []
+        for error in self.errors:
+            if error.raw:
+                before = bisect.bisect_left(lines, error.line)
+                anchored.append((self.rows[before - 1][1].username if before else None, error.raw))
+        return anchored
+
 
 def _decode(data: bytes) -> str:
     try:
@@ -187,15 +199,30 @@ def _cell(value: object) -> str:
     return neutralize("" if value is None else str(value))
 
 
-def render_csv(rows: list[dict[str, str]], extra_columns: list[str], bad_lines: list[str]) -> str:
-    """Serialise rows (dicts keyed by column name); malformed lines are kept verbatim at the end."""
+def render_csv(rows: list[dict[str, str]], extra_columns: list[str],
+               bad_lines: Sequence[tuple[str | None, str]]) -> str:
+    """Serialise rows (dicts keyed by column name) and keep the malformed lines verbatim.
+
+    Each malformed line comes with the username of the valid row it followed (``None``: it came
+    before every valid row) and is written back right after that row, so it stays where the
+    operator put it and its reported line number stays meaningful. A line whose anchor is gone
+    goes at the end.
+    """
+    after: dict[str | None, list[str]] = {}
+    for anchor, raw in bad_lines:
+        after.setdefault(anchor, []).append(raw)
     out = io.StringIO(newline="")
     # RFC 4180 line ends: the writer then quotes any cell holding \r or \n, so a stray CR in
     # an error message can never end a row early and smuggle in a new one.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*COLUMNS, *(neutralize(c) for c in extra_columns)])
+    for raw in after.pop(None, []):
+        out.write(raw + "\r\n")
     for row in rows:
         writer.writerow([_cell(row.get(col)) for col in (*COLUMNS, *extra_columns)])
-    for raw in bad_lines:
-        out.write(raw + "\r\n")
+        for raw in after.pop(row.get("username"), []):
+            out.write(raw + "\r\n")
+    for leftover in after.values():
+        for raw in leftover:
+            out.write(raw + "\r\n")
     return out.getvalue()
