@@ -87,3 +87,31 @@ async def _job_done(runtime, job_id):
 
 async def _requests(store, n):
     return len(await store.list_requests()) == n
+
+
+async def test_r_on_the_analysis_pane_retries_the_selected_failed_job(tmp_path):
+    from viralspot_tui.core.viral.api import create_job, get_job
+
+    app = make_app(tui_settings(tmp_path), processors=("viral",))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await started(app, pilot)
+        runtime = app.supervisor.runtime
+        job = await create_job(runtime, "missing_creator", ["rival_one"])  # the simulator has no such profile
+        app.supervisor.wake("viral")
+        await until(lambda: _status(runtime, job.id, "failed"), timeout=30, what="job failed")
+        app.supervisor.pause("viral")  # so the retried job stays visible as pending
+        await app.supervisor.refresh()
+        app.refresh_tick()
+        await pilot.press("2")
+        await until(lambda: app.screen.selected_job() is not None, what="job selected")
+        await pilot.press("r")
+        await until(lambda: _status(runtime, job.id, "pending"), what="job back to pending")
+        assert (await get_job(runtime, job.id)).error is None
+        await pilot.press("r")  # a pending job cannot be retried: refused with the reason
+        await until(lambda: any("only failed jobs" in n.message for n in app._notifications), what="refusal")
+
+
+async def _status(runtime, job_id, status):
+    from viralspot_tui.core.viral.api import get_job
+
+    return (await get_job(runtime, job_id)).status.value == status

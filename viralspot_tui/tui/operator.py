@@ -126,6 +126,18 @@ class Operator:
             raise OperatorError(f"{username} has no failed item to retry")
         return f"{username} queued again"
 
+    async def retry_job(self, job_id: int) -> str:
+        """A failed analysis job back to pending; its failed run resumes at the stage that failed."""
+        from ..core.viral import api
+
+        try:
+            job = await api.retry_job(self.supervisor.runtime, job_id)
+        except (api.JobNotFound, ValueError) as exc:
+            raise OperatorError(str(exc)) from None
+        if "viral" in self.supervisor.slots:
+            self.supervisor.wake("viral")
+        return f"job {job.id} (@{job.primary_username}) queued again"
+
     async def remove(self, username: str) -> str:
         try:
             n = await self.queue.remove(username)

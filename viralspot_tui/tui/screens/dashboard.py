@@ -141,6 +141,12 @@ class DashboardScreen(Screen[None]):
             self.app.op_bump(name, priority)
 
     def action_retry_selected(self) -> None:
+        """``r``: the selected failed queue item, or the selected failed job in the analysis pane."""
+        job = self.selected_job()
+        if job is not None:
+            job_id = int(job["id"])
+            self.app.run_op("retry", lambda op: op.retry_job(job_id))
+            return
         if name := self._need_queue_item():
             self.app.op_retry(name)
 
