@@ -123,3 +123,43 @@ def test_real_provider_path_against_a_loopback_simulator(tmp_path: Path) -> None
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _listed(data: Path) -> dict[str, tuple[str, str]]:
+    result = _cli(data, "queue", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    return {i["username"]: (i["priority"], i["status"]) for i in json.loads(result.stdout)}
+
+
+def test_file_edits_bump_retry_and_remove_against_a_running_runner(tmp_path: Path) -> None:
+    data, queue = tmp_path / "data", tmp_path / "queue.csv"
+    queue.write_text("username,priority\nalpha_one,LOW\nmissing_user,LOW\n")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui", "--simulate",
+         "--queue-file", str(queue), "--processors", "queue"], env={**ENV, "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _until(lambda: _listed(data) == {"alpha_one": ("LOW", "COMPLETED"), "missing_user": ("LOW", "FAILED")})
+        assert _cli(data, "pause", "queue").returncode == 0
+        assert _until(lambda: _status(data)["processors"].get("queue", {}).get("state") == "paused")
+
+        with queue.open("a") as handle:  # the operator appends rows while the runner runs
+            handle.write("beta_two,LOW\ngone_user,LOW\n")
+        _until(lambda: {"beta_two", "gone_user"} <= set(_listed(data)))
+        assert _cli(data, "queue", "bump", "beta_two", "--priority", "high").returncode == 0
+        assert _cli(data, "queue", "retry", "missing_user").returncode == 0
+        assert _cli(data, "queue", "remove", "gone_user").returncode == 0
+        assert _listed(data) == {"alpha_one": ("LOW", "COMPLETED"), "missing_user": ("LOW", "PENDING"),
+                                 "beta_two": ("HIGH", "PENDING")}
+        _until(lambda: "gone_user" not in queue.read_text())  # the runner's write-back drops it for good
+
+        assert _cli(data, "resume", "queue").returncode == 0
+        _until(lambda: _listed(data)["beta_two"] == ("HIGH", "COMPLETED"))
+        _until(lambda: _listed(data)["missing_user"] == ("LOW", "FAILED"))
+        assert "gone_user" not in _listed(data)
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        _, err = runner.communicate(timeout=30)
+    assert runner.returncode == 0, err[-2000:]
+    rows = queue.read_text().splitlines()
+    assert "gone_user" not in queue.read_text() and any(r.startswith("beta_two,") and ",COMPLETED," in r for r in rows)
