@@ -128,8 +128,35 @@ def test_a_terminal_without_a_size_gets_a_frame_and_later_resizes(tmp_path: Path
     _assert_restored(code, console.output)
 
 
-def test_no_color_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_kit import make_app, tui_settings
+_GREYS_256 = {0, 7, 8, 15, 16, 59, 102, 145, 188, 231, *range(232, 256)}
+_COLOUR = re.compile(rb"[34]8;(?:5;(\d+)|2;(\d+);(\d+);(\d+))")
 
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert make_app(tui_settings(tmp_path)).no_color
+
+def _hues(output: bytes) -> set[bytes]:
+    """The colours (256-palette or truecolour) the output draws with that are not greys."""
+    found = set()
+    for match in _COLOUR.finditer(output):
+        index, r, g, b = match.groups()
+        grey = int(index) in _GREYS_256 if index is not None else r == g == b
+        if not grey:
+            found.add(match.group(0))
+    return found
+
+
+def test_no_color_draws_in_greys_only(tmp_path: Path) -> None:
+    """NO_COLOR=1 (no-color.org): the real console on a terminal draws in greys only (Textual keeps
+    light and dark apart), while without it the same screen uses colour."""
+    outputs = {}
+    for no_color in (False, True):
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24", **({"NO_COLOR": "1"} if no_color else {})})
+        console = ConsoleOnPty(tmp_path / str(no_color), env)
+        try:
+            console.read_until(_started, 20, "console did not start")
+            code = console.stop_with(signal.SIGTERM)
+        finally:
+            console.close()
+        _assert_restored(code, console.output)
+        outputs[no_color] = console.output
+    assert _hues(outputs[False]), "the coloured run drew no colour: the check below would prove nothing"
+    assert _hues(outputs[True]) == set()
