@@ -21,12 +21,12 @@ from testkit import make_sim
 
 from viralspot_tui.core.backends.csv_format import parse_csv
 
-ITEMS = 300
+ITEMS = 400
 KILLS = 12
 
 
 def _runner(data: Path, queue: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2", "VIRALSPOT_QUEUE__MAX_CONCURRENT": "16",
+    env = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2", "VIRALSPOT_QUEUE__MAX_CONCURRENT": "8",
            "VIRALSPOT_QUEUE__REELS_COUNT": "12", "VIRALSPOT_QUEUE__SIMILAR_COUNT": "5",
            "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2", "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "2000",
            "VIRALSPOT_LOG_LEVEL": "warning"}
@@ -71,12 +71,12 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
     for _kill in range(KILLS):
         before = _count(db, "COMPLETED")
         proc = _runner(data, queue)
-        _let_it_work(proc, db, before + rng.randint(4, 16))
-        time.sleep(rng.uniform(0.0, 0.1))
+        _let_it_work(proc, db, before + rng.randint(1, 6))
+        time.sleep(rng.uniform(0.0, 0.05))
         kills_in_flight += _count(db, "PROCESSING") > 0
         proc.send_signal(signal.SIGKILL)
         proc.wait()  # reaped, so its pid is really gone for the dead-owner check
-    assert _count(db, "COMPLETED") < len(valid) - 16, "the killed runners left too little for the last one"
+    assert _count(db, "COMPLETED") < len(valid), "the killed runners left nothing for the last one"
     assert kills_in_flight >= KILLS - 2, f"only {kills_in_flight} of {KILLS} kills met work in flight"
 
     final = _runner(data, queue, "--exit-when-idle")
