@@ -17,7 +17,7 @@ import traceback
 from ._common import Row
 
 MODULES = ("bench_queue_store", "bench_dispatch", "bench_rate_limit", "bench_startup", "bench_console_scale",
-           "bench_tui_refresh")
+           "bench_tui_refresh", "bench_viral_job")
 
 
 def _table(rows: list[Row]) -> str:
