@@ -20,6 +20,7 @@ from typing import Any
 from .backends.base import QueueBackend
 from .clock import to_iso
 from .control import ControlChannel
+from .heap import settle_heap_for_long_run
 from .processors.base import Processor, ProcessorControl, ProcessorState, Stopping
 from .redaction import redact
 from .runtime import Runtime
@@ -84,6 +85,7 @@ class Supervisor:
         self._tasks.append(spawn(self._refresh_loop(), "supervisor:refresh"))
         self._tasks.append(spawn(self._control_loop(), "supervisor:control"))
         await self.refresh()
+        settle_heap_for_long_run()  # full GC passes over the start-up heap stalled the loop (core/heap.py)
         self.runtime.events.emit("supervisor.started", "engine started"
                                  + (" on SIMULATED data" if self.runtime.simulated else ""))
 

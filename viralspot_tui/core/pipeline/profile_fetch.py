@@ -22,6 +22,7 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from ..store.checkpoints import CheckpointStore, clear_sync
 from ..store.content import ContentStore, StoreCounts, upsert_profile_sync
 
 __all__ = ["PauseRequested", "FetchResult", "ProfileFetchPipeline"]
+
+log = logging.getLogger("viralspot.pipeline")
 
 M = TypeVar("M", bound=BaseModel)
 Boundary = Callable[[], Awaitable[None]]
@@ -88,11 +91,20 @@ class _Run:
         self.similar: list[SimilarAccount] = []
         self.saves: list[asyncio.Future[None]] = []
 
-    async def settle_saves(self) -> None:
-        """Wait for queued checkpoint writes (they fail loudly here, not silently)."""
+    async def settle_saves(self, quiet: bool = False) -> None:
+        """Wait for queued checkpoint writes (they fail loudly here, not silently).
+
+        ``quiet`` after the final store: the checkpoints are cleared by then, so a failed
+        save no longer matters to anyone and is only logged."""
         saves, self.saves = self.saves, []
         for save in saves:
-            await save
+            if not quiet:
+                await save
+                continue
+            try:
+                await save
+            except Exception:  # noqa: BLE001 - see the docstring
+                log.warning("a checkpoint save failed after the item was stored", exc_info=True)
 
     async def step(self, step: str, fetch: Callable[[], Awaitable[M]], model: type[M]) -> M:
         if step in self.done:
@@ -106,10 +118,10 @@ class _Run:
         await self._enter()
         result = await fetch()
         payload = result.model_dump(mode="json")
-        # Queued, not awaited: the single database thread applies writes in order, so every
-        # checkpoint lands before the final store transaction (or before run() returns); the
-        # next network step need not wait ~ms for the commit.
-        self.saves.append(asyncio.ensure_future(self.p.checkpoints.save(self.item_key, step, payload)))
+        # Queued now, not awaited: the single database thread applies writes in the order they
+        # were queued, so every checkpoint lands before the final store transaction; the next
+        # network step need not wait ~ms for the commit.
+        self.saves.append(self.p.checkpoints.save_queued(self.item_key, step, payload))
         self.done[step] = payload
         return result
 
@@ -225,24 +237,33 @@ class ProfileFetchPipeline:
         *,
         boundary: Boundary | None = None,
         finish: Finish | None = None,
+        resume: dict[str, Any] | None = None,
     ) -> FetchResult:
         """Fetch (resuming from checkpoints) and store ``username``; see the module docstring.
+
+        ``resume``: the item's checkpoints when the caller already loaded them (the queue
+        processor loads a whole claimed batch in one round trip); otherwise they are loaded here.
 
         Raises NotFoundError / PrivateProfileError / other :class:`ProviderError` subclasses,
         :class:`PauseRequested`, or whatever ``finish`` raised (then nothing was stored).
         """
         name = checked_username(username, endpoint="profile")
         with count_calls() as counter:
-            state = _Run(self, name, item_key, boundary, await self.checkpoints.load(item_key))
+            done = dict(resume) if resume is not None else await self.checkpoints.load(item_key)
+            state = _Run(self, name, item_key, boundary, done)
             try:
                 await self._fetch_all(state, name, item_key)
-            finally:
+            except BaseException:
                 await state.settle_saves()
+                raise
             profile = state.profile
             assert profile is not None
             if profile.username != name:
                 profile = profile.model_copy(update={"username": name})
-            counts = await self._store(state, profile, item_key, finish)
+            try:  # the database thread applies writes in order: the checkpoint saves land first
+                counts = await self._store(state, profile, item_key, finish)
+            finally:
+                await state.settle_saves(quiet=True)
         return FetchResult(
             username=name,
             profile=profile,

@@ -39,6 +39,11 @@ class _Running:
     step: str = "claimed"
 
 
+def _item_key(item: QueueItem) -> str:
+    """The checkpoint key of a queue item's fetch (one per row: a re-queued name starts clean)."""
+    return f"queue:{item.id}"
+
+
 class QueueProcessor(Processor):
     name = "queue"
 
@@ -59,6 +64,7 @@ class QueueProcessor(Processor):
         self._per_second: collections.deque[int] = collections.deque([0] * 60, maxlen=60)
         self._second = int(time.monotonic())
         self._slot_freed = asyncio.Event()
+        self._dispatching = asyncio.Lock()  # held while claiming and starting items (see _dispatch)
         self._control: ProcessorControl | None = None
         self._pipeline: ProfileFetchPipeline | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -138,19 +144,30 @@ class QueueProcessor(Processor):
         return min(total_free, cap - in_lane)
 
     async def _dispatch(self) -> int:
-        """Claim what fits, in one database round trip; returns how many items were started."""
+        """Claim what fits, in one database round trip; returns how many items were started.
+
+        Runs under ``_dispatching`` so that a shutdown's drain waits for a claim under way: items
+        claimed while stopping are started and then drained like the others, never left behind."""
+        async with self._dispatching:
+            if self._control is not None and self._control.stopping:
+                return 0
+            return await self._claim_and_start()
+
+    async def _claim_and_start(self) -> int:
         total = self.max_concurrent - len(self.running)
         if total <= 0:
             self.high_waiting = await self.store.high_waiting()
             return 0
         items, self.high_waiting = await self.store.claim_next(
             self._free(Priority.HIGH), self._free(Priority.LOW), total, self.lease_seconds)
+        # One round trip for the whole batch's checkpoints instead of one per item.
+        resume = await self.runtime.checkpoints.load_many([_item_key(item) for item in items])
         for item in items:
-            self._start(item)
+            self._start(item, resume.get(_item_key(item), {}))
         return len(items)
 
-    def _start(self, item: QueueItem) -> None:
-        task = asyncio.create_task(self._work(item), name=f"queue:item:{item.username}")
+    def _start(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
+        task = asyncio.create_task(self._work(item, resume), name=f"queue:item:{item.username}")
         self.running[item.id] = _Running(item, task)
         self.runtime.events.emit("queue.started", f"{item.username} [{item.priority.value}] started "
                                  f"(attempt {item.attempts}/{item.max_attempts})",
@@ -166,14 +183,15 @@ class QueueProcessor(Processor):
         if item.priority is Priority.LOW and self.high_waiting:
             raise PauseRequested("HIGH priority work is waiting")
 
-    async def _work(self, item: QueueItem) -> None:
+    async def _work(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
         events = self.runtime.events
         try:
             now = to_iso(self.runtime.clock.now())
             await self._pipeline_for().run(
-                item.username, f"queue:{item.id}",
+                item.username, _item_key(item),
                 boundary=lambda: self._boundary(item),
-                finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, now))
+                finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, now),
+                resume=resume)
             self.completed_total += 1
             self._tick()
             events.emit("queue.completed", f"{item.username} completed", username=item.username)
@@ -269,6 +287,8 @@ class QueueProcessor(Processor):
             await self._stop_heartbeat()
 
     async def _drain_items(self, grace_seconds: float) -> None:
+        async with self._dispatching:  # a claim under way finishes (and starts its items) first
+            pass
         if not self.running:
             return
         tasks = [r.task for r in self.running.values()]

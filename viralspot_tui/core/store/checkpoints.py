@@ -12,6 +12,7 @@ transaction that stores its results — never one without the other.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from ..clock import Clock, SystemClock, to_iso
 from .database import Database
 
-__all__ = ["CheckpointStore", "save_sync", "clear_sync", "load_sync"]
+__all__ = ["CheckpointStore", "save_sync", "clear_sync", "load_sync", "load_many_sync"]
 
 
 def load_sync(conn: sqlite3.Connection, item_key: str) -> dict[str, Any]:
@@ -27,6 +28,16 @@ def load_sync(conn: sqlite3.Connection, item_key: str) -> dict[str, Any]:
         "SELECT step, payload FROM pipeline_checkpoints WHERE item_key = ? ORDER BY created_at, step", (item_key,)
     ).fetchall()
     return {row[0]: json.loads(row[1]) for row in rows}
+
+
+def load_many_sync(conn: sqlite3.Connection, item_keys: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {key: {} for key in item_keys}
+    rows = conn.execute(
+        "SELECT item_key, step, payload FROM pipeline_checkpoints WHERE item_key IN (SELECT value FROM json_each(?))"
+        " ORDER BY created_at, step", (json.dumps(item_keys),)).fetchall()
+    for key, step, payload in rows:
+        found[key][step] = json.loads(payload)
+    return found
 
 
 def save_sync(conn: sqlite3.Connection, item_key: str, step: str, payload: Any, now: str) -> None:
@@ -56,11 +67,18 @@ class CheckpointStore:
         """``{step: payload}`` of every finished step of ``item_key``."""
         return await self.db.read(load_sync, item_key)
 
+    async def load_many(self, item_keys: list[str]) -> dict[str, dict[str, Any]]:
+        """``load`` for several items in one round trip (the dispatcher's batch of claimed items)."""
+        return await self.db.read(load_many_sync, list(item_keys)) if item_keys else {}
+
     async def save(self, item_key: str, step: str, payload: Any) -> None:
         """Record a finished step (idempotent: the same step saved twice keeps one row)."""
+        await self.save_queued(item_key, step, payload)
+
+    def save_queued(self, item_key: str, step: str, payload: Any) -> "asyncio.Future[None]":
+        """``save`` queued at once, without waiting: writes queued later land after it."""
         text = json.dumps(payload, separators=(",", ":"))  # fail here, not on the DB thread
-        now = to_iso(self.clock.now())
-        await self.db.write(_save_text_sync, item_key, step, text, now)
+        return self.db.submit(_save_text_sync, item_key, step, text, to_iso(self.clock.now()))
 
     async def clear(self, item_key: str) -> int:
         return await self.db.write(clear_sync, item_key)

@@ -157,6 +157,11 @@ class Database:
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` inside a transaction, group-committed with other writes."""
+        return await self.submit(fn, *args)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> "asyncio.Future[T]":
+        """Queue a write *now* and return its future: writes apply in the order submitted, so a
+        caller may queue a write and go on, knowing any later write lands after it."""
         if self._executor is None:
             raise DatabaseClosed("the database is closed")
         loop = asyncio.get_running_loop()
@@ -165,7 +170,7 @@ class Database:
         if not self._drain_scheduled.is_set():
             self._drain_scheduled.set()
             loop.run_in_executor(self._executor, self._drain)
-        return await future
+        return future
 
     def _drain(self) -> None:
         """On the database thread: apply every queued write in one transaction.
