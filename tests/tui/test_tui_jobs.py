@@ -115,3 +115,33 @@ async def _status(runtime, job_id, status):
     from viralspot_tui.core.viral.api import get_job
 
     return (await get_job(runtime, job_id)).status.value == status
+
+
+async def test_job_detail_fits_80x24(tmp_path):
+    from viralspot_tui.core.viral.api import create_job
+
+    app = make_app(tui_settings(tmp_path), processors=("viral",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        runtime = app.supervisor.runtime
+        job = await create_job(runtime, "sunny.bakes", ["rival_one"])
+        app.supervisor.wake("viral")
+        await until(lambda: _job_done(runtime, job.id), timeout=30, what="job completed")
+        await app.supervisor.refresh()
+        app.refresh_tick()
+        await pilot.press("2")
+        await until(lambda: app.screen.selected_job() is not None, what="job selected")
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, JobDetailScreen) and app.screen.detail is not None,
+                    what="detail loaded")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        columns = [str(c.label) for c in app.screen.query_one("#job-reels").columns.values()]
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        wide_columns = [str(c.label) for c in app.screen.query_one("#job-reels").columns.values()]
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    assert columns == ["Role", "Account", "Views", "Outlier", "Why chosen"]
+    assert any("Why chosen" in line for line in lines)  # the reason shows without scrolling sideways
+    assert any("Back" in line and "Reload" in line for line in lines[-2:])  # the footer keys fit
+    assert "Hook" in wide_columns and "Rank" in wide_columns

@@ -20,6 +20,7 @@ from ...core.snapshot import EngineSnapshot
 from ..bindings import DASHBOARD_BINDINGS
 from ..widgets.analysis_pane import AnalysisPane
 from ..widgets.crawler_pane import CrawlerPane
+from ..widgets.footer_fit import fit_footer
 from ..widgets.header_bar import HeaderBar
 from ..widgets.log_pane import LogPane
 from ..widgets.pane import NARROW_BELOW, Pane
@@ -54,20 +55,10 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.focus_pane("queue")
-        self._fit_footer(self.app.size.width)
+        fit_footer(self.query_one(Footer), self.app.size.width)
 
     def on_resize(self, event: events.Resize) -> None:
-        self._fit_footer(event.size.width)
-
-    def _fit_footer(self, width: int) -> None:
-        """Under 120 columns the footer drops its spacing and the palette key (``?`` lists it), so
-        that every shown key, ``q`` Quit included, fits on an 80-column SSH terminal."""
-        footer = self.query_one(Footer)
-        narrow = width < NARROW_BELOW
-        if footer.compact != narrow or footer.show_command_palette == narrow:
-            footer.compact = narrow
-            footer.show_command_palette = not narrow
-            footer.refresh(recompose=True)
+        fit_footer(self.query_one(Footer), event.size.width)
 
     # ------------------------------------------------------------------ refresh
     def pane(self, pane_id: str) -> Pane:

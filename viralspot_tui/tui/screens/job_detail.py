@@ -20,6 +20,8 @@ from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
 from ...logs import redact
 from ..engine_api import JobDetail, load_job_detail
 from ..format import short, until
+from ..widgets.footer_fit import fit_footer
+from ..widgets.pane import NARROW_BELOW
 from ..operator import OperatorError
 
 if TYPE_CHECKING:
@@ -59,8 +61,7 @@ class JobDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        reels = self.query_one("#job-reels", DataTable)
-        reels.add_columns("Role", "Account", "Rank", "Reel", "Views", "Outlier", "Hook", "Why chosen")
+        fit_footer(self.query_one(Footer), self.app.size.width)
         self._show_summary()
         self.action_reload()
         self.set_interval(1.0, self._follow_progress)
@@ -128,22 +129,45 @@ class JobDetailScreen(Screen[None]):
             text = f"{name}: {state.get('status', 'pending')}"
             comps.append(text + (f" ({state['error']})" if state.get("error") else ""))
         self.query_one("#job-competitors", Static).update(redact("\n".join(comps)) or "—")
-        reels = self.query_one("#job-reels", DataTable)
-        reels.clear()
-        for r in detail.reels:
-            outlier = r.get("outlier_score")
-            reels.add_row(r.get("role", ""), r.get("username", ""), r.get("rank", ""), r.get("shortcode", ""),
-                          f"{int(r.get('views') or 0):,}", f"{outlier:.1f}×" if outlier else "—",
-                          short(r.get("hook_text"), 40), short(r.get("reason"), 50))
-        if not detail.reels:
-            reels.add_row("", "no reels selected yet", "", "", "", "", "", "")
+        self._fill_reels()
         hooks = [f"{i}. [{h.get('hook_type', '')}] {h.get('hook_text', '')}\n   from {h.get('source_shortcode', '')}:"
                  f" {short(h.get('adaptation'), 100)}" for i, h in enumerate(detail.hooks, 1)]
         self.query_one("#job-hooks", Static).update("\n".join(hooks) or "no hooks yet")
         self.query_one("#job-scripts", Static).update(_scripts_text(detail.scripts) or "no scripts yet")
 
+    def _fill_reels(self) -> None:
+        """The reels table in the column set that fits: under 120 columns the rank, shortcode and
+        hook give way (the hooks have their own section) so the reason a reel was chosen shows."""
+        table = self.query_one("#job-reels", DataTable)
+        narrow = self.app.size.width < NARROW_BELOW
+        columns = _NARROW_REEL_COLUMNS if narrow else _REEL_COLUMNS
+        if tuple(str(c.label) for c in table.columns.values()) != columns:
+            table.clear(columns=True)
+            table.add_columns(*columns)
+        else:
+            table.clear()
+        why_width = max(12, self.app.size.width - 52) if narrow else 50
+        for r in self.detail.reels if self.detail else []:
+            outlier = r.get("outlier_score")
+            cells = {"Role": r.get("role", ""), "Account": short(r.get("username"), 16 if narrow else 30),
+                     "Rank": r.get("rank", ""), "Reel": r.get("shortcode", ""),
+                     "Views": f"{int(r.get('views') or 0):,}", "Outlier": f"{outlier:.1f}×" if outlier else "—",
+                     "Hook": short(r.get("hook_text"), 40), "Why chosen": short(r.get("reason"), why_width)}
+            table.add_row(*(cells[c] for c in columns))
+        if self.detail is not None and not self.detail.reels:
+            table.add_row(*("no reels selected yet" if c == "Account" else "" for c in columns))
+
+    def on_resize(self) -> None:
+        fit_footer(self.query_one(Footer), self.app.size.width)
+        if self.detail is not None:
+            self._fill_reels()
+
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+_REEL_COLUMNS = ("Role", "Account", "Rank", "Reel", "Views", "Outlier", "Hook", "Why chosen")
+_NARROW_REEL_COLUMNS = ("Role", "Account", "Views", "Outlier", "Why chosen")
 
 
 def _scripts_text(scripts: list[dict[str, Any]]) -> str:
