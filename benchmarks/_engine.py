@@ -31,16 +31,22 @@ def make_simulator(*, latency_ms: float, jitter: float = 0.0, rate_limit: float 
     return Simulator(SimConfig(seed=seed, latency_ms=latency_ms, jitter=jitter, rate_limit=rate_limit))
 
 
-def public_usernames(sim: Any, n: int, prefix: str = "bench_user_") -> list[str]:
-    """Names the simulated world knows as existing, public profiles: every item can complete."""
+def public_usernames(sim: Any, n: int, prefix: str = "bench_user_", *, recent_reels: int = 0) -> list[str]:
+    """Names the simulated world knows as existing, public profiles: every item can complete.
+
+    ``recent_reels``: also require that many reels posted in the last 30 days (material for
+    the viral ideas selection)."""
     names: list[str] = []
     i = 0
     while len(names) < n:
         name = f"{prefix}{i}"
         i += 1
         profile = sim.world.profile(name)
-        if profile.exists and not profile.is_private:
-            names.append(name)
+        if not profile.exists or profile.is_private:
+            continue
+        if recent_reels and sum((sim.now() - r.taken_at).days < 30 for r in sim.world.reels(name)) < recent_reels:
+            continue
+        names.append(name)
     return names
 
 

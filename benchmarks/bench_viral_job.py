@@ -37,26 +37,12 @@ from collections import defaultdict
 from typing import Any
 
 from ._common import Row, temp_dir
-from ._engine import make_simulator
+from ._engine import make_simulator, public_usernames
 
 NAME = "viral_job"
 LATENCY_MS = 100.0
 COMPETITORS = 10
 FETCH_ENDPOINTS = ("profile", "reels", "reel_detail", "similar")
-
-
-def _accounts(sim: Any, n: int, prefix: str = "viral_bench_") -> list[str]:
-    """Public profiles with at least three reels in the last 30 days (so selection has material)."""
-    names: list[str] = []
-    i = 0
-    while len(names) < n:
-        name = f"{prefix}{i}"
-        i += 1
-        if sim.world.profile(name).kind != "public":
-            continue
-        if sum((sim.now() - r.taken_at).days < 30 for r in sim.world.reels(name)) >= 3:
-            names.append(name)
-    return names
 
 
 def _batched(calls: list[Any]) -> float:
@@ -103,7 +89,7 @@ async def _one_job() -> dict[str, Any]:
             rapidapi={"requests_per_second": 10_000.0}, openai={"requests_per_second": 10_000.0},
             sim={"latency_ms": LATENCY_MS})
         sim = make_simulator(latency_ms=LATENCY_MS, jitter=0.0)
-        names = _accounts(sim, 1 + COMPETITORS)
+        names = public_usernames(sim, 1 + COMPETITORS, "viral_bench_", recent_reels=3)
         stages: list[tuple[float, str]] = []
         runtime = await Runtime.open(settings, transport=sim.transport(), simulator=sim)
         unsubscribe = runtime.events.subscribe(
