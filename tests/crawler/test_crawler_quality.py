@@ -136,3 +136,35 @@ async def test_crawl_round_matches_the_world_candidate_by_candidate(make_runtime
     needs_call = [n for n in expected if context_followers(sim, seed, n) is None and not sim.world.profile(n).is_private]
     assert sorted(sim.stats.keys(endpoint="profile")) == sorted(needs_call)
     assert r.calls == 1 + len(needs_call)
+
+
+async def test_a_round_past_its_target_drops_the_rest_as_target_reached(make_runtime, sim):
+    """The world check again with a target of 3: exactly three good candidates are queued, every
+    other good one is dropped as target_reached, and nothing is paid for once the target is met."""
+    runtime = await make_runtime(min_followers=1000, enrich_budget_per_round=50)
+    seed = community(sim, 0)[0]
+    report = await new_crawl(runtime, seeds=[seed], target=3, max_rounds=1).run()
+    (r,) = report.rounds
+    reasons = {d.username: d.reason.value for d in r.drops}
+    good, unknown = set(), set()
+    for name in similar_of(sim, seed):
+        profile = sim.world.profile(name)
+        count = context_followers(sim, seed, name)
+        if profile.is_private:
+            assert reasons[name] == "private", name
+        elif count is not None and count < 1000:
+            assert reasons[name] == "below_min_followers", name
+        elif count is None:
+            unknown.add(name)  # good or not is known only after a paid profile call
+            if profile.follower_count >= 1000:
+                good.add(name)
+        else:
+            good.add(name)
+    assert len(r.queued) == 3 and set(r.queued) <= good
+    assert all(reasons[n] == "target_reached" for n in good - set(r.queued))
+    assert all(reasons.get(n) in ("below_min_followers", "target_reached") for n in unknown - good)
+    assert r.found == len(similar_of(sim, seed)) == r.dropped_total + r.duplicates + len(r.queued)
+    # More than three good candidates came with their follower counts, so the six whose count is
+    # unknown were never looked up: no paid call once the target is met.
+    assert len(good - unknown) > 3 and len(unknown) == 6 and sim.stats.keys(endpoint="profile") == []
+    assert report.target_reached
