@@ -6,7 +6,7 @@ from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.add_usernames import AddUsernamesScreen
 from viralspot_tui.tui.screens.confirm import ConfirmScreen
 
-from tui_kit import make_app, select_user, started, statuses, tui_settings, until
+from tui_kit import focused, make_app, select_user, started, statuses, tui_settings, until
 
 
 async def test_space_pauses_and_resumes_the_focused_processor(tmp_path):
@@ -56,8 +56,7 @@ async def test_add_usernames_valid_and_invalid(tmp_path):
         await started(app, pilot)
         app.supervisor.pause("queue")
         await pilot.press("a")
-        await until(lambda: isinstance(app.screen, AddUsernamesScreen) and app.screen.query_one("#names").has_focus,
-                    what="add dialog open with its field focused")  # keys typed earlier would miss the field
+        await focused(app, "#names", AddUsernamesScreen)
         await pilot.press(*"good_one, bad..name")
         await pilot.press("enter")
         # Refused inline: the dialog stays open, the reason is shown, nothing was written.

@@ -9,7 +9,7 @@ from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.command_line import CommandLineScreen
 from viralspot_tui.tui.screens.help import HelpScreen
 
-from tui_kit import app_state, make_app, screen_text, started, statuses, tui_settings, until
+from tui_kit import app_state, focused, make_app, screen_text, started, statuses, tui_settings, until
 
 
 async def _command(pilot, text: str, typed: bool = False) -> None:
@@ -17,8 +17,7 @@ async def _command(pilot, text: str, typed: bool = False) -> None:
     screen underneath on a loaded machine), enter ``text`` and wait until the line has closed."""
     app = pilot.app
     await pilot.press("colon")
-    await until(lambda: isinstance(app.screen, CommandLineScreen) and app.screen.query_one("#cmdline-input").has_focus,
-                what="command line open and focused")
+    await focused(app, "#cmdline-input", CommandLineScreen)
     if typed:
         await pilot.press(*text)
     else:  # typing every key through Pilot is slow; the field gets the same text
@@ -89,7 +88,7 @@ async def test_filter_narrows_the_queue_and_escape_clears_it(tmp_path):
         await app.supervisor.runtime.queue.enqueue(["alice", "albert", "bob"], Priority.LOW)
         await app.supervisor.refresh()
         await pilot.press("1", "slash")
-        await until(lambda: app.screen.query_one("#filter").has_focus, what="filter field focused")
+        await focused(app, "#filter")
         await pilot.press(*"al")
         await pilot.pause()
         table = app.screen.query_one("#queue-table")
@@ -108,8 +107,7 @@ async def test_palette_runs_operator_commands(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await started(app, pilot)
         await pilot.press("ctrl+p")
-        await until(lambda: isinstance(app.screen, CommandPalette) and app.screen.query_one(Input).has_focus,
-                    what="palette open and focused")
+        await focused(app, Input, CommandPalette)
         await pilot.press(*"resume all")
         await pilot.pause(0.5)
         await pilot.press("enter")
@@ -151,7 +149,7 @@ async def test_log_filter_applies_to_lines_already_shown(tmp_path):
         log = app.screen.query_one("#event-log")
         await until(lambda: any("needle" in line for line in log.lines), what="lines shown")
         await pilot.press("4", "slash")
-        await until(lambda: app.screen.query_one("#filter").has_focus, what="filter field focused")
+        await focused(app, "#filter")
         await pilot.press(*"needle")
         await until(lambda: log.lines and all("needle" in line for line in log.lines), what="history filtered")
         await pilot.press("escape")

@@ -39,6 +39,17 @@ async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: Any =
     await wait_for(predicate, timeout=timeout, what=what)
 
 
+async def focused(app: ViralSpotApp, selector: Any, screen: type | None = None) -> None:
+    """Wait until ``selector`` on the active screen (of type ``screen``) has the focus: on a
+    loaded machine, keys sent before that reach the screen underneath instead."""
+    def ready() -> bool:
+        if screen is not None and not isinstance(app.screen, screen):
+            return False
+        return bool(app.screen.query(selector)) and app.screen.query_one(selector).has_focus
+
+    await until(ready, what=f"{selector} focused on {screen.__name__ if screen else 'the screen'}")
+
+
 async def started(app: ViralSpotApp, pilot: Any) -> None:
     await until(lambda: app.host.started.is_set() and app.last_snapshot is not None, what="engine started")
     await pilot.pause()

@@ -19,7 +19,6 @@ from .common import EXIT_ERROR, EXIT_USAGE, CliState, echo_json, engine_running,
 __all__ = ["register"]
 
 _TERMINAL = ("completed", "failed")
-_RUN_HERE = -1  # _hand_over's answer when the job must run in this process (no engine, --wait)
 
 
 @click.command("analyze")
@@ -54,18 +53,18 @@ def analyze(state: CliState, primary: str, competitors: tuple[str, ...], content
                 fail(str(exc), code=EXIT_USAGE)
             click.echo(f"job {job.id} created: @{job.primary_username} vs "
                        f"{', '.join('@' + c for c in job.competitors)}")
-            code = await _hand_over(state, runtime, job.id, wait)
-        return await _run_here(state, job.id) if code == _RUN_HERE else code
+            code = await _hand_over(runtime, job.id, wait)
+        return await _run_here(state, job.id) if code is None else code
 
     code = run_async(go())
     if code:
         raise SystemExit(code)
 
 
-async def _hand_over(state: CliState, runtime: Any, job_id: int, wait: bool) -> int:
+async def _hand_over(runtime: Any, job_id: int, wait: bool) -> int | None:
     """A job is ready to run: wake the engine (and follow it with ``--wait``), or say how it starts.
 
-    Returns an exit code, or ``_RUN_HERE`` when no engine runs and the caller waits: running here
+    Returns an exit code, or ``None`` when no engine runs and the caller waits: running here
     needs providers, so the caller closes its runtime first and calls :func:`_run_here`."""
     if await engine_running(runtime):
         await notify_engine(runtime, "wake", target="viral")
@@ -76,7 +75,7 @@ async def _hand_over(state: CliState, runtime: Any, job_id: int, wait: bool) -> 
     if not wait:
         click.echo("no engine is running: it starts with the next `viralspot run`, or use --wait")
         return 0
-    return _RUN_HERE
+    return None
 
 
 async def _follow(runtime: Any, job_id: int) -> int:
@@ -189,8 +188,8 @@ def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:
                 fail(str(exc), code=EXIT_USAGE)
             click.echo(f"job {job.id} {'back to pending' if how == 'retry' else 'due now'} "
                        f"(@{job.primary_username}, {job.runs} run(s) so far)")
-            code = await _hand_over(state, runtime, job.id, wait)
-        return await _run_here(state, job_id) if code == _RUN_HERE else code
+            code = await _hand_over(runtime, job.id, wait)
+        return await _run_here(state, job_id) if code is None else code
 
     code = run_async(go())
     if code:

@@ -96,12 +96,13 @@ def run_console(settings: "Settings", *, mouse: bool = True, exit_when_idle: boo
                        exit_when_idle=exit_when_idle)
     agree_on_unknown_terminal_size(app)
     try:
-        app.run(mouse=mouse)
+        try:
+            app.run(mouse=mouse)
+        finally:
+            flush_terminal_output()  # before anything else is printed to the terminal
     except Exception:  # noqa: BLE001 - Textual has restored the terminal; report and fail
-        flush_terminal_output()
         logging.getLogger("viralspot.tui").exception("console crashed")
         print(f"the console stopped on an error; details in {log_path}")
         return 1
-    flush_terminal_output()
     code = app.return_code
     return 1 if code is None else code

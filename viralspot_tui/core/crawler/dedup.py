@@ -22,20 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..store.database import Database
+from ..store.queue_store import known_usernames_sync
 
 __all__ = ["Deduplicator", "DedupResult", "known_usernames_sync", "stored_followers_sync"]
-
-
-def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[str]:
-    """Names present in the queue (any status) or in primary_profiles."""
-    if not names:
-        return set()
-    payload = json.dumps(list(names))
-    rows = conn.execute(
-        "SELECT username FROM queue WHERE username IN (SELECT value FROM json_each(:names))"
-        " UNION SELECT username FROM primary_profiles WHERE username IN (SELECT value FROM json_each(:names))",
-        {"names": payload}).fetchall()
-    return {r[0] for r in rows}
 
 
 def stored_followers_sync(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, int]:

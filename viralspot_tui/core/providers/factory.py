@@ -96,30 +96,16 @@ class Providers:
         ai_cfg = settings.openai
         openai_key = _key(ai_cfg.api_key, simulated, "OPENAI_API_KEY", "the viral ideas AI pipeline")
 
-        def rapid_policy(name: str) -> OutboundPolicy:
-            return OutboundPolicy(
-                name,
-                requests_per_second=rapid.requests_per_second,
-                requests_per_minute=rapid.requests_per_minute,
-                retries=rapid.retries,
-                backoff_initial=rapid.backoff_initial,
-                backoff_max=rapid.backoff_max,
-                max_retry_after=rapid.max_retry_after,
-                clock=clock,
-            )
+        def policy(name: str, per_second: float, per_minute: float | None = None) -> OutboundPolicy:
+            """Each provider its own limit; one retry and back-off setting for all."""
+            return OutboundPolicy(name, requests_per_second=per_second, requests_per_minute=per_minute,
+                                  retries=rapid.retries, backoff_initial=rapid.backoff_initial,
+                                  backoff_max=rapid.backoff_max, max_retry_after=rapid.max_retry_after, clock=clock)
 
         policies = {
-            "instagram": rapid_policy("instagram"),
-            "transcripts": rapid_policy("transcripts"),
-            "openai": OutboundPolicy(
-                "openai",
-                requests_per_second=ai_cfg.requests_per_second,
-                retries=rapid.retries,
-                backoff_initial=rapid.backoff_initial,
-                backoff_max=rapid.backoff_max,
-                max_retry_after=rapid.max_retry_after,
-                clock=clock,
-            ),
+            "instagram": policy("instagram", rapid.requests_per_second, rapid.requests_per_minute),
+            "transcripts": policy("transcripts", rapid.requests_per_second, rapid.requests_per_minute),
+            "openai": policy("openai", ai_cfg.requests_per_second),
         }
         ig_client = _rapid_client(rapid_key, rapid.instagram_host, rapid.timeout_seconds, transport)
         tr_client = _rapid_client(rapid_key, rapid.transcript_host, rapid.timeout_seconds, transport)

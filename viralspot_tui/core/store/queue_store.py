@@ -10,6 +10,7 @@ worker whose lease was taken over cannot change anything.
 from __future__ import annotations
 
 import itertools
+import json
 import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -23,7 +24,7 @@ from ..redaction import redact
 from .database import Database
 from .leases import new_instance_id, owner_is_dead_here
 
-__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id"]
+__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id", "known_usernames_sync"]
 
 ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
 _COLUMNS = (
@@ -54,6 +55,19 @@ def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
 
 _CLAIMABLE = "status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= :now)"
 _CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
+
+
+def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[str]:
+    """Names the queue has a row for (any status) or that were scraped (``primary_profiles``):
+    the crawler's meaning of "already known" (SPEC C3), used by its dedup read and re-checked
+    by ``enqueue(only_unknown=True)`` in the insert's own transaction."""
+    if not names:
+        return set()
+    rows = conn.execute(
+        "SELECT username FROM queue WHERE username IN (SELECT value FROM json_each(:names))"
+        " UNION SELECT username FROM primary_profiles WHERE username IN (SELECT value FROM json_each(:names))",
+        {"names": json.dumps(list(names))}).fetchall()
+    return {r[0] for r in rows}
 
 
 class QueueStore:
@@ -88,16 +102,15 @@ class QueueStore:
                       request_id: str | None, now: str, max_attempts: int,
                       only_unknown: bool = False) -> list[EnqueueResult]:
         results: list[EnqueueResult] = []
+        known = known_usernames_sync(conn, list(dict.fromkeys(names))) if only_unknown else set()
         for name in dict.fromkeys(names):
-            if only_unknown:
-                known = conn.execute(
-                    "SELECT id, priority FROM queue WHERE username = :n UNION ALL"
-                    " SELECT NULL, NULL FROM primary_profiles WHERE username = :n LIMIT 1", {"n": name}).fetchone()
-                if known is not None:
-                    results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.ALREADY_QUEUED,
-                                                 priority=Priority(known[1]) if known[1] else priority,
-                                                 item_id=known[0]))
-                    continue
+            if name in known:
+                row = conn.execute("SELECT id, priority FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1",
+                                   (name,)).fetchone()
+                results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.ALREADY_QUEUED,
+                                             priority=Priority(row[1]) if row else priority,
+                                             item_id=row[0] if row else None))
+                continue
             row = conn.execute(
                 f"SELECT id, priority FROM queue WHERE username = ? AND status IN {ACTIVE_SQL}", (name,)
             ).fetchone()
