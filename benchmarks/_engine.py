@@ -11,14 +11,29 @@ from typing import Any
 __all__ = ["make_settings", "make_simulator", "public_usernames", "enqueue_many", "CompletionWatch", "per_item_spans"]
 
 
-def make_settings(data_dir: Path, *, concurrency: int, rps: float, reels_count: int = 12,
-                  similar_count: int = 5, sim_latency_ms: float = 0.0, sim_rate_limit: float | None = None) -> Any:
+def make_settings(
+    data_dir: Path,
+    *,
+    concurrency: int,
+    rps: float,
+    reels_count: int = 12,
+    similar_count: int = 5,
+    sim_latency_ms: float = 0.0,
+    sim_rate_limit: float | None = None,
+) -> Any:
     from viralspot_tui.config import load_settings
 
     return load_settings(
-        data_dir=data_dir, simulate=True,
-        queue={"max_concurrent": concurrency, "reels_count": reels_count, "similar_count": similar_count,
-               "lease_seconds": 120.0, "grace_seconds": 0.0, "queue_file": data_dir / "queue.csv"},
+        data_dir=data_dir,
+        simulate=True,
+        queue={
+            "max_concurrent": concurrency,
+            "reels_count": reels_count,
+            "similar_count": similar_count,
+            "lease_seconds": 120.0,
+            "grace_seconds": 0.0,
+            "queue_file": data_dir / "queue.csv",
+        },
         rapidapi={"requests_per_second": rps},
         sim={"latency_ms": sim_latency_ms, "rate_limit": sim_rate_limit, "seed": 7},
     )
@@ -56,7 +71,7 @@ async def enqueue_many(store: Any, names: list[str] | int, prefix: str = "bench_
     if isinstance(names, int):
         names = [f"{prefix}{i}" for i in range(names)]
     for start in range(0, len(names), chunk):
-        await store.enqueue(names[start:start + chunk], Priority.LOW, source="bench")
+        await store.enqueue(names[start : start + chunk], Priority.LOW, source="bench")
 
 
 class CompletionWatch:

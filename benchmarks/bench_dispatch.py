@@ -35,8 +35,9 @@ async def _run(n: int) -> dict[str, float]:
         settings = make_settings(root, concurrency=CONCURRENCY, rps=10_000)
         sim = make_simulator(latency_ms=LATENCY_MS, jitter=0.0)
         names = public_usernames(sim, n)
-        async with open_engine(settings, processors=("queue",), local_only=True, simulator=sim,
-                               transport=sim.transport()) as supervisor:
+        async with open_engine(
+            settings, processors=("queue",), local_only=True, simulator=sim, transport=sim.transport()
+        ) as supervisor:
             await enqueue_many(supervisor.runtime.queue, names)
             watch = CompletionWatch(supervisor.runtime.events, n)
             t0 = time.monotonic()
@@ -52,8 +53,14 @@ async def _run(n: int) -> dict[str, float]:
     whole = n / (t_end - t0)
     latency = statistics.median(spans.values())
     ideal = CONCURRENCY / latency
-    return {"steady": steady, "whole": whole, "latency": latency, "ideal": ideal,
-            "calls": len(sim.stats.calls) / n, "other": sum(watch.other.values())}
+    return {
+        "steady": steady,
+        "whole": whole,
+        "latency": latency,
+        "ideal": ideal,
+        "calls": len(sim.stats.calls) / n,
+        "other": sum(watch.other.values()),
+    }
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -61,12 +68,23 @@ def run(quick: bool = False) -> list[Row]:
     r = asyncio.run(_run(n))
     eff = r["steady"] / r["ideal"]
     return [
-        Row(NAME, f"per-item upstream critical path (median of {n:,} items, {r['calls']:.1f} calls/item)",
-            f"{r['latency'] * 1000:.1f} ms"),
-        Row(NAME, f"items/s steady state (whole run incl. ramp/tail: {r['whole']:.1f}); ideal {r['ideal']:.1f}",
-            f"{r['steady']:.1f}"),
-        Row(NAME, f"efficiency = items/s / (concurrency {CONCURRENCY} / latency)", f"{eff:.3f}", ">= 0.95",
-            eff >= 0.95 and r["other"] == 0),
+        Row(
+            NAME,
+            f"per-item upstream critical path (median of {n:,} items, {r['calls']:.1f} calls/item)",
+            f"{r['latency'] * 1000:.1f} ms",
+        ),
+        Row(
+            NAME,
+            f"items/s steady state (whole run incl. ramp/tail: {r['whole']:.1f}); ideal {r['ideal']:.1f}",
+            f"{r['steady']:.1f}",
+        ),
+        Row(
+            NAME,
+            f"efficiency = items/s / (concurrency {CONCURRENCY} / latency)",
+            f"{eff:.3f}",
+            ">= 0.95",
+            eff >= 0.95 and r["other"] == 0,
+        ),
     ]
 
 

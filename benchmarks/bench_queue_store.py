@@ -24,8 +24,8 @@ import asyncio
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ._common import Row, fmt_rate, temp_dir
 
@@ -45,8 +45,9 @@ async def _ours_async(path: Path, n: int, batch: int, workers: int) -> tuple[flo
     try:
         store = QueueStore(db, instance_id="bench")
         for start in range(0, n, ENQUEUE_CHUNK):
-            await store.enqueue([f"user_{i}" for i in range(start, min(n, start + ENQUEUE_CHUNK))],
-                                Priority.LOW, source="bench")
+            await store.enqueue(
+                [f"user_{i}" for i in range(start, min(n, start + ENQUEUE_CHUNK))], Priority.LOW, source="bench"
+            )
         commits0, writes0 = db.commits, db.writes
         done = 0
 
@@ -81,14 +82,18 @@ def run_raw(path: Path, n: int, budget: float | None = None) -> tuple[float, int
     from viralspot_tui.core.store.database import connect  # the same pragmas as the Database
 
     conn = connect(path / "raw.db")
-    conn.execute("CREATE TABLE q (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, status INTEGER NOT NULL,"
-                 " owner TEXT, updated REAL)")
+    conn.execute(
+        "CREATE TABLE q (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, status INTEGER NOT NULL,"
+        " owner TEXT, updated REAL)"
+    )
     conn.execute("CREATE INDEX q_pending ON q(id) WHERE status = 0")
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO q (payload, status) VALUES (?, 0)", ((f"user_{i}",) for i in range(n)))
     conn.execute("COMMIT")
-    claim = ("UPDATE q SET status = 1, owner = ?, updated = ? WHERE id = "
-             "(SELECT id FROM q WHERE status = 0 ORDER BY id LIMIT 1) RETURNING id, payload")
+    claim = (
+        "UPDATE q SET status = 1, owner = ?, updated = ? WHERE id = "
+        "(SELECT id FROM q WHERE status = 0 ORDER BY id LIMIT 1) RETURNING id, payload"
+    )
     ack = "UPDATE q SET status = 2, owner = NULL, updated = ? WHERE id = ? AND owner = ? AND status = 1"
     done = 0
     t0 = time.perf_counter()
@@ -188,8 +193,11 @@ def run_litequeue(path: Path, n: int, budget: float, normal: bool = True) -> tup
 
 
 # --------------------------------------------------------------------------- entry point
-PEERS = (("persist-queue SQLiteAckQueue", run_persist_queue), ("huey SqliteStorage", run_huey),
-         ("litequeue", run_litequeue))
+PEERS = (
+    ("persist-queue SQLiteAckQueue", run_persist_queue),
+    ("huey SqliteStorage", run_huey),
+    ("litequeue", run_litequeue),
+)
 
 
 def _fresh(root: Path, name: str) -> Path:
@@ -229,17 +237,39 @@ def run(quick: bool = False) -> list[Row]:
     best_label = max(peers, key=peers.__getitem__)
     best_default = max(default_rates, key=lambda k: default_rates[k][0])
     spread = lambda k: "" if rounds == 1 else " [" + ", ".join(fmt_rate(x) for x in rates[k]) + "]"
-    rows = [Row(NAME, f"ours claim+complete items/s, N={n:,}, batch {BATCH} x {WORKERS} workers "
-                      f"({info['commits']:,} commits / {info['writes']:,} writes)", fmt_rate(ours) + spread("ours")),
-            Row(NAME, "raw sqlite3, 1 claim + 1 ack per txn, items/s", fmt_rate(raw) + spread("raw"))]
+    rows = [
+        Row(
+            NAME,
+            f"ours claim+complete items/s, N={n:,}, batch {BATCH} x {WORKERS} workers "
+            f"({info['commits']:,} commits / {info['writes']:,} writes)",
+            fmt_rate(ours) + spread("ours"),
+        ),
+        Row(NAME, "raw sqlite3, 1 claim + 1 ack per txn, items/s", fmt_rate(raw) + spread("raw")),
+    ]
     for label in peers:
-        rows.append(Row(NAME, f"{label} @NORMAL, items/s{notes.get(label, '')}", fmt_rate(peers[label]) + spread(label)))
+        rows.append(
+            Row(NAME, f"{label} @NORMAL, items/s{notes.get(label, '')}", fmt_rate(peers[label]) + spread(label))
+        )
     for label, (rate, note) in default_rates.items():
         rows.append(Row(NAME, f"{label} @its default sync, items/s{note}", fmt_rate(rate)))
-    rows.append(Row(NAME, f"ours / best peer at equal durability ({best_label})", f"{ours / peers[best_label]:.2f}x",
-                    ">= 3x", ours / peers[best_label] >= 3))
-    rows.append(Row(NAME, f"ours / best peer at its defaults ({best_default})",
-                    f"{ours / default_rates[best_default][0]:.2f}x", ">= 3x", ours / default_rates[best_default][0] >= 3))
+    rows.append(
+        Row(
+            NAME,
+            f"ours / best peer at equal durability ({best_label})",
+            f"{ours / peers[best_label]:.2f}x",
+            ">= 3x",
+            ours / peers[best_label] >= 3,
+        )
+    )
+    rows.append(
+        Row(
+            NAME,
+            f"ours / best peer at its defaults ({best_default})",
+            f"{ours / default_rates[best_default][0]:.2f}x",
+            ">= 3x",
+            ours / default_rates[best_default][0] >= 3,
+        )
+    )
     rows.append(Row(NAME, "ours / raw 1-per-txn", f"{ours / raw:.2f}x", ">= 1x", ours / raw >= 1))
     return rows
 

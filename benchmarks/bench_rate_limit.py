@@ -30,8 +30,9 @@ async def _run(duration: float) -> dict[str, float]:
         settings = make_settings(root, concurrency=32, rps=PLAN)
         sim = make_simulator(latency_ms=30.0, jitter=0.5, rate_limit=PLAN)
         items = int(PLAN * duration) + 200  # ≥ 3 requests per item: never runs dry
-        async with open_engine(settings, processors=("queue",), local_only=True, simulator=sim,
-                               transport=sim.transport()) as supervisor:
+        async with open_engine(
+            settings, processors=("queue",), local_only=True, simulator=sim, transport=sim.transport()
+        ) as supervisor:
             await enqueue_many(supervisor.runtime.queue, public_usernames(sim, items))
             await supervisor.start()
             await asyncio.sleep(duration + 1.0)
@@ -41,9 +42,13 @@ async def _run(duration: float) -> dict[str, float]:
     accepted = sorted(c.started_at for c in calls if c.outcome not in ("rate_limited", "quota"))
     t0 = accepted[0]
     in_window = sum(1 for t in accepted if t < t0 + duration)
-    return {"rps": in_window / duration, "rate_limited": outcomes.get("rate_limited", 0),
-            "quota": outcomes.get("quota", 0), "burst": sim.stats.max_in_window(1.0),
-            "total": len(calls)}
+    return {
+        "rps": in_window / duration,
+        "rate_limited": outcomes.get("rate_limited", 0),
+        "quota": outcomes.get("quota", 0),
+        "burst": sim.stats.max_in_window(1.0),
+        "total": len(calls),
+    }
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -51,11 +56,19 @@ def run(quick: bool = False) -> list[Row]:
     r = asyncio.run(_run(duration))
     util = r["rps"] / PLAN
     return [
-        Row(NAME, f"accepted requests/s over {duration:.0f}s (plan {PLAN:.0f}/s; max started in any 1s window:"
-                  f" {r['burst']})", f"{r['rps']:.2f}"),
+        Row(
+            NAME,
+            f"accepted requests/s over {duration:.0f}s (plan {PLAN:.0f}/s; max started in any 1s window: {r['burst']})",
+            f"{r['rps']:.2f}",
+        ),
         Row(NAME, "utilisation = requests/s / plan limit", f"{util:.3f}", ">= 0.95", util >= 0.95),
-        Row(NAME, "429s answered by the simulator (rate_limited + quota)", str(r["rate_limited"] + r["quota"]),
-            "0", r["rate_limited"] + r["quota"] == 0),
+        Row(
+            NAME,
+            "429s answered by the simulator (rate_limited + quota)",
+            str(r["rate_limited"] + r["quota"]),
+            "0",
+            r["rate_limited"] + r["quota"] == 0,
+        ),
     ]
 
 

@@ -47,8 +47,14 @@ def _time(argv: list[str], cwd: Path) -> float:
 
 def import_profile(argv_tail: list[str], cwd: Path) -> tuple[set[str], list[tuple[str, float]]]:
     """Modules imported by the command (-X importtime), and self-time (ms) per top-level package."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "viralspot_tui.cli.main", *argv_tail],
-                          cwd=cwd, env=_env(), capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "viralspot_tui.cli.main", *argv_tail],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     modules: set[str] = set()
     cost: Counter[str] = Counter()
     for line in proc.stderr.splitlines():
@@ -79,20 +85,29 @@ def run(quick: bool = False) -> list[Row]:
             t_add.append(_time(add(i + 1), root))
             t_status.append(_time(status, root))
         checks = {}
-        for label, tail in (("queue add", ["--data-dir", str(data), "queue", "add", "startup_probe"]),
-                            ("status", ["--data-dir", str(data), "status"])):
+        for label, tail in (
+            ("queue add", ["--data-dir", str(data), "queue", "add", "startup_probe"]),
+            ("status", ["--data-dir", str(data), "status"]),
+        ):
             checks[label] = import_profile(tail, root)
     b, a, s = (statistics.median(x) for x in (t_base, t_add, t_status))
     rows = [Row(NAME, f'python -c "import sqlite3", median of {runs}', f"{b * 1000:.0f} ms")]
     for label, t in (("queue add", a), ("status", s)):
-        rows.append(Row(NAME, f"viralspot {label}: {t * 1000:.0f} ms / baseline", f"{t / b:.1f}x", "<= 10x",
-                        t / b <= 10))
+        rows.append(
+            Row(NAME, f"viralspot {label}: {t * 1000:.0f} ms / baseline", f"{t / b:.1f}x", "<= 10x", t / b <= 10)
+        )
     for label, (modules, top) in checks.items():
         bad = sorted({m.split(".")[0] for m in modules if m.split(".")[0] in FORBIDDEN})
-        rows.append(Row(NAME, f"{label}: imports of textual/openai/supabase", ", ".join(bad) or "none", "none",
-                        not bad))
-        rows.append(Row(NAME, f"{label}: costliest imports (self ms by package)",
-                        ", ".join(f"{p} {ms:.0f}" for p, ms in top[:6])))
+        rows.append(
+            Row(NAME, f"{label}: imports of textual/openai/supabase", ", ".join(bad) or "none", "none", not bad)
+        )
+        rows.append(
+            Row(
+                NAME,
+                f"{label}: costliest imports (self ms by package)",
+                ", ".join(f"{p} {ms:.0f}" for p, ms in top[:6]),
+            )
+        )
     return rows
 
 

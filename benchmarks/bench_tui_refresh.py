@@ -42,10 +42,12 @@ async def _fill(supervisor, n: int) -> None:
 
 async def measure(n: int, ticks: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=tmp, simulate=True, queue={"queue_file": f"{tmp}/queue.csv"},
-                                 sim={"latency_ms": 1})
-        app = ViralSpotApp(lambda: open_engine(settings, processors=(), local_only=True), settings=settings,
-                           refresh_interval=3600)
+        settings = load_settings(
+            data_dir=tmp, simulate=True, queue={"queue_file": f"{tmp}/queue.csv"}, sim={"latency_ms": 1}
+        )
+        app = ViralSpotApp(
+            lambda: open_engine(settings, processors=(), local_only=True), settings=settings, refresh_interval=3600
+        )
         async with app.run_test(size=(120, 40)) as pilot:
             while not app.host.started.is_set():
                 await asyncio.sleep(0.01)
@@ -65,8 +67,11 @@ async def measure(n: int, ticks: int) -> dict[str, float]:
                 tick_times.append(t2 - t1)
                 paint_times.append(t3 - t1)
             assert app.stats["errors"] == 0
-        return {"snapshot": statistics.median(snap_times) * 1000, "tick": statistics.median(tick_times) * 1000,
-                "paint": statistics.median(paint_times) * 1000}
+        return {
+            "snapshot": statistics.median(snap_times) * 1000,
+            "tick": statistics.median(tick_times) * 1000,
+            "paint": statistics.median(paint_times) * 1000,
+        }
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -76,11 +81,22 @@ def run(quick: bool = False) -> list[Row]:
     small, large = (asyncio.run(measure(n, ticks)) for n in sizes)
     name = "console refresh"
     return [
-        Row(name, f"snapshot rebuild / UI tick, {sizes[0]:,} queued (median of {ticks})",
-            f"{small['snapshot']:.1f} / {small['tick']:.2f} ms"),
-        Row(name, f"snapshot rebuild / UI tick, {sizes[1]:,} queued", f"{large['snapshot']:.1f} / {large['tick']:.2f} ms"),
-        Row(name, f"UI tick ratio {sizes[1]:,} vs {sizes[0]:,} (the diff must not grow with the queue)",
-            f"{large['tick'] / small['tick']:.2f}x", "informational"),
+        Row(
+            name,
+            f"snapshot rebuild / UI tick, {sizes[0]:,} queued (median of {ticks})",
+            f"{small['snapshot']:.1f} / {small['tick']:.2f} ms",
+        ),
+        Row(
+            name,
+            f"snapshot rebuild / UI tick, {sizes[1]:,} queued",
+            f"{large['snapshot']:.1f} / {large['tick']:.2f} ms",
+        ),
+        Row(
+            name,
+            f"UI tick ratio {sizes[1]:,} vs {sizes[0]:,} (the diff must not grow with the queue)",
+            f"{large['tick'] / small['tick']:.2f}x",
+            "informational",
+        ),
     ]
 
 
@@ -92,14 +108,20 @@ async def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {n: await measure(n, args.ticks) for n in sizes}
     base = results[sizes[0]]
-    print(f"{'queued':>10} {'snapshot ms':>12} {'ui tick ms':>11} {'ui tick+paint ms':>17} "
-          f"{'tick ratio':>11} {'paint ratio':>12}")
+    print(
+        f"{'queued':>10} {'snapshot ms':>12} {'ui tick ms':>11} {'ui tick+paint ms':>17} "
+        f"{'tick ratio':>11} {'paint ratio':>12}"
+    )
     for n in sizes:
         r = results[n]
-        print(f"{n:>10,} {r['snapshot']:>12.2f} {r['tick']:>11.2f} {r['paint']:>17.2f} "
-              f"{r['tick'] / base['tick']:>11.2f} {r['paint'] / base['paint']:>12.2f}")
-    print(f"(medians of {args.ticks} ticks; ratios are against {sizes[0]:,} queued items; "
-          "the refresh timer runs every 0.33 s)")
+        print(
+            f"{n:>10,} {r['snapshot']:>12.2f} {r['tick']:>11.2f} {r['paint']:>17.2f} "
+            f"{r['tick'] / base['tick']:>11.2f} {r['paint'] / base['paint']:>12.2f}"
+        )
+    print(
+        f"(medians of {args.ticks} ticks; ratios are against {sizes[0]:,} queued items; "
+        "the refresh timer runs every 0.33 s)"
+    )
 
 
 if __name__ == "__main__":

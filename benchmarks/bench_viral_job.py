@@ -71,10 +71,17 @@ def critical_path(calls: list[Any], accounts: list[str], owner_of: Any) -> dict[
         chains[a] = (f, _batched(trans[a]) if trans[a] else 0.0)
     slowest = max(accounts, key=lambda a: sum(chains[a]))
     ai = max(c.finished_at for c in chat) - min(c.started_at for c in chat) if chat else 0.0
-    return {"critical": sum(chains[slowest]) + ai, "fetch": chains[slowest][0], "trans": chains[slowest][1],
-            "ai": ai, "max_fetch": max(f for f, _ in chains.values()), "pages": len(fetch[slowest]),
-            "trans_calls": len(trans[slowest]), "all_trans": sum(len(v) for v in trans.values()),
-            "chat_calls": len(chat)}
+    return {
+        "critical": sum(chains[slowest]) + ai,
+        "fetch": chains[slowest][0],
+        "trans": chains[slowest][1],
+        "ai": ai,
+        "max_fetch": max(f for f, _ in chains.values()),
+        "pages": len(fetch[slowest]),
+        "trans_calls": len(trans[slowest]),
+        "all_trans": sum(len(v) for v in trans.values()),
+        "chat_calls": len(chat),
+    }
 
 
 async def _one_job() -> dict[str, Any]:
@@ -85,15 +92,20 @@ async def _one_job() -> dict[str, Any]:
 
     with temp_dir("viral") as root:
         settings = load_settings(
-            data_dir=root / "data", simulate=True, queue={"lease_seconds": 120.0},
-            rapidapi={"requests_per_second": 10_000.0}, openai={"requests_per_second": 10_000.0},
-            sim={"latency_ms": LATENCY_MS})
+            data_dir=root / "data",
+            simulate=True,
+            queue={"lease_seconds": 120.0},
+            rapidapi={"requests_per_second": 10_000.0},
+            openai={"requests_per_second": 10_000.0},
+            sim={"latency_ms": LATENCY_MS},
+        )
         sim = make_simulator(latency_ms=LATENCY_MS, jitter=0.0)
         names = public_usernames(sim, 1 + COMPETITORS, "viral_bench_", recent_reels=3)
         stages: list[tuple[float, str]] = []
         runtime = await Runtime.open(settings, transport=sim.transport(), simulator=sim)
         unsubscribe = runtime.events.subscribe(
-            lambda e: stages.append((time.monotonic(), e.data["stage"])) if e.kind == "viral.progress" else None)
+            lambda e: stages.append((time.monotonic(), e.data["stage"])) if e.kind == "viral.progress" else None
+        )
         try:
             job = await api.create_job(runtime, names[0], names[1:])
             t0 = time.monotonic()
@@ -103,7 +115,7 @@ async def _one_job() -> dict[str, Any]:
             unsubscribe()
             await runtime.close()
     calls = sim.stats.calls
-    owner = lambda code: (r.owner if (r := sim.world.reel(code)) is not None else "?")  # noqa: E731
+    owner = lambda code: r.owner if (r := sim.world.reel(code)) is not None else "?"  # noqa: E731
     result = critical_path(calls, names, owner)
     marks = [(t, s) for i, (t, s) in enumerate(stages) if i == 0 or stages[i - 1][1] != s] + [(t_end, "end")]
     split: dict[str, float] = defaultdict(float, claim=marks[0][0] - t0)  # wall per stage, from stage changes
@@ -124,15 +136,26 @@ def run(quick: bool = False) -> list[Row]:
     split = ", ".join(f"{k} {ms(v)}" for k, v in r["split"].items())
     n = f"median of {len(runs)} jobs" if len(runs) > 1 else "1 job"
     return [
-        Row(NAME, f"wall time of run_job_now, 1 primary + {COMPETITORS} competitors, {r['calls']} calls "
-                  f"({n}; per stage ms: {split})", f"{ms(r['wall'])} ms"),
-        Row(NAME, f"critical path = fetch {ms(r['fetch'])} ({r['pages']} calls; slowest fetch overall "
-                  f"{ms(r['max_fetch'])}) + its transcripts {ms(r['trans'])} ({r['trans_calls']} of "
-                  f"{r['all_trans']} calls) + AI span {ms(r['ai'])} ({r['chat_calls']} chat calls)",
-            f"{ms(r['critical'])} ms"),
-        Row(NAME, "wall / critical path" + (f" (runs: {', '.join(f'{x:.3f}' for x in ratios)})" if len(runs) > 1
-                                            else ""),
-            f"{ratio:.3f}", "<= 1.2", ratio <= 1.2 and all(x["ok"] for x in runs)),
+        Row(
+            NAME,
+            f"wall time of run_job_now, 1 primary + {COMPETITORS} competitors, {r['calls']} calls "
+            f"({n}; per stage ms: {split})",
+            f"{ms(r['wall'])} ms",
+        ),
+        Row(
+            NAME,
+            f"critical path = fetch {ms(r['fetch'])} ({r['pages']} calls; slowest fetch overall "
+            f"{ms(r['max_fetch'])}) + its transcripts {ms(r['trans'])} ({r['trans_calls']} of "
+            f"{r['all_trans']} calls) + AI span {ms(r['ai'])} ({r['chat_calls']} chat calls)",
+            f"{ms(r['critical'])} ms",
+        ),
+        Row(
+            NAME,
+            "wall / critical path" + (f" (runs: {', '.join(f'{x:.3f}' for x in ratios)})" if len(runs) > 1 else ""),
+            f"{ratio:.3f}",
+            "<= 1.2",
+            ratio <= 1.2 and all(x["ok"] for x in runs),
+        ),
     ]
 
 

@@ -16,8 +16,15 @@ import traceback
 
 from ._common import Row
 
-MODULES = ("bench_queue_store", "bench_dispatch", "bench_rate_limit", "bench_startup", "bench_console_scale",
-           "bench_tui_refresh", "bench_viral_job")
+MODULES = (
+    "bench_queue_store",
+    "bench_dispatch",
+    "bench_rate_limit",
+    "bench_startup",
+    "bench_console_scale",
+    "bench_tui_refresh",
+    "bench_viral_job",
+)
 
 
 def _table(rows: list[Row]) -> str:
@@ -48,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     print(_table(rows))
     failed = [r for r in rows if r.passed is False]
-    print(f"\n{len(rows)} rows, {sum(r.passed is True for r in rows)} bars passed, {len(failed)} failed;"
-          f" {'quick' if args.quick else 'full'} run took {time.perf_counter() - t_all:.0f}s")
+    print(
+        f"\n{len(rows)} rows, {sum(r.passed is True for r in rows)} bars passed, {len(failed)} failed;"
+        f" {'quick' if args.quick else 'full'} run took {time.perf_counter() - t_all:.0f}s"
+    )
     return 0
 
 

@@ -32,8 +32,22 @@ from viralspot_tui.core.models.queue import Priority  # noqa: E402
 from viralspot_tui.tui.app import ViralSpotApp  # noqa: E402
 from viralspot_tui.tui.screens.job_detail import JobDetailScreen  # noqa: E402
 
-EXTRA = ["creator.daily", "foodie.hub", "studio.lumen", "mark.builds", "runwithjen", "plantmom.co", "dev.diaries",
-         "urban.sketch", "coffee.lab", "snap.science", "trail.mix", "pixel.pete", "mindful.mo", "quick.eats"]
+EXTRA = [
+    "creator.daily",
+    "foodie.hub",
+    "studio.lumen",
+    "mark.builds",
+    "runwithjen",
+    "plantmom.co",
+    "dev.diaries",
+    "urban.sketch",
+    "coffee.lab",
+    "snap.science",
+    "trail.mix",
+    "pixel.pete",
+    "mindful.mo",
+    "quick.eats",
+]
 
 
 async def wait_until(predicate, timeout: float, what: str) -> None:
@@ -48,9 +62,13 @@ async def run(out: Path) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="viralspot-shots-"))
     os.chdir(workdir)
     shutil.copy(ROOT / "queue.csv.sample", workdir / "queue.csv")
-    settings = load_settings(data_dir=str(workdir / "data"), simulate=True,
-                             queue={"queue_file": "queue.csv", "max_concurrent": 6, "grace_seconds": 2},
-                             rapidapi={"requests_per_second": 25}, sim={"latency_ms": 40, "seed": 7})
+    settings = load_settings(
+        data_dir=str(workdir / "data"),
+        simulate=True,
+        queue={"queue_file": "queue.csv", "max_concurrent": 6, "grace_seconds": 2},
+        rapidapi={"requests_per_second": 25},
+        sim={"latency_ms": 40, "seed": 7},
+    )
     app = ViralSpotApp(lambda: open_engine(settings), settings=settings, screenshot_dir=out)
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.host.started.is_set():

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from testkit import make_settings  # noqa: F401 - also clears provider variables from the environment
 
 

@@ -11,9 +11,20 @@ from typing import Any
 
 FIXED_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
-for _var in ("RAPIDAPI_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY",
-             "VIRALSPOT_DATA_DIR", "VIRALSPOT_SIMULATE", "VIRALSPOT_SIM_LATENCY_MS", "VIRALSPOT_SIM_RATE_LIMIT",
-             "VIRALSPOT_SIM_FAULT_RATE", "VIRALSPOT_SIM_SEED", "VIRALSPOT_CONFIG_FILE"):
+for _var in (
+    "RAPIDAPI_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SUPABASE_URL",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "VIRALSPOT_DATA_DIR",
+    "VIRALSPOT_SIMULATE",
+    "VIRALSPOT_SIM_LATENCY_MS",
+    "VIRALSPOT_SIM_RATE_LIMIT",
+    "VIRALSPOT_SIM_FAULT_RATE",
+    "VIRALSPOT_SIM_SEED",
+    "VIRALSPOT_CONFIG_FILE",
+):
     os.environ.pop(_var, None)
 
 
@@ -24,8 +35,13 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Any:
     base: dict[str, Any] = {
         "data_dir": str(tmp_path / "data"),
         "simulate": True,
-        "queue": {"queue_file": str(tmp_path / "queue.csv"), "retry_base_seconds": 0.01, "retry_max_seconds": 0.05,
-                  "lease_seconds": 5.0, "grace_seconds": 2.0},
+        "queue": {
+            "queue_file": str(tmp_path / "queue.csv"),
+            "retry_base_seconds": 0.01,
+            "retry_max_seconds": 0.05,
+            "lease_seconds": 5.0,
+            "grace_seconds": 2.0,
+        },
         "rapidapi": {"requests_per_second": 1000.0, "backoff_initial": 0.001, "backoff_max": 0.01},
         "openai": {"requests_per_second": 1000.0},
         "sim": {"latency_ms": 1.0},
@@ -41,8 +57,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Any:
 def make_sim(latency_ms: float = 1.0, **kwargs: Any) -> Any:
     from viralspot_tui.sim import SimConfig, Simulator
 
-    return Simulator(SimConfig(seed=kwargs.pop("seed", 7), latency_ms=latency_ms, jitter=kwargs.pop("jitter", 0.0),
-                               **kwargs), clock=lambda: FIXED_NOW)
+    return Simulator(
+        SimConfig(seed=kwargs.pop("seed", 7), latency_ms=latency_ms, jitter=kwargs.pop("jitter", 0.0), **kwargs),
+        clock=lambda: FIXED_NOW,
+    )
 
 
 def public_names(sim: Any, count: int, prefix: str = "user", min_reels: int = 0) -> list[str]:
@@ -58,8 +76,9 @@ def public_names(sim: Any, count: int, prefix: str = "user", min_reels: int = 0)
     return names
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
-                   what: str | Callable[[], str] = "") -> None:
+async def wait_for(
+    predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02, what: str | Callable[[], str] = ""
+) -> None:
     """Poll a (sync or async) predicate until true; fail the test with a clear message on timeout.
 
     ``what`` may be a callable, evaluated only on failure, to report the state that was seen."""
@@ -73,11 +92,10 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval
             return
         if loop.time() > deadline:
             described = what() if callable(what) else what
-            raise AssertionError(f"condition not met within {timeout}s: "
-                                 f"{described or getattr(predicate, '__name__', predicate)}")
+            raise AssertionError(
+                f"condition not met within {timeout}s: {described or getattr(predicate, '__name__', predicate)}"
+            )
         await asyncio.sleep(interval)
-
-
 
 
 def crashing_processor(runtime: Any, crashes: int, message: str = "boom {run}", name: str = "crashy") -> Any:

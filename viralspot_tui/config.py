@@ -181,9 +181,15 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     status_interval_seconds: float = Field(10.0, gt=0)
-    rapidapi_key: SecretStr | None = Field(None, validation_alias=AliasChoices("RAPIDAPI_KEY", "VIRALSPOT_RAPIDAPI_KEY"))
-    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "VIRALSPOT_OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VIRALSPOT_OPENAI_BASE_URL"))
+    rapidapi_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("RAPIDAPI_KEY", "VIRALSPOT_RAPIDAPI_KEY")
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "VIRALSPOT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VIRALSPOT_OPENAI_BASE_URL")
+    )
     supabase_url: str | None = Field(None, validation_alias=AliasChoices("SUPABASE_URL", "VIRALSPOT_SUPABASE_URL"))
     supabase_service_role_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SUPABASE_SERVICE_ROLE_KEY", "VIRALSPOT_SUPABASE_SERVICE_ROLE_KEY")
@@ -217,9 +223,18 @@ class Settings(BaseSettings):
             self.supabase.service_role_key = self.supabase_service_role_key
         from .core.redaction import register_secrets  # every place that prints text can now mask them
 
-        register_secrets(s.get_secret_value() for s in (
-            self.rapidapi.key, self.openai.api_key, self.supabase.service_role_key, self.rapidapi_key,
-            self.openai_api_key, self.supabase_service_role_key) if s is not None)
+        register_secrets(
+            s.get_secret_value()
+            for s in (
+                self.rapidapi.key,
+                self.openai.api_key,
+                self.supabase.service_role_key,
+                self.rapidapi_key,
+                self.openai_api_key,
+                self.supabase_service_role_key,
+            )
+            if s is not None
+        )
         return self
 
     @property
@@ -294,5 +309,6 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         raise ConfigError("invalid configuration" + source + ":\n" + "\n".join(lines)) from None
     except Exception as exc:  # e.g. a TOML syntax error
         toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
-        raise ConfigError(f"could not read configuration (config file {toml_file}, environment or .env): "
-                          f"{exc}") from None
+        raise ConfigError(
+            f"could not read configuration (config file {toml_file}, environment or .env): {exc}"
+        ) from None

@@ -22,6 +22,7 @@ from .core.redaction import MASK, redact, redact_value, register_secrets
 
 __all__ = ["configure_logging", "redact", "redact_value", "register_secrets", "MASK"]
 
+
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for key, value in list(event_dict.items()):
         if key.startswith("_"):  # structlog's own bookkeeping (record, from_structlog)
@@ -45,8 +46,9 @@ def configure_logging(fmt: str = "text", level: str = "info", secrets: Iterable[
     import structlog
 
     register_secrets(secrets)
-    renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
-                     else structlog.dev.ConsoleRenderer(colors=False))
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -55,8 +57,12 @@ def configure_logging(fmt: str = "text", level: str = "info", secrets: Iterable[
     ]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, _redact, _RedactedRenderer(renderer)],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _redact,
+            _RedactedRenderer(renderer),
+        ],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

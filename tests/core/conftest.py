@@ -17,8 +17,7 @@ from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.store.database import Database
 from viralspot_tui.core.store.queue_store import QueueStore
 
-_PROVIDER_VARIABLES = ("RAPIDAPI_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SUPABASE_URL",
-                       "SUPABASE_SERVICE_ROLE_KEY")
+_PROVIDER_VARIABLES = ("RAPIDAPI_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY")
 
 
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,9 +43,11 @@ def test_viralspot_toml_in_the_working_directory_is_read() -> None:
 
 
 def test_config_file_argument(tmp_path: Path) -> None:
-    path = write(tmp_path / "custom.toml",
-                 'log_level = "debug"\n[queue]\nmax_concurrent = 4\nmax_attempts = 5\n'
-                 '[crawler]\nblocked = ["spam.account"]\n[rapidapi]\nrequests_per_second = 2.5\n')
+    path = write(
+        tmp_path / "custom.toml",
+        'log_level = "debug"\n[queue]\nmax_concurrent = 4\nmax_attempts = 5\n'
+        '[crawler]\nblocked = ["spam.account"]\n[rapidapi]\nrequests_per_second = 2.5\n',
+    )
     s = load_settings(config_file=path)
     assert s.log_level == "debug"
     assert (s.queue.max_concurrent, s.queue.max_attempts) == (4, 5)
@@ -92,8 +94,15 @@ def test_provider_key_is_read_and_masked_everywhere(monkeypatch: pytest.MonkeyPa
     assert s.rapidapi.key.get_secret_value() == SECRET  # type: ignore[union-attr]
     assert s.openai.api_key.get_secret_value() == SECRET + "-oa"  # type: ignore[union-attr]
     assert s.supabase.service_role_key.get_secret_value() == SECRET + "-sb"  # type: ignore[union-attr]
-    for text in (s.model_dump_json(), str(s), repr(s), str(s.model_dump()), repr(s.rapidapi), str(s.rapidapi),
-                 s.rapidapi.model_dump_json()):
+    for text in (
+        s.model_dump_json(),
+        str(s),
+        repr(s),
+        str(s.model_dump()),
+        repr(s.rapidapi),
+        str(s.rapidapi),
+        s.rapidapi.model_dump_json(),
+    ):
         assert SECRET not in text
     assert "**********" in s.model_dump_json()
 
@@ -114,9 +123,9 @@ def test_key_from_toml_is_masked_and_not_in_error_text(tmp_path: Path) -> None:
     ("toml", "field"),
     [
         ("[queue]\nmax_concurrent = 0\n", "queue.max_concurrent"),
-        ("[queue]\nmax_concurrent = \"many\"\n", "queue.max_concurrent"),
-        ("[queue]\nbackend = \"redis\"\n", "queue.backend"),
-        ("log_format = \"xml\"\n", "log_format"),
+        ('[queue]\nmax_concurrent = "many"\n', "queue.max_concurrent"),
+        ('[queue]\nbackend = "redis"\n', "queue.backend"),
+        ('log_format = "xml"\n', "log_format"),
         ("[openai]\ntemperature = 5\n", "openai.temperature"),
         ("[sim]\nfault_rate = 1.5\n", "sim.fault_rate"),
         ("[queue]\nmax_attempts = -1\n", "queue.max_attempts"),
@@ -190,14 +199,45 @@ def test_data_dir_from_flag_and_environment(tmp_path: Path, monkeypatch: pytest.
 
 # --------------------------------------------------------------------------- garbage config files
 
-_KEYS = ["simulate", "log_level", "log_format", "data_dir", "status_interval_seconds", "rapidapi_key", "keys",
-         "queue", "max_concurrent", "max_attempts", "backend", "queue_file", "lease_seconds", "blocked", "seed",
-         "fault_rate", "temperature", "nonsense"]
-_SECTIONS = ["", "[queue]", "[rapidapi]", "[openai]", "[crawler]", "[sim]", "[viral]", "[supabase]", "[keys]",
-             "[queue.max_concurrent]", "[[queue]]", "[nope]"]
+_KEYS = [
+    "simulate",
+    "log_level",
+    "log_format",
+    "data_dir",
+    "status_interval_seconds",
+    "rapidapi_key",
+    "keys",
+    "queue",
+    "max_concurrent",
+    "max_attempts",
+    "backend",
+    "queue_file",
+    "lease_seconds",
+    "blocked",
+    "seed",
+    "fault_rate",
+    "temperature",
+    "nonsense",
+]
+_SECTIONS = [
+    "",
+    "[queue]",
+    "[rapidapi]",
+    "[openai]",
+    "[crawler]",
+    "[sim]",
+    "[viral]",
+    "[supabase]",
+    "[keys]",
+    "[queue.max_concurrent]",
+    "[[queue]]",
+    "[nope]",
+]
 _VALUES = st.one_of(
-    st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=True).map(lambda f: repr(f).replace("inf", "inf")),
-    st.booleans().map(lambda b: str(b).lower()), st.text(max_size=15).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=True).map(lambda f: repr(f).replace("inf", "inf")),
+    st.booleans().map(lambda b: str(b).lower()),
+    st.text(max_size=15).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
     st.sampled_from(["[]", "[1, 2]", '["a", 1]', "{}", "{ a = 1 }", "1979-05-27T07:32:00Z", "nan", "-inf", '"""x"""']),
     st.text(alphabet=string.printable, max_size=10),
 )
@@ -206,8 +246,11 @@ _TOML_LINE = st.one_of(
     st.builds(lambda k, v: f"{k} = {v}", st.sampled_from(_KEYS), _VALUES),
     st.text(max_size=30),
 )
-_TOML = st.one_of(st.lists(_TOML_LINE, max_size=10).map("\n".join), st.text(max_size=200),
-                  st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+_TOML = st.one_of(
+    st.lists(_TOML_LINE, max_size=10).map("\n".join),
+    st.text(max_size=200),
+    st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -37,8 +37,11 @@ async def open_backend(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Callab
             if isinstance(csv_text, str):
                 csv_text = csv_text.encode()
             csv_path.write_bytes(csv_text)
-        settings = load_settings(data_dir=str(tmp_path / "data"), simulate=True,
-                                 queue={"queue_file": str(csv_path), "csv_sync_seconds": 0.001})
+        settings = load_settings(
+            data_dir=str(tmp_path / "data"),
+            simulate=True,
+            queue={"queue_file": str(csv_path), "csv_sync_seconds": 0.001},
+        )
         runtime = await Runtime.open(settings, clock=clock, with_providers=False)
         runtimes.append(runtime)
         backend = CsvBackend(runtime, csv_path)
@@ -76,7 +79,7 @@ async def wait_for_new_mtime(path: Path) -> None:
     before = path.stat().st_mtime_ns
     deadline = time.monotonic() + 1
     while time.monotonic() < deadline:
-        time.sleep(0.005)
+        time.sleep(0.005)  # noqa: ASYNC251
         probe = path.with_suffix(".probe")
         probe.write_text("x")
         if probe.stat().st_mtime_ns != before:
@@ -93,6 +96,7 @@ async def synced(backend: CsvBackend) -> None:
 
 # --------------------------------------------------------------------------- import
 
+
 async def test_start_imports_rows_and_writes_the_file_back(open_backend, tmp_path: Path) -> None:
     text = (
         f"{HEADER}\n"
@@ -105,7 +109,12 @@ async def test_start_imports_rows_and_writes_the_file_back(open_backend, tmp_pat
     backend = await open_backend(text)
     queue = backend.runtime.queue
     natgeo = await queue.get("natgeo")
-    assert (natgeo.priority, natgeo.status, natgeo.source, natgeo.request_id) == (Priority.HIGH, Status.PENDING, "manual", "req-1001")
+    assert (natgeo.priority, natgeo.status, natgeo.source, natgeo.request_id) == (
+        Priority.HIGH,
+        Status.PENDING,
+        "manual",
+        "req-1001",
+    )
     assert (await queue.get("nasa")).status is Status.PENDING
     assert (await queue.get("hubermanlab")).status is Status.COMPLETED
     ghost = await queue.get("ghost")
@@ -126,9 +135,11 @@ async def test_missing_file_is_created_with_a_header(open_backend, tmp_path: Pat
 
 
 async def test_bom_crlf_quotes_and_extra_columns_load_and_extras_survive(open_backend, tmp_path: Path) -> None:
-    text = ("\ufeffnotes," + HEADER + "\r\n"
-            '"vip, call first",nasa,csv,HIGH,,PENDING,0,,,\r\n'
-            '"multi\r\nline",esa,csv,LOW,,PENDING,0,,,\r\n')
+    text = (
+        "\ufeffnotes," + HEADER + "\r\n"
+        '"vip, call first",nasa,csv,HIGH,,PENDING,0,,,\r\n'
+        '"multi\r\nline",esa,csv,LOW,,PENDING,0,,,\r\n'
+    )
     backend = await open_backend(text.encode())
     assert backend.row_errors == []
     assert (await backend.runtime.queue.get("nasa")).priority is Priority.HIGH
@@ -259,8 +270,14 @@ async def test_malformed_rows_are_reported_and_kept_after_write_back(open_backen
     assert lines.count(bad_priority) == 1 and lines.count(bad_name) == 1
     assert set(file_rows(path)) == {"alpha", "charlie", "delta", "echo"}
     # They stay where the operator put them, so the reported line numbers keep pointing at them.
-    assert [line.split(",")[0] for line in lines[1:]] == ["alpha", "bravo", "charlie", "x'; DROP TABLE queue;--",
-                                                          "delta", "echo"]
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "alpha",
+        "bravo",
+        "charlie",
+        "x'; DROP TABLE queue;--",
+        "delta",
+        "echo",
+    ]
     assert [e.line for e in backend.row_errors] == [3, 5]
     assert sum("line 3" in m for m in backend.messages) == 1  # reported once, not again after each write-back
 
@@ -286,7 +303,7 @@ async def test_an_error_message_with_a_carriage_return_does_not_inject_a_row(ope
 
 
 async def test_formula_payloads_are_neutralised_on_export(open_backend, tmp_path: Path) -> None:
-    backend = await open_backend(f"{HEADER}\nnasa,csv,HIGH,,,,,,=HYPERLINK(\"http://evil\")\n")
+    backend = await open_backend(f'{HEADER}\nnasa,csv,HIGH,,,,,,=HYPERLINK("http://evil")\n')
     queue = backend.runtime.queue
     [item] = await queue.claim(Priority.HIGH, 1, LEASE)
     await queue.fail(item, "=cmd|' /C calc'!A0", permanent=True)
@@ -302,6 +319,7 @@ async def test_formula_payloads_are_neutralised_on_export(open_backend, tmp_path
 
 
 # --------------------------------------------------------------------------- files and permissions
+
 
 async def test_database_file_and_folder_are_owner_only(open_backend, tmp_path: Path) -> None:
     backend = await open_backend(f"{HEADER}\nnasa\n")
@@ -335,10 +353,20 @@ def test_write_atomic_survives_kill_9_at_random_moments(tmp_path: Path) -> None:
     rng = random.Random(20261128)
     versions = []
     for v in range(3):
-        rows = [{"username": f"user_{i}", "source": "csv", "priority": "HIGH" if i % 3 else "LOW",
-                 "timestamp": "2026-11-20T09:15:00+00:00", "status": ["PENDING", "COMPLETED", "FAILED"][v],
-                 "attempts": str(v), "last_attempt": "", "error_message": f"version {v} " * 3,
-                 "request_id": f"v{v}"} for i in range(4000 + 500 * v)]
+        rows = [
+            {
+                "username": f"user_{i}",
+                "source": "csv",
+                "priority": "HIGH" if i % 3 else "LOW",
+                "timestamp": "2026-11-20T09:15:00+00:00",
+                "status": ["PENDING", "COMPLETED", "FAILED"][v],
+                "attempts": str(v),
+                "last_attempt": "",
+                "error_message": f"version {v} " * 3,
+                "request_id": f"v{v}",
+            }
+            for i in range(4000 + 500 * v)
+        ]
         text = render_csv(rows, [], [])
         source = tmp_path / f"version{v}.txt"
         source.write_text(text, newline="")
@@ -348,8 +376,11 @@ def test_write_atomic_survives_kill_9_at_random_moments(tmp_path: Path) -> None:
     script.write_text(_WRITER)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for _ in range(20):
-        proc = subprocess.Popen([sys.executable, str(script), str(target), *(str(tmp_path / f"version{v}.txt") for v in range(3))],
-                                stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(target), *(str(tmp_path / f"version{v}.txt") for v in range(3))],
+            stdout=subprocess.PIPE,
+            env=env,
+        )
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
             time.sleep(rng.uniform(0, 0.03))

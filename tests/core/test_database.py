@@ -45,7 +45,9 @@ async def test_existing_loose_permissions_are_tightened(make_db, tmp_path: Path)
 async def test_schema_has_the_spec_tables_wal_and_is_idempotent(make_db, tmp_path: Path) -> None:
     path = tmp_path / "data" / "viralspot.db"
     db = await make_db(path)
-    tables = set(await db.read(lambda c: [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")]))
+    tables = set(
+        await db.read(lambda c: [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")])
+    )
     assert SPEC_TABLES <= tables
     assert await db.read(lambda c: c.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"
     assert await db.read(lambda c: c.execute("PRAGMA synchronous").fetchone()[0]) == 1  # NORMAL
@@ -59,7 +61,10 @@ async def test_write_returns_values_and_read_sees_them(db: Database) -> None:
         return conn.execute("INSERT INTO runtime_state VALUES (?, ?, 'now')", (key, value)).rowcount
 
     assert await db.write(put, "a", "1") == 1
-    assert await db.read(lambda c, k: c.execute("SELECT value FROM runtime_state WHERE key=?", (k,)).fetchone()[0], "a") == "1"
+    assert (
+        await db.read(lambda c, k: c.execute("SELECT value FROM runtime_state WHERE key=?", (k,)).fetchone()[0], "a")
+        == "1"
+    )
 
 
 async def test_group_commit_many_writes_fewer_commits(db: Database) -> None:
@@ -84,9 +89,13 @@ async def test_a_failing_write_is_rolled_back_alone(db: Database) -> None:
         conn.execute("INSERT INTO runtime_state VALUES ('half', 'v', 'now')")
         raise ValueError("boom")
 
-    outcomes = await asyncio.gather(db.write(put, "a"), db.write(half_then_fail), db.write(put, "b"),
-                                    db.write(put, "a"),  # duplicate key: IntegrityError
-                                    return_exceptions=True)
+    outcomes = await asyncio.gather(
+        db.write(put, "a"),
+        db.write(half_then_fail),
+        db.write(put, "b"),
+        db.write(put, "a"),  # duplicate key: IntegrityError
+        return_exceptions=True,
+    )
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ValueError)
     assert isinstance(outcomes[3], sqlite3.IntegrityError)
@@ -127,8 +136,10 @@ async def test_two_databases_on_one_file_see_each_others_commits(make_db, tmp_pa
     assert await b.read(lambda c: c.execute("SELECT value FROM runtime_state WHERE key='from_a'").fetchone()[0]) == "1"
 
     def bump(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO runtime_state VALUES ('n', '0', 'now') ON CONFLICT(key) DO UPDATE"
-                     " SET value = CAST(value AS INTEGER) + 1")
+        conn.execute(
+            "INSERT INTO runtime_state VALUES ('n', '0', 'now') ON CONFLICT(key) DO UPDATE"
+            " SET value = CAST(value AS INTEGER) + 1"
+        )
 
     await asyncio.gather(*(db.write(bump) for _ in range(50) for db in (a, b)))
     assert int(await a.read(lambda c: c.execute("SELECT value FROM runtime_state WHERE key='n'").fetchone()[0])) == 99

@@ -24,8 +24,11 @@ HIGH, LOW = Priority.HIGH, Priority.LOW
 LEASE = 60.0
 
 
-async def rows(db: Database, sql: str = "SELECT id, username, priority, status, attempts, lease_owner FROM queue ORDER BY id",
-               *params: object) -> list[tuple]:
+async def rows(
+    db: Database,
+    sql: str = "SELECT id, username, priority, status, attempts, lease_owner FROM queue ORDER BY id",
+    *params: object,
+) -> list[tuple]:
     return await db.read(lambda c: [tuple(r) for r in c.execute(sql, params).fetchall()])
 
 
@@ -37,13 +40,20 @@ async def claim_one(store: QueueStore, priority: Priority = HIGH) -> QueueItem:
 
 # --------------------------------------------------------------------------- enqueue (Q2, Q3)
 
+
 async def test_enqueue_adds_a_pending_item_with_all_fields(store: QueueStore, clock: FakeClock) -> None:
     [result] = await store.enqueue(["@NatGeo"], HIGH, source="api", request_id="req-1")
     assert result.outcome is EnqueueOutcome.ADDED
     assert result.username == "natgeo"
     item = await store.get("natgeo")
     assert item is not None and item.id == result.item_id
-    assert (item.priority, item.status, item.source, item.attempts, item.max_attempts) == (HIGH, Status.PENDING, "api", 0, 3)
+    assert (item.priority, item.status, item.source, item.attempts, item.max_attempts) == (
+        HIGH,
+        Status.PENDING,
+        "api",
+        0,
+        3,
+    )
     assert item.request_id == "req-1"
     assert item.created_at == clock.now() and item.created_at.tzinfo is not None
     assert item.lease_owner is None and item.not_before is None and item.completed_at is None
@@ -94,13 +104,21 @@ async def test_only_unknown_enqueue_skips_names_known_in_any_status(store: Queue
     await store.enqueue(["done.one", "failed.one"], HIGH)
     await store.complete(await claim_one(store))
     await store.fail(await claim_one(store), "HTTP 404", permanent=True)
-    await db.write(lambda c: c.execute("INSERT INTO primary_profiles (username, first_scraped_at, last_scraped_at)"
-                                       " VALUES ('scraped.one', 'x', 'x')"))
-    results = await store.enqueue(["done.one", "failed.one", "scraped.one", "fresh.one"], LOW, source="crawler",
-                                  only_unknown=True)
+    await db.write(
+        lambda c: c.execute(
+            "INSERT INTO primary_profiles (username, first_scraped_at, last_scraped_at)"
+            " VALUES ('scraped.one', 'x', 'x')"
+        )
+    )
+    results = await store.enqueue(
+        ["done.one", "failed.one", "scraped.one", "fresh.one"], LOW, source="crawler", only_unknown=True
+    )
     assert [r.outcome for r in results] == [EnqueueOutcome.ALREADY_QUEUED] * 3 + [EnqueueOutcome.ADDED]
-    assert [(r[1], r[3]) for r in await rows(db)] == [("done.one", "COMPLETED"), ("failed.one", "FAILED"),
-                                                      ("fresh.one", "PENDING")]
+    assert [(r[1], r[3]) for r in await rows(db)] == [
+        ("done.one", "COMPLETED"),
+        ("failed.one", "FAILED"),
+        ("fresh.one", "PENDING"),
+    ]
 
 
 async def test_completed_name_is_requeued_as_refresh(store: QueueStore, db: Database) -> None:
@@ -117,7 +135,7 @@ async def test_invalid_names_are_refused_before_anything_is_written(store: Queue
     with pytest.raises(InvalidUsername):
         await store.enqueue(["good_one", "x'; DROP TABLE queue;--"], HIGH)
     with pytest.raises(InvalidUsername):
-        await store.enqueue(["=HYPERLINK(\"http://x\")"], HIGH)
+        await store.enqueue(['=HYPERLINK("http://x")'], HIGH)
     assert await rows(db) == []
     tables = await db.read(lambda c: [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")])
     assert "queue" in tables
@@ -128,8 +146,11 @@ async def test_unique_partial_index_refuses_two_active_rows_even_via_raw_sql(sto
     now = to_iso(store.clock.now())
 
     def insert(conn: sqlite3.Connection, status: str) -> None:
-        conn.execute("INSERT INTO queue (username, priority, status, source, created_at, updated_at)"
-                     " VALUES ('nasa', 'HIGH', ?, 'manual', ?, ?)", (status, now, now))
+        conn.execute(
+            "INSERT INTO queue (username, priority, status, source, created_at, updated_at)"
+            " VALUES ('nasa', 'HIGH', ?, 'manual', ?, ?)",
+            (status, now, now),
+        )
 
     for status in ("PENDING", "PROCESSING", "PAUSED"):
         with pytest.raises(sqlite3.IntegrityError):
@@ -137,11 +158,14 @@ async def test_unique_partial_index_refuses_two_active_rows_even_via_raw_sql(sto
     # Inactive history rows are allowed next to the active one.
     await db.write(insert, "COMPLETED")
     await db.write(insert, "FAILED")
-    active = await rows(db, "SELECT COUNT(*) FROM queue WHERE username='nasa' AND status IN ('PENDING','PROCESSING','PAUSED')")
+    active = await rows(
+        db, "SELECT COUNT(*) FROM queue WHERE username='nasa' AND status IN ('PENDING','PROCESSING','PAUSED')"
+    )
     assert active == [(1,)]
 
 
 # --------------------------------------------------------------------------- claim order (Q4)
+
 
 async def test_claim_returns_high_before_low_and_fifo_within_priority(store: QueueStore) -> None:
     await store.enqueue(["low1", "low2"], LOW)
@@ -168,7 +192,10 @@ async def test_low_claim_yields_while_a_claimable_high_exists(store: QueueStore,
     assert not await store.high_waiting()
     assert [i.username for i in await store.claim(LOW, 1, LEASE)] == ["low1"]
     # A transient failure puts the HIGH item back with a future not_before: LOW still runs.
-    assert await store.fail(high, "timeout", permanent=False, retry_at=clock.now() + timedelta(seconds=30)) is Status.PENDING
+    assert (
+        await store.fail(high, "timeout", permanent=False, retry_at=clock.now() + timedelta(seconds=30))
+        is Status.PENDING
+    )
     assert not await store.high_waiting()
     assert [i.username for i in await store.claim(LOW, 1, LEASE)] == ["low2"]
     # Once the retry time passes the HIGH item is claimable again and LOW yields.
@@ -195,7 +222,7 @@ async def test_paused_items_are_claimed_before_pending_of_same_priority(store: Q
     await store.enqueue(["a1", "a2", "a3"], LOW)
     items = await store.claim(LOW, 3, LEASE)
     by_name = {i.username: i for i in items}
-    await store.release(by_name["a1"])                        # back to PENDING
+    await store.release(by_name["a1"])  # back to PENDING
     await store.release(by_name["a3"], status=Status.PAUSED)  # pre-empted mid-way
     await store.release(by_name["a2"])
     await store.enqueue(["a0"], LOW)
@@ -219,6 +246,7 @@ async def test_claim_with_zero_limit_returns_nothing(store: QueueStore) -> None:
 
 # --------------------------------------------------------------------------- leases and fencing (Q7)
 
+
 async def test_heartbeat_renews_only_for_the_current_owner(store: QueueStore, clock: FakeClock) -> None:
     await store.enqueue(["nasa", "esa"], HIGH)
     a, b = await store.claim(HIGH, 2, LEASE)
@@ -239,8 +267,9 @@ async def test_heartbeat_renews_only_for_the_current_owner(store: QueueStore, cl
     assert await store.heartbeat([], LEASE) == set()
 
 
-async def test_sweep_requeues_expired_leases_and_fences_the_old_owner(store: QueueStore, db: Database,
-                                                                      clock: FakeClock) -> None:
+async def test_sweep_requeues_expired_leases_and_fences_the_old_owner(
+    store: QueueStore, db: Database, clock: FakeClock
+) -> None:
     await store.enqueue(["nasa"], HIGH)
     old = await claim_one(store)
     clock.advance(LEASE - 1)
@@ -269,8 +298,9 @@ async def test_sweep_requeues_expired_leases_and_fences_the_old_owner(store: Que
     assert (await store.get("nasa")).status is Status.COMPLETED  # type: ignore[union-attr]
 
 
-async def test_late_answer_after_sweep_without_reclaim_changes_nothing(store: QueueStore, db: Database,
-                                                                       clock: FakeClock) -> None:
+async def test_late_answer_after_sweep_without_reclaim_changes_nothing(
+    store: QueueStore, db: Database, clock: FakeClock
+) -> None:
     await store.enqueue(["nasa"], HIGH)
     old = await claim_one(store)
     clock.advance(LEASE + 1)
@@ -311,6 +341,7 @@ async def test_lease_owner_is_unique_across_store_instances_on_one_database(make
 
 
 # --------------------------------------------------------------------------- attempts and failures (Q6)
+
 
 async def test_attempts_counted_at_claim_and_given_back_by_release(store: QueueStore) -> None:
     await store.enqueue(["nasa"], HIGH)
@@ -390,7 +421,7 @@ async def test_retry_one_and_all_reset_attempts(store: QueueStore) -> None:
 async def test_retry_does_not_create_a_second_active_row(store: QueueStore, db: Database) -> None:
     await store.enqueue(["nasa"], HIGH)
     await store.fail(await claim_one(store), "boom", permanent=True)
-    await store.enqueue(["nasa"], LOW)   # a fresh active row beside the failed one
+    await store.enqueue(["nasa"], LOW)  # a fresh active row beside the failed one
     assert await store.retry("nasa") == 0
     assert await store.retry(None) == 0
     active = await rows(db, "SELECT COUNT(*) FROM queue WHERE status IN ('PENDING','PROCESSING','PAUSED')")
@@ -398,6 +429,7 @@ async def test_retry_does_not_create_a_second_active_row(store: QueueStore, db: 
 
 
 # --------------------------------------------------------------------------- operator actions and reads
+
 
 async def test_bump_changes_priority_of_the_active_item(store: QueueStore) -> None:
     await store.enqueue(["nasa"], LOW)
@@ -435,21 +467,30 @@ async def test_counts_list_board_and_has_work_due(store: QueueStore, clock: Fake
     assert not await store.has_work_due(within_seconds=3600)
     await store.enqueue(["h1", "h2", "h3"], HIGH)
     await store.enqueue(["l1", "l2"], LOW)
-    running = await claim_one(store)                                   # h1
-    failing = await claim_one(store)                                   # h2
+    running = await claim_one(store)  # h1
+    failing = await claim_one(store)  # h2
     await store.fail(failing, "boom", permanent=True)
-    assert await store.counts() == {(HIGH, Status.PROCESSING): 1, (HIGH, Status.FAILED): 1,
-                                    (HIGH, Status.PENDING): 1, (LOW, Status.PENDING): 2}
+    assert await store.counts() == {
+        (HIGH, Status.PROCESSING): 1,
+        (HIGH, Status.FAILED): 1,
+        (HIGH, Status.PENDING): 1,
+        (LOW, Status.PENDING): 2,
+    }
     assert [i.username for i in await store.list()] == ["h1", "h2", "h3", "l1", "l2"]
     assert [i.username for i in await store.list(Status.PENDING)] == ["h3", "l1", "l2"]
     assert [i.username for i in await store.list(limit=2)] == ["h1", "h2"]
     board = [(i.username, i.status) for i in await store.board()]
-    assert board == [("h1", Status.PROCESSING), ("h3", Status.PENDING), ("l1", Status.PENDING),
-                     ("l2", Status.PENDING), ("h2", Status.FAILED)]
+    assert board == [
+        ("h1", Status.PROCESSING),
+        ("h3", Status.PENDING),
+        ("l1", Status.PENDING),
+        ("l2", Status.PENDING),
+        ("h2", Status.FAILED),
+    ]
     assert len(await store.board(limit=1)) == 4
     assert await store.has_work_due()
     await store.complete(running)
-    item = await claim_one(store)                                      # h3
+    item = await claim_one(store)  # h3
     await store.fail(item, "503", permanent=False, retry_at=clock.now() + timedelta(seconds=100))
     for low in await store.claim(LOW, 2, LEASE):
         await store.complete(low)
@@ -460,8 +501,10 @@ async def test_counts_list_board_and_has_work_due(store: QueueStore, clock: Fake
 
 # --------------------------------------------------------------------------- concurrency and group commit (Q11)
 
-async def test_concurrent_claimers_on_two_databases_never_share_an_item(make_db, tmp_path: Path,
-                                                                        clock: FakeClock) -> None:
+
+async def test_concurrent_claimers_on_two_databases_never_share_an_item(
+    make_db, tmp_path: Path, clock: FakeClock
+) -> None:
     path = tmp_path / "shared" / "queue.db"
     db_a, db_b = await make_db(path), await make_db(path)
     store_a = QueueStore(db_a, clock=clock, instance_id="host:1:a")
@@ -497,8 +540,9 @@ async def test_one_failing_write_does_not_undo_its_neighbours(store: QueueStore,
     old = await claim_one(store)
     await store.release(old)
     fresh = await claim_one(store)
-    outcomes = await asyncio.gather(store.enqueue(["a"], LOW), store.complete(old), store.enqueue(["b"], LOW),
-                                    return_exceptions=True)
+    outcomes = await asyncio.gather(
+        store.enqueue(["a"], LOW), store.complete(old), store.enqueue(["b"], LOW), return_exceptions=True
+    )
     assert isinstance(outcomes[1], LeaseLost)
     assert {r[1] for r in await rows(db)} == {"stale", "a", "b"}
     assert (await store.get_by_id(fresh.id)).status is Status.PROCESSING  # type: ignore[union-attr]
@@ -545,8 +589,13 @@ class QueueMachine(RuleBasedStateMachine):
 
     def _claimable(self, prio: str) -> list[tuple[int, dict]]:
         now = self._now()
-        ok = [(i, r) for i, r in self.model.items() if r["prio"] == prio and r["status"] in ("PENDING", "PAUSED")
-              and (r["not_before"] is None or r["not_before"] <= now)]
+        ok = [
+            (i, r)
+            for i, r in self.model.items()
+            if r["prio"] == prio
+            and r["status"] in ("PENDING", "PAUSED")
+            and (r["not_before"] is None or r["not_before"] <= now)
+        ]
         return sorted(ok, key=lambda p: (0 if p[1]["status"] == "PAUSED" else 1, p[0]))
 
     # rules
@@ -568,8 +617,16 @@ class QueueMachine(RuleBasedStateMachine):
             return
         done = any(r["name"] == name and r["status"] == "COMPLETED" for r in self.model.values())
         assert result.outcome is (EnqueueOutcome.REFRESHED if done else EnqueueOutcome.ADDED)
-        self.model[result.item_id] = {"id": result.item_id, "name": name, "prio": prio.value, "status": "PENDING",
-                                      "attempts": 0, "not_before": None, "owner": None, "expires": None}
+        self.model[result.item_id] = {
+            "id": result.item_id,
+            "name": name,
+            "prio": prio.value,
+            "status": "PENDING",
+            "attempts": 0,
+            "not_before": None,
+            "owner": None,
+            "expires": None,
+        }
 
     @rule(target=claimed, prio=st.sampled_from([HIGH, LOW]), limit=st.integers(1, 3))
     def claim(self, prio: Priority, limit: int):  # noqa: ANN201
@@ -582,8 +639,13 @@ class QueueMachine(RuleBasedStateMachine):
         for item in items:
             assert item.priority is prio and item.status is Status.PROCESSING
             row = self.model[item.id]
-            row.update(status="PROCESSING", attempts=row["attempts"] + 1, owner=item.lease_owner,
-                       expires=self._now() + timedelta(seconds=LEASE), not_before=row["not_before"])
+            row.update(
+                status="PROCESSING",
+                attempts=row["attempts"] + 1,
+                owner=item.lease_owner,
+                expires=self._now() + timedelta(seconds=LEASE),
+                not_before=row["not_before"],
+            )
             assert item.attempts == row["attempts"]
         return multiple(*items)
 
@@ -622,8 +684,7 @@ class QueueMachine(RuleBasedStateMachine):
             return
         self.run(self.store.release(item, status=status))
         row = self.model[item.id]
-        row.update(status=status.value, owner=None, expires=None, not_before=None,
-                   attempts=max(row["attempts"] - 1, 0))
+        row.update(status=status.value, owner=None, expires=None, not_before=None, attempts=max(row["attempts"] - 1, 0))
 
     @rule(seconds=st.sampled_from([1, 30, 59, 61, 90, 200]))
     def advance_and_sweep(self, seconds: int) -> None:
@@ -640,15 +701,28 @@ class QueueMachine(RuleBasedStateMachine):
     # invariants
     @invariant()
     def at_most_one_active_row_per_name(self) -> None:
-        dupes = self.run(self.db.read(lambda c: c.execute(
-            "SELECT username, COUNT(*) FROM queue WHERE status IN ('PENDING','PROCESSING','PAUSED')"
-            " GROUP BY username HAVING COUNT(*) > 1").fetchall()))
+        dupes = self.run(
+            self.db.read(
+                lambda c: c.execute(
+                    "SELECT username, COUNT(*) FROM queue WHERE status IN ('PENDING','PROCESSING','PAUSED')"
+                    " GROUP BY username HAVING COUNT(*) > 1"
+                ).fetchall()
+            )
+        )
         assert dupes == []
 
     @invariant()
     def every_row_has_exactly_one_known_status_and_matches_the_model(self) -> None:
-        found = self.run(self.db.read(lambda c: [tuple(r) for r in c.execute(
-            "SELECT id, username, priority, status, attempts, lease_owner FROM queue").fetchall()]))
+        found = self.run(
+            self.db.read(
+                lambda c: [
+                    tuple(r)
+                    for r in c.execute(
+                        "SELECT id, username, priority, status, attempts, lease_owner FROM queue"
+                    ).fetchall()
+                ]
+            )
+        )
         assert {r[0] for r in found} == set(self.model)
         for id_, name, prio, status, attempts, owner in found:
             assert status in {s.value for s in Status}
@@ -659,6 +733,7 @@ class QueueMachine(RuleBasedStateMachine):
         assert sum(counts.values()) == len(found)
 
 
-QueueMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=30, deadline=None,
-                                          suppress_health_check=[HealthCheck.too_slow])
+QueueMachine.TestCase.settings = settings(
+    max_examples=30, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestQueueMachine = QueueMachine.TestCase

@@ -22,6 +22,7 @@ def satisfies_instagram_rules(name: str) -> bool:
 
 # --------------------------------------------------------------------------- accepted forms
 
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -62,6 +63,7 @@ def test_scheme_less_mobile_url_is_accepted_like_the_www_form() -> None:
 
 # --------------------------------------------------------------------------- refused forms
 
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -86,11 +88,11 @@ def test_scheme_less_mobile_url_is_accepted_like_the_www_form() -> None:
         ("+1", "not allowed"),
         ("-2", "not allowed"),
         ("@SUM(A1)", "not allowed"),
-        ("\u0430dmin", "ASCII"),                      # Cyrillic 'а' look-alike
+        ("\u0430dmin", "ASCII"),  # Cyrillic 'а' look-alike
         ("n\u0430me", "ASCII"),
-        ("\uff4e\uff41\uff4d\uff45", "ASCII"),        # fullwidth "name"
-        ("na\u200dme", "ASCII"),                      # zero-width joiner
-        ("na\u200bme", "ASCII"),                      # zero-width space
+        ("\uff4e\uff41\uff4d\uff45", "ASCII"),  # fullwidth "name"
+        ("na\u200dme", "ASCII"),  # zero-width joiner
+        ("na\u200bme", "ASCII"),  # zero-width space
         ("caf\u00e9", "ASCII"),
         ("https://www.instagram.com/p/C0ffee123/", "/p/"),
         ("https://www.instagram.com/reel/C0ffee123/", "/reel/"),
@@ -141,11 +143,23 @@ _ALPHABET = string.ascii_letters + string.digits + "._@/:?=&%#-+ \t'\";()\u0430\
 _raw_text = st.one_of(
     st.text(),
     st.text(alphabet=_ALPHABET, max_size=40),
-    st.builds(lambda pre, name, post: f"{pre}{name}{post}",
-              st.sampled_from(["", "@", "https://www.instagram.com/", "https://m.instagram.com/",
-                               "instagram.com/", "http://", "https://", "https://evil.example/"]),
-              st.text(alphabet=string.ascii_letters + string.digits + "._", max_size=35),
-              st.sampled_from(["", "/", "/?hl=en", "?igsh=abc", "#x", "/reels/", " "])),
+    st.builds(
+        lambda pre, name, post: f"{pre}{name}{post}",
+        st.sampled_from(
+            [
+                "",
+                "@",
+                "https://www.instagram.com/",
+                "https://m.instagram.com/",
+                "instagram.com/",
+                "http://",
+                "https://",
+                "https://evil.example/",
+            ]
+        ),
+        st.text(alphabet=string.ascii_letters + string.digits + "._", max_size=35),
+        st.sampled_from(["", "/", "/?hl=en", "?igsh=abc", "#x", "/reels/", " "]),
+    ),
 )
 
 

@@ -32,12 +32,15 @@ def sim(clock: FakeClock) -> Simulator:
 
 
 @pytest.fixture
-async def make_runtime(tmp_path: Any, clock: FakeClock, sim: Simulator) -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
+async def make_runtime(
+    tmp_path: Any, clock: FakeClock, sim: Simulator
+) -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
     opened: list[Runtime] = []
 
     async def build(**crawler: Any) -> Runtime:
         settings = load_settings(
-            data_dir=tmp_path, simulate=True,
+            data_dir=tmp_path,
+            simulate=True,
             rapidapi={"requests_per_second": 1000.0, "retries": 1, "backoff_initial": 0.0},
             crawler={"round_delay_seconds": 0, **crawler},
         )

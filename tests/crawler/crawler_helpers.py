@@ -33,13 +33,19 @@ def context_followers(sim: Simulator, viewer: str, name: str) -> int | None:
 async def add_primaries(runtime: Runtime, names: Iterable[str]) -> None:
     now = to_iso(runtime.clock.now())
     rows = [(n, now, now) for n in names]
-    await runtime.db.write(lambda c: c.executemany(
-        "INSERT INTO primary_profiles (username, first_scraped_at, last_scraped_at) VALUES (?, ?, ?)", rows))
+    await runtime.db.write(
+        lambda c: c.executemany(
+            "INSERT INTO primary_profiles (username, first_scraped_at, last_scraped_at) VALUES (?, ?, ?)", rows
+        )
+    )
 
 
 async def queue_rows(runtime: Runtime) -> list[tuple[str, str, str, str]]:
-    return await runtime.db.read(lambda c: [tuple(r) for r in c.execute(
-        "SELECT username, status, priority, source FROM queue ORDER BY id").fetchall()])
+    return await runtime.db.read(
+        lambda c: [
+            tuple(r) for r in c.execute("SELECT username, status, priority, source FROM queue ORDER BY id").fetchall()
+        ]
+    )
 
 
 def new_crawl(runtime: Runtime, pool: SeedPool | None = None, **kw: Any) -> Crawl:

@@ -37,10 +37,15 @@ async def test_running_processor_takes_over_a_crawl_whose_owner_died(runtime, si
         lease = to_iso(clock.now() + timedelta(seconds=30))
         now = to_iso(clock.now())
         seeds = json.dumps(community(sim, 24)[:2])
-        request_id = await runtime.db.write(lambda c: c.execute(
-            "INSERT INTO crawler_requests (seeds, target, max_rounds, source, status, owner, lease_expires_at,"
-            " created_at, started_at, updated_at) VALUES (?, 3, 2, 'cli', 'running', 'deadhost:1:cli', ?, ?, ?, ?)",
-            (seeds, lease, now, now, now)).lastrowid)
+        request_id = await runtime.db.write(
+            lambda c: (
+                c.execute(
+                    "INSERT INTO crawler_requests (seeds, target, max_rounds, source, status, owner, lease_expires_at,"
+                    " created_at, started_at, updated_at) VALUES (?, 3, 2, 'cli', 'running', 'deadhost:1:cli', ?, ?, ?, ?)",
+                    (seeds, lease, now, now, now),
+                ).lastrowid
+            )
+        )
         await asyncio.sleep(0.05)
         assert not await processor.is_idle()
         clock.advance(seconds=31)  # the dead owner's lease runs out
@@ -79,8 +84,15 @@ async def test_lease_is_renewed_during_a_long_delay_between_rounds(make_runtime,
         beats.append(asyncio.get_running_loop().time())
 
     seeds = community(sim, 24)[:2]
-    crawl = new_crawl(runtime, seeds=seeds, target=1000, max_rounds=2, heartbeat=beat, beat_seconds=0.1,
-                      control=ProcessorControl("crawler"))
+    crawl = new_crawl(
+        runtime,
+        seeds=seeds,
+        target=1000,
+        max_rounds=2,
+        heartbeat=beat,
+        beat_seconds=0.1,
+        control=ProcessorControl("crawler"),
+    )
     await crawl.run()
     gaps = [b - a for a, b in zip(beats, beats[1:])]
     assert len(beats) >= 5 and max(gaps) < 0.35, gaps
@@ -91,10 +103,15 @@ async def test_failed_crawl_error_text_never_carries_a_secret(tmp_path, clock, s
     from viralspot_tui.core.runtime import Runtime
 
     secret = "rapid-audit-0123456789abcdef"
-    settings = load_settings(data_dir=tmp_path, simulate=True, rapidapi={"key": secret, "requests_per_second": 1000.0},
-                             crawler={"round_delay_seconds": 0})
+    settings = load_settings(
+        data_dir=tmp_path,
+        simulate=True,
+        rapidapi={"key": secret, "requests_per_second": 1000.0},
+        crawler={"round_delay_seconds": 0},
+    )
     runtime = await Runtime.open(settings, transport=sim.transport(), simulator=sim, clock=clock)
     try:
+
         async def broken(*_a, **_k):
             raise RuntimeError(f"unexpected: headers={{'x-rapidapi-key': '{secret}'}}")
 
@@ -132,8 +149,12 @@ async def test_operator_block_during_a_crawl_applies_from_the_next_round(make_ru
 
     runtime = await make_runtime(min_followers=0)
     members = community(sim, 24)
-    first, second = next((a, b) for a in members for b in members if a != b
-                         and set(similar_of(sim, b)) - set(similar_of(sim, a)) - {a, b})
+    first, second = next(
+        (a, b)
+        for a in members
+        for b in members
+        if a != b and set(similar_of(sim, b)) - set(similar_of(sim, a)) - {a, b}
+    )
     later = [n for n in similar_of(sim, second) if n not in similar_of(sim, first) and n not in (first, second)]
     store = CrawlerStore(runtime.db, runtime.clock)
 

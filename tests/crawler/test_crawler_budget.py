@@ -59,6 +59,7 @@ async def test_processor_stops_on_the_budget_and_resumes_the_next_day(make_runti
     control = ProcessorControl("crawler")
     task = asyncio.create_task(processor.run(control))
     try:
+
         async def waiting() -> bool:
             current = processor.snapshot()["current"]
             return current is not None and current["state"] == "waiting_budget"

@@ -25,10 +25,15 @@ def _cli() -> click.Group:
 
 
 def _invoke(tmp_path, *args: str):
-    state = CliState(overrides={
-        "data_dir": str(tmp_path), "simulate": True, "sim": {"latency_ms": 0, "seed": 7},
-        "rapidapi": {"requests_per_second": 1000.0}, "crawler": {"round_delay_seconds": 0},
-    })
+    state = CliState(
+        overrides={
+            "data_dir": str(tmp_path),
+            "simulate": True,
+            "sim": {"latency_ms": 0, "seed": 7},
+            "rapidapi": {"requests_per_second": 1000.0},
+            "crawler": {"round_delay_seconds": 0},
+        }
+    )
     return CliRunner().invoke(_cli(), list(args), obj=state, catch_exceptions=False)
 
 
@@ -59,8 +64,20 @@ def test_crawl_wait_without_engine_runs_here_and_prints_rounds(tmp_path):
 
 def test_crawl_wait_json_reports_rounds_exhausted(tmp_path):
     seeds = _seeds(2, k=31)
-    result = _invoke(tmp_path, "crawl", "--seed", seeds[0], "--seed", seeds[1], "--target", "400", "--rounds", "2",
-                     "--wait", "--json")
+    result = _invoke(
+        tmp_path,
+        "crawl",
+        "--seed",
+        seeds[0],
+        "--seed",
+        seeds[1],
+        "--target",
+        "400",
+        "--rounds",
+        "2",
+        "--wait",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["outcome"] == "rounds_exhausted" and len(report["rounds"]) == 2
@@ -111,13 +128,26 @@ async def test_crawl_wait_with_an_engine_running_hands_over_and_follows(tmp_path
 
     runtime = await make_runtime()  # the "engine", on the same data dir
     await ControlChannel(runtime.db, runtime.clock).set_state(
-        "engine", json.dumps({"running": True, "heartbeat": to_iso(utcnow())}))
+        "engine", json.dumps({"running": True, "heartbeat": to_iso(utcnow())})
+    )
     control = ProcessorControl("crawler")
     engine = asyncio.create_task(CrawlerProcessor(runtime, poll_seconds=0.01).run(control))
     try:
         seeds = _seeds(2, k=33)
-        result = await asyncio.to_thread(_invoke, tmp_path, "crawl", "--seed", seeds[0], "--seed", seeds[1],
-                                         "--target", "500", "--rounds", "2", "--wait")
+        result = await asyncio.to_thread(
+            _invoke,
+            tmp_path,
+            "crawl",
+            "--seed",
+            seeds[0],
+            "--seed",
+            seeds[1],
+            "--target",
+            "500",
+            "--rounds",
+            "2",
+            "--wait",
+        )
     finally:
         control.stop()
         await asyncio.wait_for(engine, 5)

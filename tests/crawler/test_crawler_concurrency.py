@@ -13,9 +13,12 @@ from viralspot_tui.core.processors.queue_processor import QueueProcessor
 
 
 async def _active_duplicates(runtime):
-    return await runtime.db.read(lambda c: c.execute(
-        "SELECT username, COUNT(*) FROM queue WHERE status IN ('PENDING','PROCESSING','PAUSED')"
-        " GROUP BY username HAVING COUNT(*) > 1").fetchall())
+    return await runtime.db.read(
+        lambda c: c.execute(
+            "SELECT username, COUNT(*) FROM queue WHERE status IN ('PENDING','PROCESSING','PAUSED')"
+            " GROUP BY username HAVING COUNT(*) > 1"
+        ).fetchall()
+    )
 
 
 async def test_crawl_beside_operators_and_queue_processor_keeps_one_active_item_per_name(make_runtime, sim):
@@ -52,12 +55,16 @@ async def test_crawl_beside_operators_and_queue_processor_keeps_one_active_item_
     for r in report.rounds:
         assert r.found == r.dropped_total + r.duplicates + len(r.queued)
     # every name the crawl reports as queued really got a crawler row, and only once
-    rows = await runtime.db.read(lambda c: c.execute(
-        "SELECT username, COUNT(*) FROM queue WHERE source = 'crawler' GROUP BY username").fetchall())
+    rows = await runtime.db.read(
+        lambda c: c.execute(
+            "SELECT username, COUNT(*) FROM queue WHERE source = 'crawler' GROUP BY username"
+        ).fetchall()
+    )
     crawler_rows = {name: n for name, n in rows}
     assert set(crawler_rows) == set(report.queued)
     assert set(crawler_rows.values()) == {1}
     assert len(report.queued) == len(set(report.queued))
-    completed = await runtime.db.read(lambda c: c.execute(
-        "SELECT COUNT(*) FROM queue WHERE status = 'COMPLETED'").fetchone()[0])
+    completed = await runtime.db.read(
+        lambda c: c.execute("SELECT COUNT(*) FROM queue WHERE status = 'COMPLETED'").fetchone()[0]
+    )
     assert completed > 0  # the queue processor really worked beside the crawl

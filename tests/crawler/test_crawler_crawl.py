@@ -30,8 +30,12 @@ async def test_every_round_adds_up_and_is_an_event_and_a_row(runtime, sim):
     assert [e.data["round"] for e in events] == [1, 2, 3]
     for event, r in zip(events, report.rounds):
         assert {k: event.data[k] for k in ("seed", "found", "dropped", "duplicates", "queued")} == {
-            "seed": r.seed, "found": r.found, "dropped": r.dropped, "duplicates": r.duplicates,
-            "queued": len(r.queued)}
+            "seed": r.seed,
+            "found": r.found,
+            "dropped": r.dropped,
+            "duplicates": r.duplicates,
+            "queued": len(r.queued),
+        }
     stored = await store.rounds_for(request.id)
     assert [s.summary() for s in stored] == [r.summary() for r in report.rounds]
     row = await store.get_request(request.id)
@@ -108,9 +112,10 @@ async def test_resumed_crawl_continues_from_its_recorded_rounds(runtime, sim):
     request = await store.create_request(seeds, 1000, 4)
     first = await new_crawl(runtime, seeds=seeds, target=1000, max_rounds=2, request_id=request.id).run()
     previous = await store.rounds_for(request.id)
-    resumed = await new_crawl(runtime, seeds=seeds, target=1000, max_rounds=4, request_id=request.id,
-                              previous=previous).run()
+    resumed = await new_crawl(
+        runtime, seeds=seeds, target=1000, max_rounds=4, request_id=request.id, previous=previous
+    ).run()
     assert [r.round for r in resumed.rounds] == [1, 2, 3, 4]
     assert [r.seed for r in resumed.rounds] == seeds
-    assert resumed.queued[:len(first.queued)] == first.queued
+    assert resumed.queued[: len(first.queued)] == first.queued
     assert sim.stats.keys(endpoint="similar") == seeds  # rounds 1-2 were not repeated

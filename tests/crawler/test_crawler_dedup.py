@@ -14,14 +14,20 @@ async def test_duplicates_against_each_source_and_secondaries_stay_eligible(make
     names = [n for n in similar_of(sim, seed) if sim.world.profile(n).kind == "public"]
     pending, completed, failed, scraped, secondary = names[:5]
     await runtime.queue.enqueue([pending, completed, failed], source="manual")
-    await runtime.db.write(lambda c: c.execute(
-        "UPDATE queue SET status = CASE username WHEN ? THEN 'COMPLETED' WHEN ? THEN 'FAILED' ELSE status END",
-        (completed, failed)))
+    await runtime.db.write(
+        lambda c: c.execute(
+            "UPDATE queue SET status = CASE username WHEN ? THEN 'COMPLETED' WHEN ? THEN 'FAILED' ELSE status END",
+            (completed, failed),
+        )
+    )
     await add_primaries(runtime, [scraped])
     now = to_iso(runtime.clock.now())
-    await runtime.db.write(lambda c: c.execute(
-        "INSERT INTO secondary_profiles (username, discovered_by, first_seen_at, updated_at) VALUES (?, ?, ?, ?)",
-        (secondary, "someone", now, now)))
+    await runtime.db.write(
+        lambda c: c.execute(
+            "INSERT INTO secondary_profiles (username, discovered_by, first_seen_at, updated_at) VALUES (?, ?, ?, ?)",
+            (secondary, "someone", now, now),
+        )
+    )
 
     report = await new_crawl(runtime, seeds=[seed], target=1000, max_rounds=1).run()
     (round1,) = report.rounds
@@ -30,8 +36,10 @@ async def test_duplicates_against_each_source_and_secondaries_stay_eligible(make
     assert not {pending, completed, failed, scraped} & set(round1.queued)
     rows = await queue_rows(runtime)
     assert [r for r in rows if r[0] in (pending, completed, failed)] == [
-        (pending, "PENDING", "LOW", "manual"), (completed, "COMPLETED", "LOW", "manual"),
-        (failed, "FAILED", "LOW", "manual")]
+        (pending, "PENDING", "LOW", "manual"),
+        (completed, "COMPLETED", "LOW", "manual"),
+        (failed, "FAILED", "LOW", "manual"),
+    ]
 
 
 async def test_seen_earlier_in_the_crawl_counts_as_duplicate(runtime, sim):

@@ -51,7 +51,7 @@ async def test_runs_a_pending_request_and_reports_it_in_the_snapshot(runtime, si
     assert snap["current"] is None
     assert snap["totals"] == {"queued": 15, "target": 15}
     assert snap["last"]["outcome"] == "target_reached"
-    assert [r["seed"] for r in snap["rounds"]] == seeds[:len(snap["rounds"])]
+    assert [r["seed"] for r in snap["rounds"]] == seeds[: len(snap["rounds"])]
     for r in snap["rounds"]:
         assert r["found"] == r["dropped_total"] + r["duplicates"] + r["queued"]
     assert snap["budget"]["spent"] >= len(snap["rounds"])

@@ -12,32 +12,42 @@ from viralspot_tui.core.crawler.store import CrawlerStore
 from viralspot_tui.core.models.instagram import SimilarAccount, parse_follower_text
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("12.5K followers", 12_500),
-    ("1.2M followers", 1_200_000),
-    ("8,431 followers", 8_431),
-    ("678 followers", 678),
-    ("1 follower", 1),
-    ("Followed by zoe + 3 more", None),
-    ("Followed by zoe", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("12.5K followers", 12_500),
+        ("1.2M followers", 1_200_000),
+        ("8,431 followers", 8_431),
+        ("678 followers", 678),
+        ("1 follower", 1),
+        ("Followed by zoe + 3 more", None),
+        ("Followed by zoe", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_follower_text_parsing(text, expected):
     assert parse_follower_text(text) == expected
 
 
 def test_similar_item_takes_its_count_from_social_context_only_when_present():
     assert SimilarAccount.model_validate({"username": "a_b", "social_context": "3.0K followers"}).followers == 3_000
-    assert SimilarAccount.model_validate({"username": "a_b", "social_context": "Followed by x + 2 more"}).followers is None
+    assert (
+        SimilarAccount.model_validate({"username": "a_b", "social_context": "Followed by x + 2 more"}).followers is None
+    )
     assert SimilarAccount.model_validate({"username": "a_b"}).followers is None
 
 
 def _filter(runtime, sim, *, min_followers=1000, enrich=10, blocked=(), limit=0):
     store = CrawlerStore(runtime.db, runtime.clock)
-    return QualityFilter(db=runtime.db, instagram=runtime.providers.instagram,
-                         budget=DailyBudget(store, runtime.clock, limit), min_followers=min_followers,
-                         enrich_per_round=enrich, blocked=blocked)
+    return QualityFilter(
+        db=runtime.db,
+        instagram=runtime.providers.instagram,
+        budget=DailyBudget(store, runtime.clock, limit),
+        min_followers=min_followers,
+        enrich_per_round=enrich,
+        blocked=blocked,
+    )
 
 
 async def _judge(qf, candidates, need=100):
@@ -49,17 +59,24 @@ async def _judge(qf, candidates, need=100):
 
 async def test_each_check_drops_with_its_reason(runtime, sim):
     qf = _filter(runtime, sim, blocked=["@Blocked_One"])
-    verdict, reasons = await _judge(qf, [
-        Candidate(username="not valid!", followers=50_000),
-        Candidate(username="blocked_one", followers=50_000),
-        Candidate(username="hidden_acct", is_private=True, followers=50_000),
-        Candidate(username="small_acct", followers=999, social_context="999 followers"),
-        Candidate(username="big_acct", followers=12_500, social_context="12.5K followers"),
-        Candidate(username="exact_min", followers=1000),
-    ])
+    verdict, reasons = await _judge(
+        qf,
+        [
+            Candidate(username="not valid!", followers=50_000),
+            Candidate(username="blocked_one", followers=50_000),
+            Candidate(username="hidden_acct", is_private=True, followers=50_000),
+            Candidate(username="small_acct", followers=999, social_context="999 followers"),
+            Candidate(username="big_acct", followers=12_500, social_context="12.5K followers"),
+            Candidate(username="exact_min", followers=1000),
+        ],
+    )
     assert verdict.accepted == ["big_acct", "exact_min"]
-    assert reasons == {"not valid!": DropReason.INVALID_USERNAME, "blocked_one": DropReason.BLOCKED,
-                       "hidden_acct": DropReason.PRIVATE, "small_acct": DropReason.BELOW_MIN_FOLLOWERS}
+    assert reasons == {
+        "not valid!": DropReason.INVALID_USERNAME,
+        "blocked_one": DropReason.BLOCKED,
+        "hidden_acct": DropReason.PRIVATE,
+        "small_acct": DropReason.BELOW_MIN_FOLLOWERS,
+    }
     assert verdict.calls == 0 and sim.stats.count() == 0
 
 
@@ -68,13 +85,21 @@ async def test_missing_count_is_enriched_with_a_profile_call(runtime, sim):
     big = next(n for n in pool if sim.world.profile(n).follower_count >= 1000)
     small = next(n for n in pool if sim.world.profile(n).follower_count < 1000)
     qf = _filter(runtime, sim)
-    verdict, reasons = await _judge(qf, [
-        Candidate(username=big), Candidate(username=small, social_context="Followed by zoe + 8 more"),
-        Candidate(username="missing_nobody"), Candidate(username="private_quiet"),
-    ])
+    verdict, reasons = await _judge(
+        qf,
+        [
+            Candidate(username=big),
+            Candidate(username=small, social_context="Followed by zoe + 8 more"),
+            Candidate(username="missing_nobody"),
+            Candidate(username="private_quiet"),
+        ],
+    )
     assert verdict.accepted == [big]
-    assert reasons == {small: DropReason.BELOW_MIN_FOLLOWERS, "missing_nobody": DropReason.NOT_FOUND,
-                       "private_quiet": DropReason.PRIVATE}
+    assert reasons == {
+        small: DropReason.BELOW_MIN_FOLLOWERS,
+        "missing_nobody": DropReason.NOT_FOUND,
+        "private_quiet": DropReason.PRIVATE,
+    }
     assert verdict.calls == 4
     for name in (big, small, "missing_nobody", "private_quiet"):
         assert sim.stats.count(endpoint="profile", key=name) == 1
@@ -107,9 +132,13 @@ async def test_stored_secondary_count_saves_the_profile_call(runtime, sim):
     from viralspot_tui.core.clock import to_iso
 
     now = to_iso(runtime.clock.now())
-    await runtime.db.write(lambda c: c.execute(
-        "INSERT INTO secondary_profiles (username, followers, discovered_by, first_seen_at, updated_at)"
-        " VALUES ('public_known', 500, 'x', ?, ?)", (now, now)))
+    await runtime.db.write(
+        lambda c: c.execute(
+            "INSERT INTO secondary_profiles (username, followers, discovered_by, first_seen_at, updated_at)"
+            " VALUES ('public_known', 500, 'x', ?, ?)",
+            (now, now),
+        )
+    )
     verdict, reasons = await _judge(_filter(runtime, sim), [Candidate(username="public_known")])
     assert reasons == {"public_known": DropReason.BELOW_MIN_FOLLOWERS} and verdict.calls == 0
     assert sim.stats.count(endpoint="profile") == 0
@@ -133,7 +162,9 @@ async def test_crawl_round_matches_the_world_candidate_by_candidate(make_runtime
     actual = {d.username: d.reason.value for d in r.drops} | {n: "queued" for n in r.queued}
     assert actual == expected
     assert r.found == len(expected) == r.dropped_total + r.duplicates + len(r.queued)
-    needs_call = [n for n in expected if context_followers(sim, seed, n) is None and not sim.world.profile(n).is_private]
+    needs_call = [
+        n for n in expected if context_followers(sim, seed, n) is None and not sim.world.profile(n).is_private
+    ]
     assert sorted(sim.stats.keys(endpoint="profile")) == sorted(needs_call)
     assert r.calls == 1 + len(needs_call)
 

@@ -10,13 +10,23 @@ import sys
 import time
 from pathlib import Path
 
-ENV = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2", "VIRALSPOT_QUEUE__REELS_COUNT": "12",
-       "VIRALSPOT_LOG_LEVEL": "warning", "VIRALSPOT_STATUS_INTERVAL_SECONDS": "60"}
+ENV = {
+    **os.environ,
+    "VIRALSPOT_SIM_LATENCY_MS": "2",
+    "VIRALSPOT_QUEUE__REELS_COUNT": "12",
+    "VIRALSPOT_LOG_LEVEL": "warning",
+    "VIRALSPOT_STATUS_INTERVAL_SECONDS": "60",
+}
 
 
 def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), *args],
-                          env=ENV, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _status(data: Path) -> dict:
@@ -38,9 +48,25 @@ def _until(predicate, timeout: float = 20.0):
 def test_pause_resume_add_and_status_against_a_running_runner(tmp_path: Path) -> None:
     data, queue = tmp_path / "data", tmp_path / "queue.csv"
     runner = subprocess.Popen(
-        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui", "--simulate",
-         "--queue-file", str(queue), "--processors", "queue"], env=ENV, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "viralspot_tui.cli.main",
+            "--data-dir",
+            str(data),
+            "run",
+            "--no-ui",
+            "--simulate",
+            "--queue-file",
+            str(queue),
+            "--processors",
+            "queue",
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _until(lambda: _status(data)["engine_running"])
 
@@ -81,14 +107,34 @@ def test_bad_usage_exits_2_and_secrets_are_masked(tmp_path: Path) -> None:
     assert _cli(data, "queue", "add", "..bad").returncode == 2
     assert _cli(data, "queue", "retry").returncode == 2
     env_secret = {**ENV, "RAPIDAPI_KEY": "rk-super-secret-value", "OPENAI_API_KEY": "sk-another-secret"}
-    shown = subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "config", "show"],
-                           env=env_secret, capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "config", "show"],
+        env=env_secret,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shown.returncode == 0
     assert "rk-super-secret-value" not in shown.stdout + shown.stderr
     assert "sk-another-secret" not in shown.stdout + shown.stderr
-    assert "rapidapi.key = \"**********\"" in shown.stdout
-    missing = subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run",
-                              "--no-ui", "--processors", "queue"], env=ENV, capture_output=True, text=True, timeout=60)
+    assert 'rapidapi.key = "**********"' in shown.stdout
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "viralspot_tui.cli.main",
+            "--data-dir",
+            str(data),
+            "run",
+            "--no-ui",
+            "--processors",
+            "queue",
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 2
     assert "RAPIDAPI_KEY" in missing.stderr and "--simulate" in missing.stderr
 
@@ -100,26 +146,51 @@ def test_real_provider_path_against_a_loopback_simulator(tmp_path: Path) -> None
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "viralspot_tui.cli.main", "simulate", "--port", str(port)],
-                              env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "viralspot_tui.cli.main", "simulate", "--port", str(port)],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         env = {**ENV, "RAPIDAPI_KEY": "rk-loopback", "OPENAI_API_KEY": "sk-loopback", "OPENAI_BASE_URL": base + "/v1"}
         data = tmp_path / "data"
         args = [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "--rapidapi-base-url", base]
         _until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, timeout=20)
-        added = subprocess.run([*args, "queue", "add", "natgeo", "missing_nobody"], env=env, capture_output=True,
-                               text=True, timeout=60)
+        added = subprocess.run(
+            [*args, "queue", "add", "natgeo", "missing_nobody"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert added.returncode == 0, added.stderr
-        run = subprocess.run([*args, "run", "--no-ui", "--processors", "queue", "--exit-when-idle",
-                              "--queue-file", str(tmp_path / "q.csv")], env=env, capture_output=True, text=True,
-                             timeout=120)
+        run = subprocess.run(
+            [
+                *args,
+                "run",
+                "--no-ui",
+                "--processors",
+                "queue",
+                "--exit-when-idle",
+                "--queue-file",
+                str(tmp_path / "q.csv"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         assert "rk-loopback" not in run.stderr and "SIMULATED" not in run.stderr
-        listed = {i["username"]: i for i in json.loads(subprocess.run([*args, "queue", "list", "--json"], env=env,
-                                                                      capture_output=True, text=True).stdout)}
+        listed = {
+            i["username"]: i
+            for i in json.loads(
+                subprocess.run([*args, "queue", "list", "--json"], env=env, capture_output=True, text=True).stdout
+            )
+        }
         assert listed["natgeo"]["status"] == "COMPLETED"
-        assert listed["missing_nobody"]["status"] == "FAILED" and "not found" in listed["missing_nobody"]["last_error"].lower()
+        assert (
+            listed["missing_nobody"]["status"] == "FAILED"
+            and "not found" in listed["missing_nobody"]["last_error"].lower()
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -135,9 +206,25 @@ def test_file_edits_bump_retry_and_remove_against_a_running_runner(tmp_path: Pat
     data, queue = tmp_path / "data", tmp_path / "queue.csv"
     queue.write_text("username,priority\nalpha_one,LOW\nmissing_user,LOW\n")
     runner = subprocess.Popen(
-        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui", "--simulate",
-         "--queue-file", str(queue), "--processors", "queue"], env={**ENV, "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "viralspot_tui.cli.main",
+            "--data-dir",
+            str(data),
+            "run",
+            "--no-ui",
+            "--simulate",
+            "--queue-file",
+            str(queue),
+            "--processors",
+            "queue",
+        ],
+        env={**ENV, "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _until(lambda: _listed(data) == {"alpha_one": ("LOW", "COMPLETED"), "missing_user": ("LOW", "FAILED")})
         assert _cli(data, "pause", "queue").returncode == 0
@@ -149,8 +236,11 @@ def test_file_edits_bump_retry_and_remove_against_a_running_runner(tmp_path: Pat
         assert _cli(data, "queue", "bump", "beta_two", "--priority", "high").returncode == 0
         assert _cli(data, "queue", "retry", "missing_user").returncode == 0
         assert _cli(data, "queue", "remove", "gone_user").returncode == 0
-        assert _listed(data) == {"alpha_one": ("LOW", "COMPLETED"), "missing_user": ("LOW", "PENDING"),
-                                 "beta_two": ("HIGH", "PENDING")}
+        assert _listed(data) == {
+            "alpha_one": ("LOW", "COMPLETED"),
+            "missing_user": ("LOW", "PENDING"),
+            "beta_two": ("HIGH", "PENDING"),
+        }
         _until(lambda: "gone_user" not in queue.read_text())  # the runner's write-back drops it for good
 
         assert _cli(data, "resume", "queue").returncode == 0

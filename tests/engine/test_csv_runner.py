@@ -25,9 +25,25 @@ def test_run_on_the_sample_file_completes_every_valid_row_and_writes_statuses_ba
     queue = tmp_path / "queue.csv"
     shutil.copy(SAMPLE, queue)
     env = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2"}
-    result = subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(tmp_path / "d"), "run",
-                             "--no-ui", "--simulate", "--queue-file", str(queue), "--exit-when-idle"],
-                            env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "viralspot_tui.cli.main",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "run",
+            "--no-ui",
+            "--simulate",
+            "--queue-file",
+            str(queue),
+            "--exit-when-idle",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     statuses = _rows(queue)
     failed = {"private_diaries", "missing_person_404"}
@@ -50,20 +66,26 @@ async def test_rows_appended_while_the_engine_runs_are_picked_up(tmp_path: Path)
         assert queue.read_text().startswith("username,source,priority,")  # written back with all columns
         with queue.open("a", encoding="utf-8", newline="") as handle:  # an operator appends two rows
             handle.write("nasa,csv,HIGH\n@sunny.bakes_42,csv,low,,pending\n")
-        await wait_for(lambda: _rows(queue) == {"natgeo": "COMPLETED", "nasa": "COMPLETED",
-                                                "sunny.bakes_42": "COMPLETED"})
+        await wait_for(
+            lambda: _rows(queue) == {"natgeo": "COMPLETED", "nasa": "COMPLETED", "sunny.bakes_42": "COMPLETED"}
+        )
         item = await sup.runtime.queue.get("nasa")
         assert item.status is Status.COMPLETED and item.source == "csv"
 
         # an operator re-queues a completed row by hand and raises its priority
         text = queue.read_text().replace("natgeo,manual", "natgeo,csv")
-        lines = [ln if not ln.startswith("sunny.bakes_42,") else ln.replace("COMPLETED", "PENDING")
-                 for ln in text.splitlines()]
+        lines = [
+            ln if not ln.startswith("sunny.bakes_42,") else ln.replace("COMPLETED", "PENDING")
+            for ln in text.splitlines()
+        ]
         queue.write_text("\n".join(lines) + "\n")
         await wait_for(lambda: _completed_count(sup, "sunny.bakes_42", 2))
 
 
 async def _completed_count(sup, name: str, expected: int) -> bool:
-    rows = await sup.runtime.db.read(lambda c: c.execute(
-        "SELECT COUNT(*) FROM queue WHERE username = ? AND status = 'COMPLETED'", (name,)).fetchone()[0])
+    rows = await sup.runtime.db.read(
+        lambda c: c.execute(
+            "SELECT COUNT(*) FROM queue WHERE username = ? AND status = 'COMPLETED'", (name,)
+        ).fetchone()[0]
+    )
     return rows == expected

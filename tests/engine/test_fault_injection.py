@@ -17,13 +17,16 @@ TRANSIENT_MARKERS = ("HTTP 500", "HTTP 503", "timed out", "timeout", "JSON", "js
 
 async def test_every_item_settles_rightly_classified_at_fault_rate_0_3(tmp_path):
     sim = make_sim(latency_ms=1, fault_rate=0.3, seed=11)
-    settings = make_settings(tmp_path, queue={"max_concurrent": 16, "reels_count": 24, "similar_count": 5,
-                                              "max_attempts": MAX_ATTEMPTS},
-                             rapidapi={"retries": RETRIES})
+    settings = make_settings(
+        tmp_path,
+        queue={"max_concurrent": 16, "reels_count": 24, "similar_count": 5, "max_attempts": MAX_ATTEMPTS},
+        rapidapi={"retries": RETRIES},
+    )
     names = [f"faulty.{i}" for i in range(80)] + ["missing_one", "private_one"]
     kinds = {n: sim.world.profile(n).kind for n in names}
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue(names, Priority.LOW)
         await sup.start()
 

@@ -26,12 +26,31 @@ KILLS = 12
 
 
 def _runner(data: Path, queue: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "2", "VIRALSPOT_QUEUE__MAX_CONCURRENT": "8",
-           "VIRALSPOT_QUEUE__REELS_COUNT": "12", "VIRALSPOT_QUEUE__SIMILAR_COUNT": "5",
-           "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2", "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "2000",
-           "VIRALSPOT_LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui", "--simulate",
-           "--queue-file", str(queue), "--processors", "queue", *extra]
+    env = {
+        **os.environ,
+        "VIRALSPOT_SIM_LATENCY_MS": "2",
+        "VIRALSPOT_QUEUE__MAX_CONCURRENT": "8",
+        "VIRALSPOT_QUEUE__REELS_COUNT": "12",
+        "VIRALSPOT_QUEUE__SIMILAR_COUNT": "5",
+        "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2",
+        "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "2000",
+        "VIRALSPOT_LOG_LEVEL": "warning",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "viralspot_tui.cli.main",
+        "--data-dir",
+        str(data),
+        "run",
+        "--no-ui",
+        "--simulate",
+        "--queue-file",
+        str(queue),
+        "--processors",
+        "queue",
+        *extra,
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -98,7 +117,9 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
         assert by_name[name] == [("COMPLETED", 1)], (name, by_name[name])
     for name in set(names) - valid:
         assert by_name[name] == [("FAILED", 1)], (name, by_name[name])
-    assert conn.execute("SELECT COUNT(*) FROM queue WHERE status IN ('PROCESSING','PAUSED','PENDING')").fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT COUNT(*) FROM queue WHERE status IN ('PROCESSING','PAUSED','PENDING')").fetchone()[0] == 0
+    )
     dupes = conn.execute("SELECT shortcode, COUNT(*) FROM content GROUP BY shortcode HAVING COUNT(*) > 1").fetchall()
     assert dupes == []
     scraped = {r[0] for r in conn.execute("SELECT DISTINCT username FROM content")}

@@ -84,8 +84,17 @@ def test_status_reports_jobs_and_crawls_from_the_database_without_an_engine(tmp_
 def test_an_unusable_queue_file_path_is_a_configuration_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    result = _run(tmp_path / "d", "run", "--no-ui", "--simulate", "--processors", "queue",
-                  "--queue-file", str(blocker / "queue.csv"), "--exit-when-idle")
+    result = _run(
+        tmp_path / "d",
+        "run",
+        "--no-ui",
+        "--simulate",
+        "--processors",
+        "queue",
+        "--queue-file",
+        str(blocker / "queue.csv"),
+        "--exit-when-idle",
+    )
     assert result.exit_code == 2 and "is not usable" in result.output
 
 
@@ -105,8 +114,9 @@ def test_analyze_wait_stops_following_when_the_engine_disappears(tmp_path: Path)
             await runtime.close()
 
     asyncio.run(publish_a_live_engine())
-    result = CliRunner().invoke(cli, ["--data-dir", str(data), "analyze", "natgeo", "-c", "nasa", "--wait"],
-                                obj=CliState())
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(data), "analyze", "natgeo", "-c", "nasa", "--wait"], obj=CliState()
+    )
     assert result.exit_code == 1
     assert "the engine stopped before job 1 finished" in result.output
 
@@ -115,8 +125,16 @@ def test_remove_takes_the_row_out_of_the_queue_file_for_good(tmp_path: Path) -> 
     """The CSV backend merges rows it finds in the file; a removed name must not come back from it."""
     data, queue_file = tmp_path / "d", tmp_path / "queue.csv"
     queue_file.write_text("username,priority\nalpha_one,HIGH\nbeta_two,LOW\n")
-    batch = ["run", "--no-ui", "--simulate", "--processors", "queue", "--queue-file", str(queue_file),
-             "--exit-when-idle"]
+    batch = [
+        "run",
+        "--no-ui",
+        "--simulate",
+        "--processors",
+        "queue",
+        "--queue-file",
+        str(queue_file),
+        "--exit-when-idle",
+    ]
     assert _run(data, *batch).exit_code == 0
     assert "beta_two" in queue_file.read_text()
 

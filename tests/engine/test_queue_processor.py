@@ -25,8 +25,9 @@ async def test_high_items_run_before_low(tmp_path):
     settings = make_settings(tmp_path, queue={"max_concurrent": 1, "reels_count": 12})
     low = public_names(sim, 3, prefix="low")
     high = public_names(sim, 2, prefix="high")
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue(low, Priority.LOW)
         await sup.runtime.queue.enqueue(high, Priority.HIGH)
         await sup.start()
@@ -45,8 +46,9 @@ async def test_high_pauses_running_low_which_resumes_without_repeating_calls(tmp
     settings = make_settings(tmp_path, queue={"max_concurrent": 2, "reels_count": 72})
     low = public_names(sim, 2, prefix="lowlane", min_reels=80)
     high = public_names(sim, 2, prefix="highlane")
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         paused: list[str] = []
         sup.runtime.events.subscribe(lambda e: paused.append(e.data["username"]) if e.kind == "queue.paused" else None)
         await sup.runtime.queue.enqueue(low, Priority.LOW)
@@ -70,8 +72,9 @@ async def test_high_pauses_running_low_which_resumes_without_repeating_calls(tmp
 async def test_permanent_errors_fail_at_once_with_a_clear_error(tmp_path):
     sim = make_sim()
     settings = make_settings(tmp_path)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue(["missing_someone", "private_someone"], Priority.HIGH)
         await sup.start()
         await wait_for(lambda: _all_settled(sup, ["missing_someone", "private_someone"]))
@@ -91,8 +94,9 @@ async def test_transient_errors_retry_with_backoff_then_fail_within_bounds(tmp_p
     settings = make_settings(tmp_path, queue={"max_attempts": 3}, rapidapi={"retries": 2})
     [name] = public_names(sim, 1, prefix="flaky")
     sim.inject("profile", "http_503", count=1000, match=name)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         retries: list[str] = []
         sup.runtime.events.subscribe(lambda e: retries.append(e.message) if e.kind == "queue.retry" else None)
         await sup.runtime.queue.enqueue([name], Priority.HIGH)
@@ -111,8 +115,9 @@ async def test_transient_error_then_success_completes(tmp_path):
     settings = make_settings(tmp_path, rapidapi={"retries": 0})
     [name] = public_names(sim, 1, prefix="blip")
     sim.inject("reels", "http_500", count=1, match=name)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue([name], Priority.LOW)
         await sup.start()
         await wait_for(lambda: _all_settled(sup, [name]))
@@ -126,8 +131,9 @@ async def test_quota_exhausted_parks_items_without_burning_attempts(tmp_path):
     settings = make_settings(tmp_path)
     [name] = public_names(sim, 1, prefix="quota")
     sim.inject("profile", "quota_exhausted", count=1, match=name)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue([name], Priority.HIGH)
         await sup.start()
         await wait_for(lambda: sim.stats.count(endpoint="profile", outcome="quota") == 1)
@@ -149,8 +155,9 @@ async def test_not_subscribed_pauses_the_queue_and_keeps_the_item(tmp_path):
     settings = make_settings(tmp_path)
     [name] = public_names(sim, 1, prefix="sub")
     sim.inject("profile", "not_subscribed", count=1, match=name)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue([name], Priority.HIGH)
         await sup.start()
         await wait_for(lambda: sup.is_paused("queue"))
@@ -166,8 +173,9 @@ async def test_graceful_shutdown_releases_in_flight_items_and_gives_attempts_bac
     sim = make_sim(latency_ms=150)
     settings = make_settings(tmp_path, queue={"max_concurrent": 4, "reels_count": 120})
     names = public_names(sim, 4, prefix="slow", min_reels=120)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue(names, Priority.LOW)
         await sup.start()
         await wait_for(lambda: sup.snapshot().queue.in_flight == 4 or sup.processor("queue").running.__len__() == 4)
@@ -181,8 +189,9 @@ async def test_graceful_shutdown_lets_short_work_finish_within_grace(tmp_path):
     sim = make_sim(latency_ms=30)
     settings = make_settings(tmp_path, queue={"max_concurrent": 2, "reels_count": 12})
     names = public_names(sim, 2, prefix="quick")
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue(names, Priority.LOW)
         await sup.start()
         await wait_for(lambda: len(sup.processor("queue").running) == 2)
@@ -195,8 +204,9 @@ async def test_concurrency_caps_change_at_run_time(tmp_path):
     sim = make_sim(latency_ms=20)
     settings = make_settings(tmp_path, queue={"max_concurrent": 1, "reels_count": 24})
     names = public_names(sim, 8, prefix="cap")
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         proc = sup.processor("queue")
         peak = 0
 
@@ -219,8 +229,9 @@ async def test_processor_pause_and_resume_stop_and_restart_claiming(tmp_path):
     sim = make_sim()
     settings = make_settings(tmp_path)
     names = public_names(sim, 3, prefix="pz")
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.start()
         sup.pause("queue")
         await sup.runtime.queue.enqueue(names, Priority.HIGH)
@@ -236,10 +247,13 @@ async def test_a_batch_run_stopped_by_a_configuration_error_exits_1_instead_of_h
 
     sim = make_sim(unsubscribed_keys=frozenset({"simulator-key"}))
     settings = make_settings(tmp_path)
-    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",),
-                           local_only=True) as sup:
+    async with open_engine(
+        settings, transport=sim.transport(), simulator=sim, processors=("queue",), local_only=True
+    ) as sup:
         await sup.runtime.queue.enqueue(public_names(sim, 2, prefix="cfg"), Priority.HIGH)
-    code = await asyncio.wait_for(run_headless(settings, exit_when_idle=True, transport=sim.transport(),
-                                               simulator=sim, processors=("queue",)), timeout=30)
+    code = await asyncio.wait_for(
+        run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)),
+        timeout=30,
+    )
     assert code == 1
     assert sim.stats.count(outcome="not_subscribed") >= 1

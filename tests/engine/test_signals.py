@@ -23,11 +23,33 @@ def _start(tmp_path: Path, grace: str) -> tuple[subprocess.Popen[str], Path]:
     data = tmp_path / "data"
     queue = tmp_path / "queue.csv"
     queue.write_text("username\n" + "".join(f"slowpoke.{i}\n" for i in range(12)))
-    env = {**os.environ, "VIRALSPOT_SIM_LATENCY_MS": "400", "VIRALSPOT_QUEUE__REELS_COUNT": "200",
-           "VIRALSPOT_QUEUE__GRACE_SECONDS": grace, "VIRALSPOT_QUEUE__MAX_CONCURRENT": "4"}
-    proc = subprocess.Popen([sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "run", "--no-ui",
-                             "--simulate", "--queue-file", str(queue), "--processors", "queue"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "VIRALSPOT_SIM_LATENCY_MS": "400",
+        "VIRALSPOT_QUEUE__REELS_COUNT": "200",
+        "VIRALSPOT_QUEUE__GRACE_SECONDS": grace,
+        "VIRALSPOT_QUEUE__MAX_CONCURRENT": "4",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "viralspot_tui.cli.main",
+            "--data-dir",
+            str(data),
+            "run",
+            "--no-ui",
+            "--simulate",
+            "--queue-file",
+            str(queue),
+            "--processors",
+            "queue",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while _processing(data / "viralspot.db") < 4:
         assert time.monotonic() < deadline and proc.poll() is None, "runner did not start work"

@@ -56,6 +56,7 @@ async def test_paused_processors_are_remembered_across_restarts(tmp_path):
     try:
         await sup.start()
         assert sup.is_paused("crashy")
+
         async def published_paused():
             state = json.loads(await runtime.control_state("engine") or "{}")
             return state.get("running") and state["processors"]["crashy"]["state"] == "paused"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from pipeline_kit import pipeline_settings
 
 from viralspot_tui.config import Settings
 from viralspot_tui.core.clock import FakeClock
@@ -19,8 +20,6 @@ from viralspot_tui.core.store.checkpoints import CheckpointStore
 from viralspot_tui.core.store.content import ContentStore
 from viralspot_tui.core.store.database import Database
 from viralspot_tui.sim import SimConfig, Simulator
-
-from pipeline_kit import pipeline_settings
 
 
 @pytest.fixture
@@ -56,13 +55,19 @@ async def db(make_db) -> Database:
 async def make_pipeline(clock: FakeClock) -> AsyncIterator[Callable[..., ProfileFetchPipeline]]:
     made: list[Providers] = []
 
-    def build(sim: Simulator | None, db: Database, *, settings: Settings | None = None, **options: object) -> ProfileFetchPipeline:
+    def build(
+        sim: Simulator | None, db: Database, *, settings: Settings | None = None, **options: object
+    ) -> ProfileFetchPipeline:
         providers = Providers.create(
             settings or pipeline_settings(), transport=sim.transport() if sim is not None else None, clock=clock
         )
         made.append(providers)
         return ProfileFetchPipeline(
-            providers.instagram, ContentStore(db, clock), CheckpointStore(db, clock), clock=clock, **options  # type: ignore[arg-type]
+            providers.instagram,
+            ContentStore(db, clock),
+            CheckpointStore(db, clock),
+            clock=clock,
+            **options,  # type: ignore[arg-type]
         )
 
     yield build

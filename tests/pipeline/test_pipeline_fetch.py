@@ -7,8 +7,8 @@ import statistics
 from datetime import timedelta
 
 import pytest
-
 from pipeline_kit import pipeline_settings
+
 from viralspot_tui.core.providers.errors import NotFoundError, PrivateProfileError
 from viralspot_tui.core.store.checkpoints import CheckpointStore
 from viralspot_tui.sim import SimConfig, Simulator, running_server
@@ -104,7 +104,7 @@ async def test_rescrape_refreshes_numbers_and_never_deletes(sim, db, make_pipeli
         assert after[code]["first_seen_at"] == before[code]["first_seen_at"]
     assert any(after[c]["views"] > before[c]["views"] for c in refreshed)  # numbers grew
     untouched = set(before) - set(refreshed)
-    assert untouched and all(after[c] ["views"] == before[c]["views"] for c in untouched)
+    assert untouched and all(after[c]["views"] == before[c]["views"] for c in untouched)
     # outlier scores are recomputed over ALL stored reels, including the untouched ones
     views = [r["views"] for r in after.values()]
     baseline = statistics.median(v for v in views if v > 0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from pipeline_kit import pipeline_settings
+
 from viralspot_tui.core.pipeline.profile_fetch import PauseRequested
 from viralspot_tui.core.providers.errors import TransientError
 from viralspot_tui.core.store.checkpoints import CheckpointStore
@@ -102,7 +102,9 @@ async def test_boundary_is_awaited_before_every_network_step_only(sim, db, make_
         nonlocal calls
         calls += 1
 
-    result = await make_pipeline(sim, db, reels_count=REELS, fetch_reel_details=True).run("alice", "q:1", boundary=boundary)
+    result = await make_pipeline(sim, db, reels_count=REELS, fetch_reel_details=True).run(
+        "alice", "q:1", boundary=boundary
+    )
     assert calls == result.calls == sim.stats.count() == 1 + 3 + 1 + REELS
     again = await make_pipeline(sim, db, reels_count=REELS).run("alice", "q:2", boundary=boundary)
     assert calls == result.calls + again.calls

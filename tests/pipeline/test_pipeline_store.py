@@ -59,7 +59,11 @@ async def test_store_recomputes_over_all_stored_reels(db, clock):
     rows = {r["shortcode"]: r for r in await store.reels_for("alice")}
     # non-zero views: 100, 300, 500, 700 -> median 400
     assert {c: round(r["outlier_score"], 6) for c, r in rows.items()} == {
-        "aaaaa": 0.25, "bbbbb": 0.75, "ccccc": 0.0, "ddddd": 1.25, "eeeee": 1.75,
+        "aaaaa": 0.25,
+        "bbbbb": 0.75,
+        "ccccc": 0.0,
+        "ddddd": 1.25,
+        "eeeee": 1.75,
     }
     stored = await store.get_profile("alice")
     assert stored["total_views"] == 1600 and stored["reels_count"] == 5 and stored["median_views"] == 300

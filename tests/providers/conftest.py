@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from provider_kit import SECRET, make_settings
 
 from viralspot_tui.config import Settings
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.providers.factory import Providers
 from viralspot_tui.sim import SimConfig, Simulator
-
-from provider_kit import SECRET, make_settings
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from provider_kit import make_settings
 from pydantic import BaseModel, Field
 
-from provider_kit import make_settings
 from viralspot_tui.core.providers.errors import AIOutputError, QuotaExhaustedError
 from viralspot_tui.core.providers.factory import Providers
 from viralspot_tui.sim import running_server
@@ -39,7 +39,9 @@ async def test_structured_output_in_process(providers, sim):
     assert result.attempts == 1 and result.stage == "hook_analysis"
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
     ai = providers.ai
-    expected = (result.usage.prompt_tokens * ai.input_cost_per_mtok + result.usage.completion_tokens * ai.output_cost_per_mtok) / 1e6
+    expected = (
+        result.usage.prompt_tokens * ai.input_cost_per_mtok + result.usage.completion_tokens * ai.output_cost_per_mtok
+    ) / 1e6
     assert result.cost_usd == pytest.approx(expected) and result.cost_usd > 0
     call = sim.stats.calls[-1]
     assert call.endpoint == "chat" and call.key == "HookAnalysis" and call.detail == "gpt-4o-mini"

@@ -79,17 +79,25 @@ async def test_similar_accounts_with_follower_text(providers, sim):
 
 async def test_three_similar_shapes_parse_alike(sim):
     """list, {"data": list} and {"0": ..., "1": ...} all give the same accounts."""
-    async with httpx.AsyncClient(transport=sim.transport(), headers={"x-rapidapi-key": "k", "x-rapidapi-host": "h"}) as client:
+    async with httpx.AsyncClient(
+        transport=sim.transport(), headers={"x-rapidapi-key": "k", "x-rapidapi-host": "h"}
+    ) as client:
         shapes: dict[str, object] = {}
         for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"):
             shapes.setdefault(similar_shape(7, name), name)
             if len(shapes) == 3:
                 break
         assert len(shapes) == 3, "the sim serves all three container shapes"
-        for shape, name in shapes.items():
+        for _shape, name in shapes.items():
             resp = await client.get("https://h/get_ig_similar_accounts.php", params={"username_or_url": name})
             raw = parse_json("similar", resp.content)
-            items = raw if isinstance(raw, list) else raw["data"] if "data" in raw else [raw[k] for k in sorted(raw, key=int)]
+            items = (
+                raw
+                if isinstance(raw, list)
+                else raw["data"]
+                if "data" in raw
+                else [raw[k] for k in sorted(raw, key=int)]
+            )
             as_list = parse_similar(items)
             assert parse_similar({"data": items}) == as_list
             assert parse_similar({str(i): it for i, it in enumerate(items)}) == as_list

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, given, settings
-from testkit import json_paths
 from hypothesis import strategies as st
+from testkit import json_paths
 
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.models.instagram import (
@@ -52,10 +52,16 @@ def _real_bodies() -> dict[str, bytes]:
             with_text = next(r for r in sim.world.reels("alice") if sim.world.has_transcript(r.shortcode))
             return {
                 "profile": (await c.post("/ig_get_fb_profile.php", data={"username_or_url": "alice"})).content,
-                "reels": (await c.post("/get_ig_user_reels.php", data={"username_or_url": "alice", "count": "12"})).content,
-                "reel_detail": (await c.get("/get_media_data.php", params={"reel_post_code_or_url": reel.url, "type": "reel"})).content,
+                "reels": (
+                    await c.post("/get_ig_user_reels.php", data={"username_or_url": "alice", "count": "12"})
+                ).content,
+                "reel_detail": (
+                    await c.get("/get_media_data.php", params={"reel_post_code_or_url": reel.url, "type": "reel"})
+                ).content,
                 "similar": (await c.get("/get_ig_similar_accounts.php", params={"username_or_url": "alice"})).content,
-                "transcript": (await c.get("/transcript", params={"url": with_text.url, "chunkSize": "500", "text": "false"})).content,
+                "transcript": (
+                    await c.get("/transcript", params={"url": with_text.url, "chunkSize": "500", "text": "false"})
+                ).content,
             }
 
     return asyncio.run(fetch())
@@ -65,13 +71,14 @@ BODIES = _real_bodies()
 ENDPOINTS = sorted(BODIES)
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-
-
 
 
 def _replace(value: Any, path: tuple, new: Any) -> Any:

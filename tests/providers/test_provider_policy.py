@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from provider_kit import SECRET, make_settings
+
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.providers.errors import (
     ConfigurationError,
@@ -80,7 +80,11 @@ async def test_quota_exhausted_parks_and_retries_nothing(providers, sim, clock):
     reset = info.value.reset_at
     assert reset == datetime(2026, 12, 1, tzinfo=UTC)  # the sim's monthly reset (clock starts 2026-11-01 12:00)
     # every later call on this provider raises at once without reaching the simulator
-    for call in (providers.instagram.profile("bob"), providers.instagram.reels_page("bob"), providers.instagram.similar("bob")):
+    for call in (
+        providers.instagram.profile("bob"),
+        providers.instagram.reels_page("bob"),
+        providers.instagram.similar("bob"),
+    ):
         with pytest.raises(QuotaExhaustedError):
             await call
     assert sim.stats.count() == 1
@@ -162,14 +166,20 @@ def _response(status: int, body: object = None, **headers: str) -> httpx.Respons
 def test_quota_headers_parsed_into_state():
     clock = FakeClock()
     policy = OutboundPolicy("instagram", requests_per_second=5, clock=clock)
-    policy.check("profile", _response(200, **{
-        "x-ratelimit-requests-limit": "240000",
-        "x-ratelimit-requests-remaining": "205676",
-        "x-ratelimit-requests-reset": "2163603",
-        "x-ratelimit-limit": "300",
-        "x-ratelimit-remaining": "299",
-        "x-ratelimit-reset": "60",
-    }))
+    policy.check(
+        "profile",
+        _response(
+            200,
+            **{
+                "x-ratelimit-requests-limit": "240000",
+                "x-ratelimit-requests-remaining": "205676",
+                "x-ratelimit-requests-reset": "2163603",
+                "x-ratelimit-limit": "300",
+                "x-ratelimit-remaining": "299",
+                "x-ratelimit-reset": "60",
+            },
+        ),
+    )
     state = policy.snapshot()
     assert (state.requests_limit, state.requests_remaining) == (240000, 205676)
     assert state.requests_reset_at == clock.now() + timedelta(seconds=2163603)
@@ -183,11 +193,26 @@ def test_quota_headers_parsed_into_state():
 @pytest.mark.parametrize(
     ("status", "body", "headers", "expected"),
     [
-        (429, {"message": "You have exceeded the rate limit per second for your plan, BASIC"}, {"retry-after": "1"}, RateLimitedError),
-        (429, {"message": "You have exceeded the MONTHLY quota for Requests on your current plan, BASIC."}, {}, QuotaExhaustedError),
+        (
+            429,
+            {"message": "You have exceeded the rate limit per second for your plan, BASIC"},
+            {"retry-after": "1"},
+            RateLimitedError,
+        ),
+        (
+            429,
+            {"message": "You have exceeded the MONTHLY quota for Requests on your current plan, BASIC."},
+            {},
+            QuotaExhaustedError,
+        ),
         (429, {"message": "Too many requests"}, {"retry-after": "7200"}, QuotaExhaustedError),
         (429, {"message": "Too many requests"}, {"x-ratelimit-requests-remaining": "0"}, QuotaExhaustedError),
-        (429, {"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}}, {}, QuotaExhaustedError),
+        (
+            429,
+            {"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}},
+            {},
+            QuotaExhaustedError,
+        ),
         (401, {"message": "Invalid API key"}, {}, ConfigurationError),
         (403, {"message": "You are not subscribed to this API."}, {}, ConfigurationError),
         (408, {"message": "Request Timeout"}, {}, TransientError),

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from testkit import json_paths
 from hypothesis import strategies as st
+from testkit import json_paths
 
 from viralspot_tui.cli.main import cli
 
@@ -42,22 +42,45 @@ def _assert_clean_outcome(result: Any, allowed: tuple[int, ...]) -> None:
 
 # ----------------------------------------------------------------------------- config files
 toml_scalars = st.one_of(
-    st.integers(min_value=-(2**70), max_value=2**70).map(str), st.floats().map(lambda f: repr(f).replace("inf", "inf")),
-    st.booleans().map(lambda b: str(b).lower()), st.text(max_size=12).map(json.dumps),
-    st.just("[1, \"a\"]"), st.just("{ x = 1 }"), st.just("1979-05-27T07:32:00Z"), st.just("[]"),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats().map(lambda f: repr(f).replace("inf", "inf")),
+    st.booleans().map(lambda b: str(b).lower()),
+    st.text(max_size=12).map(json.dumps),
+    st.just('[1, "a"]'),
+    st.just("{ x = 1 }"),
+    st.just("1979-05-27T07:32:00Z"),
+    st.just("[]"),
 )
-keys = st.one_of(st.sampled_from(["data_dir", "simulate", "log_format", "log_level", "status_interval_seconds",
-                                  "keys", "bogus", *SECTIONS]),
-                 st.from_regex(r"[a-z_]{1,12}", fullmatch=True))
-inner_keys = st.sampled_from(["key", "api_key", "retries", "timeout_seconds", "backend", "queue_file",
-                              "max_concurrent", "seed", "fault_rate", "blocked", "url", "nope", "model"])
+keys = st.one_of(
+    st.sampled_from(
+        ["data_dir", "simulate", "log_format", "log_level", "status_interval_seconds", "keys", "bogus", *SECTIONS]
+    ),
+    st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+)
+inner_keys = st.sampled_from(
+    [
+        "key",
+        "api_key",
+        "retries",
+        "timeout_seconds",
+        "backend",
+        "queue_file",
+        "max_concurrent",
+        "seed",
+        "fault_rate",
+        "blocked",
+        "url",
+        "nope",
+        "model",
+    ]
+)
 toml_docs = st.one_of(
     st.text(max_size=80),  # garbage
     st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
-    st.lists(st.tuples(keys, toml_scalars), max_size=4).map(
-        lambda kv: "\n".join(f"{k} = {v}" for k, v in kv)),
+    st.lists(st.tuples(keys, toml_scalars), max_size=4).map(lambda kv: "\n".join(f"{k} = {v}" for k, v in kv)),
     st.lists(st.tuples(st.sampled_from(SECTIONS), inner_keys, toml_scalars), max_size=4).map(
-        lambda kv: "\n".join(f"[{s}]\n{k} = {v}" for s, k, v in kv)),
+        lambda kv: "\n".join(f"[{s}]\n{k} = {v}" for s, k, v in kv)
+    ),
 )
 
 
@@ -72,18 +95,21 @@ def test_config_show_with_any_config_file_exits_cleanly(tmp_path: Path, doc: str
         assert result.output.startswith("error: ") and "configuration" in result.output
 
 
-@pytest.mark.parametrize("doc, named", [
-    ("rapidapi = 5", "rapidapi"),
-    ("[queue]\nmax_concurrent = \"many\"", "queue.max_concurrent"),
-    ("[queue]\nbackend = \"postgres\"", "queue.backend"),
-    ("[crawler]\nblocked = \"a\"", "crawler.blocked"),
-    ("unknown_top = 1", "unknown_top"),
-    ("[sim]\nunknown_inner = 1", "sim.unknown_inner"),
-    ("[rapidapi]\nkey = 12", "rapidapi.key"),
-    ("[sim]\nfault_rate = 3", "sim.fault_rate"),
-    ("[queue\nbackend = 1", "line 1"),
-    ("a = \"unterminated", "Unterminated string"),
-])
+@pytest.mark.parametrize(
+    "doc, named",
+    [
+        ("rapidapi = 5", "rapidapi"),
+        ('[queue]\nmax_concurrent = "many"', "queue.max_concurrent"),
+        ('[queue]\nbackend = "postgres"', "queue.backend"),
+        ('[crawler]\nblocked = "a"', "crawler.blocked"),
+        ("unknown_top = 1", "unknown_top"),
+        ("[sim]\nunknown_inner = 1", "sim.unknown_inner"),
+        ("[rapidapi]\nkey = 12", "rapidapi.key"),
+        ("[sim]\nfault_rate = 3", "sim.fault_rate"),
+        ("[queue\nbackend = 1", "line 1"),
+        ('a = "unterminated', "Unterminated string"),
+    ],
+)
 def test_bad_config_names_the_problem(tmp_path: Path, doc: str, named: str) -> None:
     path = tmp_path / "viralspot.toml"
     path.write_text(doc, encoding="utf-8")
@@ -105,8 +131,13 @@ def test_bad_config_as_a_whole_process_prints_no_traceback(tmp_path: Path) -> No
     path = tmp_path / "viralspot.toml"
     path.write_bytes(b"\xff\xfe[queue]\nmax_concurrent = -1\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALSPOT_")}
-    proc = subprocess.run([sys.executable, "-m", "viralspot_tui.cli.main", "--config", str(path), "config", "show"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "viralspot_tui.cli.main", "--config", str(path), "config", "show"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
@@ -131,13 +162,31 @@ def test_unusable_data_folder_or_database_is_a_clear_error(tmp_path: Path, data_
 username_like = st.one_of(
     st.from_regex(r"[a-z0-9_][a-z0-9._]{0,20}[a-z0-9_]", fullmatch=True),  # mostly valid
     st.text(max_size=40),
-    st.sampled_from(["@nasa", "https://www.instagram.com/natgeo/", "a..b", ".dot", "x" * 31, "", "  ", "name!",
-                     "https://evil.example/natgeo", "instagram.com/p/abc", "\x00", "ünï", "=cmd()", "@", "http://["]),
+    st.sampled_from(
+        [
+            "@nasa",
+            "https://www.instagram.com/natgeo/",
+            "a..b",
+            ".dot",
+            "x" * 31,
+            "",
+            "  ",
+            "name!",
+            "https://evil.example/natgeo",
+            "instagram.com/p/abc",
+            "\x00",
+            "ünï",
+            "=cmd()",
+            "@",
+            "http://[",
+        ]
+    ),
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(names=st.lists(username_like, min_size=1, max_size=6))
 def test_queue_add_with_any_names(tmp_path: Path, names: list[str]) -> None:
     from viralspot_tui.core.models.usernames import try_normalize
@@ -166,27 +215,59 @@ def test_queue_add_refuses_a_formula_source(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- API responses
 def _json_values() -> st.SearchStrategy[Any]:
     return st.recursive(
-        st.none() | st.booleans() | st.integers(min_value=-(2**66), max_value=2**66)
-        | st.floats(allow_nan=True) | st.text(max_size=12),
-        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3), max_leaves=10)
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**66), max_value=2**66)
+        | st.floats(allow_nan=True)
+        | st.text(max_size=12),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3),
+        max_leaves=10,
+    )
 
 
 def _valid(endpoint: str) -> Any:
-    media = {"code": "AbC_123", "pk": "1", "play_count": 10, "like_count": 2, "comment_count": 1, "taken_at": 1700000000,
-             "caption": {"text": "hi"}, "image_versions2": {"candidates": [{"url": "https://x"}]}}
+    media = {
+        "code": "AbC_123",
+        "pk": "1",
+        "play_count": 10,
+        "like_count": 2,
+        "comment_count": 1,
+        "taken_at": 1700000000,
+        "caption": {"text": "hi"},
+        "image_versions2": {"candidates": [{"url": "https://x"}]},
+    }
     return {
-        "profile": {"username": "alice", "full_name": "A", "follower_count": 10, "following_count": 1, "media_count": 3,
-                    "is_verified": False, "is_private": False, "profile_pic_url": "https://p"},
-        "reels": {"data": {"reels": [{"node": {"media": media}}, {"node": {"media": dict(media, code="Xy-9")}}],
-                           "pagination_token": "t1"}},
-        "reel_detail": {"shortcode": "AbC_123", "video_view_count": 5, "edge_media_preview_like": {"count": 1},
-                        "edge_media_to_caption": {"edges": [{"node": {"text": "c"}}]}, "taken_at_timestamp": 1700000000},
-        "similar": {"data": [{"username": "bob", "pk": 2, "social_context": "1.2K followers"},
-                             {"username": "carol", "full_name": "C"}]},
+        "profile": {
+            "username": "alice",
+            "full_name": "A",
+            "follower_count": 10,
+            "following_count": 1,
+            "media_count": 3,
+            "is_verified": False,
+            "is_private": False,
+            "profile_pic_url": "https://p",
+        },
+        "reels": {
+            "data": {
+                "reels": [{"node": {"media": media}}, {"node": {"media": dict(media, code="Xy-9")}}],
+                "pagination_token": "t1",
+            }
+        },
+        "reel_detail": {
+            "shortcode": "AbC_123",
+            "video_view_count": 5,
+            "edge_media_preview_like": {"count": 1},
+            "edge_media_to_caption": {"edges": [{"node": {"text": "c"}}]},
+            "taken_at_timestamp": 1700000000,
+        },
+        "similar": {
+            "data": [
+                {"username": "bob", "pk": 2, "social_context": "1.2K followers"},
+                {"username": "carol", "full_name": "C"},
+            ]
+        },
         "transcript": {"lang": "en", "availableLangs": ["en"], "content": [{"text": "hello", "offset": 0}]},
     }[endpoint]
-
-
 
 
 def _set(value: Any, path: tuple, new: Any, delete: bool = False) -> Any:
@@ -205,8 +286,13 @@ def _check_clear(endpoint: str, payload_or_body: Any, *, raw: bool = False) -> N
     from viralspot_tui.core.models import instagram as m
     from viralspot_tui.core.providers.errors import MalformedResponseError, NotFoundError
 
-    parsers = {"profile": m.parse_profile, "reels": m.parse_reels_page, "reel_detail": m.parse_reel_detail,
-               "similar": m.parse_similar, "transcript": m.parse_transcript}
+    parsers = {
+        "profile": m.parse_profile,
+        "reels": m.parse_reels_page,
+        "reel_detail": m.parse_reel_detail,
+        "similar": m.parse_similar,
+        "transcript": m.parse_transcript,
+    }
     provider = "transcripts" if endpoint == "transcript" else "instagram"
     try:
         payload = m.parse_json(endpoint, payload_or_body, provider) if raw else payload_or_body
@@ -225,7 +311,9 @@ ENDPOINTS = ["profile", "reels", "reel_detail", "similar", "transcript"]
 
 @settings(max_examples=300, deadline=None)
 @given(endpoint=st.sampled_from(ENDPOINTS), data=st.data(), new=_json_values(), delete=st.booleans())
-def test_mutated_responses_give_a_clear_error_naming_the_field(endpoint: str, data: Any, new: Any, delete: bool) -> None:
+def test_mutated_responses_give_a_clear_error_naming_the_field(
+    endpoint: str, data: Any, new: Any, delete: bool
+) -> None:
     payload = _valid(endpoint)
     path = data.draw(st.sampled_from(json_paths(payload)))
     _check_clear(endpoint, _set(payload, path, new, delete=delete and bool(path)))

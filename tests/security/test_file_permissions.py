@@ -27,7 +27,9 @@ def lax_umask():
 async def test_new_database_folder_and_side_files_are_owner_only(tmp_path: Path, lax_umask: None) -> None:
     path = tmp_path / "a" / "data" / "viralspot.db"
     async with Database(path) as db:
-        await db.write(lambda c: c.execute("INSERT INTO runtime_state (key, value, updated_at) VALUES ('k', 'v', 'now')"))
+        await db.write(
+            lambda c: c.execute("INSERT INTO runtime_state (key, value, updated_at) VALUES ('k', 'v', 'now')")
+        )
         assert _mode(path.parent) == 0o700 and _mode(path) == 0o600
         for suffix in ("-wal", "-shm"):
             side = Path(f"{path}{suffix}")
@@ -39,7 +41,9 @@ async def test_new_database_folder_and_side_files_are_owner_only(tmp_path: Path,
             assert _mode(Path(f"{path}{suffix}")) == 0o600, suffix
 
 
-async def test_a_plain_sqlite3_session_beside_the_console_keeps_side_files_private(tmp_path: Path, lax_umask: None) -> None:
+async def test_a_plain_sqlite3_session_beside_the_console_keeps_side_files_private(
+    tmp_path: Path, lax_umask: None
+) -> None:
     """An operator's sqlite3 session may be the one that recreates -wal/-shm: SQLite copies the file's mode."""
     path = tmp_path / "data" / "viralspot.db"
     async with Database(path):
@@ -74,6 +78,7 @@ async def test_lax_permissions_left_by_older_versions_are_tightened(tmp_path: Pa
 
 async def test_queue_file_written_by_the_backend_is_owner_only_when_new(tmp_path: Path, lax_umask: None) -> None:
     from testkit import make_settings
+
     from viralspot_tui.core.backends.csv_backend import CsvBackend
     from viralspot_tui.core.runtime import Runtime
 
@@ -91,14 +96,20 @@ def test_export_file_is_owner_only(tmp_path: Path, lax_umask: None) -> None:
     from viralspot_tui.cli.main import cli
 
     base = ["--data-dir", str(tmp_path / "data"), "--simulate"]
-    env = {"VIRALSPOT_SIM_LATENCY_MS": "0", "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "1000",
-           "VIRALSPOT_RAPIDAPI__BACKOFF_INITIAL": "0.001", "VIRALSPOT_OPENAI__REQUESTS_PER_SECOND": "1000"}
+    env = {
+        "VIRALSPOT_SIM_LATENCY_MS": "0",
+        "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "1000",
+        "VIRALSPOT_RAPIDAPI__BACKOFF_INITIAL": "0.001",
+        "VIRALSPOT_OPENAI__REQUESTS_PER_SECOND": "1000",
+    }
     runner = CliRunner()
-    made = runner.invoke(cli, [*base, "analyze", "perm_creator", "-c", "perm_rival", "--wait"], env=env,
-                         catch_exceptions=False)
+    made = runner.invoke(
+        cli, [*base, "analyze", "perm_creator", "-c", "perm_rival", "--wait"], env=env, catch_exceptions=False
+    )
     assert made.exit_code == 0, made.output
     out = tmp_path / "ideas.json"
-    exported = runner.invoke(cli, [*base, "export", "1", "--format", "json", "-o", str(out)], env=env,
-                             catch_exceptions=False)
+    exported = runner.invoke(
+        cli, [*base, "export", "1", "--format", "json", "-o", str(out)], env=env, catch_exceptions=False
+    )
     assert exported.exit_code == 0 and json.loads(out.read_text())
     assert _mode(out) == 0o600

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import structlog
-
 from testkit import make_settings
+
 from viralspot_tui.logs import MASK, configure_logging, redact, redact_value
 
 RAPID = 'rk-"quoted\\slash-0123456789'
@@ -33,8 +33,12 @@ def _emit() -> None:
     except RuntimeError:
         log.exception("crash")
     slog = structlog.get_logger("viralspot.struct")
-    slog.info("headers", headers={"x-rapidapi-key": RAPID, "authorization": f"Bearer {OPENAI}"},
-              keys=[SUPA, (RAPID,)], nested={"a": {"b": [SUPA]}})
+    slog.info(
+        "headers",
+        headers={"x-rapidapi-key": RAPID, "authorization": f"Bearer {OPENAI}"},
+        keys=[SUPA, (RAPID,)],
+        nested={"a": {"b": [SUPA]}},
+    )
     slog.info(f"repr form {RAPID!r} {SUPA!r}")
     slog.info("an exception object", error=ValueError(f"bad {SUPA}"))
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from testkit import make_settings, make_sim, public_names, wait_for
+
 from viralspot_tui.sim import server as sim_server
 from viralspot_tui.sim.simulator import key_hash
 
@@ -39,8 +39,15 @@ def _assert_clean(where: str, text: str | bytes) -> None:
 
 
 async def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "viralspot_tui.cli.main", *args, env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "viralspot_tui.cli.main",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode or 0, out.decode(), err.decode()
 
@@ -55,8 +62,11 @@ def _outcomes_shown(db: Path, ok: str, denied: str, slow: str) -> bool:
         return False
     finally:
         conn.close()
-    return (rows.get(ok, ("",))[0] == "COMPLETED" and bool(rows.get(denied, ("", None))[1])
-            and bool(rows.get(slow, ("", None))[1]))
+    return (
+        rows.get(ok, ("",))[0] == "COMPLETED"
+        and bool(rows.get(denied, ("", None))[1])
+        and bool(rows.get(slow, ("", None))[1])
+    )
 
 
 async def test_real_provider_path_with_errors_leaks_no_key(tmp_path: Path) -> None:
@@ -67,24 +77,49 @@ async def test_real_provider_path_with_errors_leaks_no_key(tmp_path: Path) -> No
     data, queue_file = tmp_path / "data", tmp_path / "queue.csv"
     async with sim_server.running_server(sim) as base:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALSPOT_")}
-        env.update({
-            "RAPIDAPI_KEY": RAPID, "OPENAI_API_KEY": OPENAI, "OPENAI_BASE_URL": base + "/v1",
-            "SUPABASE_URL": "https://project.supabase.example", "SUPABASE_SERVICE_ROLE_KEY": SUPABASE,
-            "VIRALSPOT_QUEUE__REELS_COUNT": "12", "VIRALSPOT_QUEUE__SIMILAR_COUNT": "3",
-            "VIRALSPOT_QUEUE__MAX_ATTEMPTS": "2", "VIRALSPOT_QUEUE__RETRY_BASE_SECONDS": "0.01",
-            "VIRALSPOT_QUEUE__RETRY_MAX_SECONDS": "0.05", "VIRALSPOT_RAPIDAPI__TIMEOUT_SECONDS": "0.2",
-            "VIRALSPOT_RAPIDAPI__RETRIES": "1", "VIRALSPOT_RAPIDAPI__BACKOFF_INITIAL": "0.01",
-            "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "200", "VIRALSPOT_STATUS_INTERVAL_SECONDS": "0.5",
-        })
+        env.update(
+            {
+                "RAPIDAPI_KEY": RAPID,
+                "OPENAI_API_KEY": OPENAI,
+                "OPENAI_BASE_URL": base + "/v1",
+                "SUPABASE_URL": "https://project.supabase.example",
+                "SUPABASE_SERVICE_ROLE_KEY": SUPABASE,
+                "VIRALSPOT_QUEUE__REELS_COUNT": "12",
+                "VIRALSPOT_QUEUE__SIMILAR_COUNT": "3",
+                "VIRALSPOT_QUEUE__MAX_ATTEMPTS": "2",
+                "VIRALSPOT_QUEUE__RETRY_BASE_SECONDS": "0.01",
+                "VIRALSPOT_QUEUE__RETRY_MAX_SECONDS": "0.05",
+                "VIRALSPOT_RAPIDAPI__TIMEOUT_SECONDS": "0.2",
+                "VIRALSPOT_RAPIDAPI__RETRIES": "1",
+                "VIRALSPOT_RAPIDAPI__BACKOFF_INITIAL": "0.01",
+                "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "200",
+                "VIRALSPOT_STATUS_INTERVAL_SECONDS": "0.5",
+            }
+        )
         common = ["--data-dir", str(data), "--rapidapi-base-url", base]
         code, out, err = await _cli(env, *common, "queue", "add", ok, denied, slow, "--priority", "high")
         assert code == 0, err
         # A 403 "not subscribed" holds the item for the operator (never idle), so the runner is
         # stopped with SIGTERM once every item shows its outcome: this also covers the shutdown path.
         runner = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "viralspot_tui.cli.main", *common, "--log-format", "json", "--log-level", "debug",
-            "run", "--no-ui", "--processors", "queue", "--queue-file", str(queue_file), env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "viralspot_tui.cli.main",
+            *common,
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+            "run",
+            "--no-ui",
+            "--processors",
+            "queue",
+            "--queue-file",
+            str(queue_file),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await wait_for(lambda: _outcomes_shown(data / "viralspot.db", ok, denied, slow), timeout=40, interval=0.1)
         finally:
@@ -96,8 +131,12 @@ async def test_real_provider_path_with_errors_leaks_no_key(tmp_path: Path) -> No
         for line in err.strip().splitlines():
             json.loads(line)
         assert "not subscribed" in err.lower()
-        surfaces = {"status --json": ("status", "--json"), "config show": ("config", "show"),
-                    "config show --json": ("config", "show", "--json"), "queue list --json": ("queue", "list", "--json")}
+        surfaces = {
+            "status --json": ("status", "--json"),
+            "config show": ("config", "show"),
+            "config show --json": ("config", "show", "--json"),
+            "queue list --json": ("queue", "list", "--json"),
+        }
         outputs = {}
         for name, args in surfaces.items():
             code, out, err = await _cli(env, *common, *args)
@@ -130,27 +169,39 @@ async def test_real_provider_path_with_errors_leaks_no_key(tmp_path: Path) -> No
 
 def _echoing_upstream(request: httpx.Request) -> httpx.Response:
     key = request.headers.get("x-rapidapi-key") or request.headers.get("authorization", "")
-    return httpx.Response(401, json={"message": f"Invalid API key: {key}. \x1b[31mCheck your subscription\x1b[0m",
-                                     "error": {"message": f"key {key} revoked"}})
+    return httpx.Response(
+        401,
+        json={
+            "message": f"Invalid API key: {key}. \x1b[31mCheck your subscription\x1b[0m",
+            "error": {"message": f"key {key} revoked"},
+        },
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["profile", "reels", "similar", "transcript", "chat"])
 async def test_provider_errors_never_echo_a_key(tmp_path: Path, endpoint: str) -> None:
+    from pydantic import BaseModel
+
     from viralspot_tui.core.providers.errors import ConfigurationError, ProviderError
     from viralspot_tui.core.providers.factory import Providers
-    from pydantic import BaseModel
 
     class Answer(BaseModel):
         text: str
 
-    settings = make_settings(tmp_path, simulate=False, rapidapi={"key": RAPID, "retries": 0},
-                             openai={"api_key": OPENAI, "base_url": "https://openai.example/v1"})
+    settings = make_settings(
+        tmp_path,
+        simulate=False,
+        rapidapi={"key": RAPID, "retries": 0},
+        openai={"api_key": OPENAI, "base_url": "https://openai.example/v1"},
+    )
     async with Providers.create(settings, transport=httpx.MockTransport(_echoing_upstream)) as providers:
-        calls = {"profile": lambda: providers.instagram.profile("alice"),
-                 "reels": lambda: providers.instagram.reels_page("alice"),
-                 "similar": lambda: providers.instagram.similar("alice"),
-                 "transcript": lambda: providers.transcripts.fetch("AbC123"),
-                 "chat": lambda: providers.ai.structured("hooks", [{"role": "user", "content": "hi"}], Answer)}
+        calls = {
+            "profile": lambda: providers.instagram.profile("alice"),
+            "reels": lambda: providers.instagram.reels_page("alice"),
+            "similar": lambda: providers.instagram.similar("alice"),
+            "transcript": lambda: providers.transcripts.fetch("AbC123"),
+            "chat": lambda: providers.ai.structured("hooks", [{"role": "user", "content": "hi"}], Answer),
+        }
         with pytest.raises(ProviderError) as info:
             await calls[endpoint]()
         quota = json.dumps({n: q.as_dict() for n, q in providers.quota_snapshot().items()})
@@ -166,10 +217,28 @@ async def test_provider_errors_never_echo_a_key(tmp_path: Path, endpoint: str) -
 async def test_a_crashing_headless_run_logs_a_redacted_error_not_a_raw_traceback(tmp_path: Path, fmt: str) -> None:
     (tmp_path / "a_folder" / "queue.csv").mkdir(parents=True)  # the queue "file" is a directory
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALSPOT_")}
-    env.update({"RAPIDAPI_KEY": RAPID, "OPENAI_API_KEY": OPENAI, "SUPABASE_SERVICE_ROLE_KEY": SUPABASE,
-                "VIRALSPOT_SIM_LATENCY_MS": "1", "VIRALSPOT_QUEUE__QUEUE_FILE": str(tmp_path / "a_folder" / "queue.csv")})
-    code, out, err = await _cli(env, "--data-dir", str(tmp_path / "data"), "--log-format", fmt, "--simulate", "run",
-                                "--no-ui", "--exit-when-idle", "--processors", "queue")
+    env.update(
+        {
+            "RAPIDAPI_KEY": RAPID,
+            "OPENAI_API_KEY": OPENAI,
+            "SUPABASE_SERVICE_ROLE_KEY": SUPABASE,
+            "VIRALSPOT_SIM_LATENCY_MS": "1",
+            "VIRALSPOT_QUEUE__QUEUE_FILE": str(tmp_path / "a_folder" / "queue.csv"),
+        }
+    )
+    code, out, err = await _cli(
+        env,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--log-format",
+        fmt,
+        "--simulate",
+        "run",
+        "--no-ui",
+        "--exit-when-idle",
+        "--processors",
+        "queue",
+    )
     assert code == 1, err
     _assert_clean("crash output", out + err)
     assert err.rstrip().splitlines()[-1].startswith("error: the runner stopped on an error: IsADirectoryError")

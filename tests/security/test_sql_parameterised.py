@@ -55,11 +55,20 @@ def _sql_interpolations() -> set[tuple[str, str, int]]:
                         if isinstance(value, ast.FormattedValue):
                             found.add((rel, ast.unparse(value.value), node.lineno))
             elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-                if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str) and SQL.search(node.left.value):
+                if (
+                    isinstance(node.left, ast.Constant)
+                    and isinstance(node.left.value, str)
+                    and SQL.search(node.left.value)
+                ):
                     found.add((rel, "% " + ast.unparse(node.right), node.lineno))
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-                  and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)
-                  and SQL.search(node.func.value.value)):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "format"
+                and isinstance(node.func.value, ast.Constant)
+                and isinstance(node.func.value.value, str)
+                and SQL.search(node.func.value.value)
+            ):
                 found.add((rel, ".format(...)", node.lineno))
     return found
 
@@ -79,8 +88,12 @@ def test_execute_calls_never_receive_concatenated_text() -> None:
         if rel.startswith(("sim/", "tui/")):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in {"execute", "executemany", "executescript"} and node.args):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"execute", "executemany", "executescript"}
+                and node.args
+            ):
                 first = node.args[0]
                 if isinstance(first, ast.BinOp) and isinstance(first.op, ast.Add):
                     parts = [first.left, first.right]

@@ -55,15 +55,18 @@ class Generation(BaseModel):
 
 
 CODES = ["Ab3_dE-fGh1", "ZZtop12345x", "q-w_e-r_t-y"]
-PROMPT = (
-    "You write sourdough baking hooks for @primary.baker. Competitor reels: "
-    + "; ".join(f"shortcode={c} by @rival{i} about crust and starter" for i, c in enumerate(CODES))
+PROMPT = "You write sourdough baking hooks for @primary.baker. Competitor reels: " + "; ".join(
+    f"shortcode={c} by @rival{i} about crust and starter" for i, c in enumerate(CODES)
 )
 
 
 def sdk(sim: Simulator) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(api_key="sk-test", base_url="http://sim/v1", max_retries=0,
-                              http_client=httpx.AsyncClient(transport=sim.transport()))
+    return openai.AsyncOpenAI(
+        api_key="sk-test",
+        base_url="http://sim/v1",
+        max_retries=0,
+        http_client=httpx.AsyncClient(transport=sim.transport()),
+    )
 
 
 @pytest.fixture
@@ -74,7 +77,9 @@ def sim() -> Simulator:
 async def test_parse_with_pydantic_model(sim: Simulator) -> None:
     client = sdk(sim)
     completion = await client.chat.completions.parse(
-        model="gpt-4o-mini", temperature=0.7, response_format=Generation,
+        model="gpt-4o-mini",
+        temperature=0.7,
+        response_format=Generation,
         messages=[{"role": "system", "content": "Return JSON."}, {"role": "user", "content": PROMPT}],
     )
     parsed = completion.choices[0].message.parsed
@@ -94,9 +99,11 @@ async def test_parse_with_pydantic_model(sim: Simulator) -> None:
 async def test_create_with_raw_json_schema_is_deterministic(sim: Simulator) -> None:
     client = sdk(sim)
     schema = Generation.model_json_schema()
-    kwargs = dict(model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}],
-                  response_format={"type": "json_schema",
-                                   "json_schema": {"name": "generation", "schema": schema}})
+    kwargs = dict(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": PROMPT}],
+        response_format={"type": "json_schema", "json_schema": {"name": "generation", "schema": schema}},
+    )
     first = await client.chat.completions.create(**kwargs)
     second = await client.chat.completions.create(**kwargs)
     content = first.choices[0].message.content or ""
@@ -108,8 +115,11 @@ async def test_create_with_raw_json_schema_is_deterministic(sim: Simulator) -> N
 
 async def test_json_object_and_plain_text(sim: Simulator) -> None:
     client = sdk(sim)
-    obj = await client.chat.completions.create(model="m", response_format={"type": "json_object"},
-                                               messages=[{"role": "user", "content": "espresso crema tips"}])
+    obj = await client.chat.completions.create(
+        model="m",
+        response_format={"type": "json_object"},
+        messages=[{"role": "user", "content": "espresso crema tips"}],
+    )
     assert isinstance(json.loads(obj.choices[0].message.content or ""), dict)
     text = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello there"}])
     assert text.choices[0].message.content
@@ -119,10 +129,12 @@ async def test_invalid_output_fault_breaks_the_schema_but_not_json(sim: Simulato
     sim.inject("chat", "invalid_output", match="Generation")
     client = sdk(sim)
     with pytest.raises(ValidationError):
-        await client.chat.completions.parse(model="gpt-4o-mini", response_format=Generation,
-                                            messages=[{"role": "user", "content": PROMPT}])
-    ok = await client.chat.completions.parse(model="gpt-4o-mini", response_format=Generation,
-                                             messages=[{"role": "user", "content": PROMPT}])
+        await client.chat.completions.parse(
+            model="gpt-4o-mini", response_format=Generation, messages=[{"role": "user", "content": PROMPT}]
+        )
+    ok = await client.chat.completions.parse(
+        model="gpt-4o-mini", response_format=Generation, messages=[{"role": "user", "content": PROMPT}]
+    )
     assert ok.choices[0].message.parsed is not None
     assert sim.stats.by_outcome("chat") == {"invalid_output": 1, "ok": 1}
 
@@ -153,17 +165,25 @@ def test_schema_filler_handles_refs_anyof_bounds() -> None:
 
     schema = {
         "type": "object",
-        "$defs": {"Item": {"type": "object", "properties": {
-            "n": {"type": "integer", "exclusiveMinimum": 3, "maximum": 5},
-            "x": {"type": "number", "minimum": 0.5, "maximum": 0.75},
-            "flag": {"type": ["boolean", "null"]},
-            "kind": {"const": "fixed"},
-        }, "required": ["n", "x", "flag", "kind"]}},
+        "$defs": {
+            "Item": {
+                "type": "object",
+                "properties": {
+                    "n": {"type": "integer", "exclusiveMinimum": 3, "maximum": 5},
+                    "x": {"type": "number", "minimum": 0.5, "maximum": 0.75},
+                    "flag": {"type": ["boolean", "null"]},
+                    "kind": {"const": "fixed"},
+                },
+                "required": ["n", "x", "flag", "kind"],
+            }
+        },
         "properties": {
             "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}, "minItems": 4, "maxItems": 6},
             "maybe": {"anyOf": [{"$ref": "#/$defs/Item"}, {"type": "null"}]},
             "tags": {"type": "array", "items": {"type": "string", "maxLength": 5}, "maxItems": 1},
-            "merged": {"allOf": [{"properties": {"a": {"type": "string"}}}, {"properties": {"b": {"type": "integer"}}}]},
+            "merged": {
+                "allOf": [{"properties": {"a": {"type": "string"}}}, {"properties": {"b": {"type": "integer"}}}]
+            },
         },
         "required": ["items"],
     }

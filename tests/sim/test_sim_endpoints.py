@@ -38,13 +38,13 @@ def sim(clock: Clock) -> Simulator:
 
 @pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=sim.transport(), base_url=f"https://{SCRAPER}",
-                                 headers=HEADERS) as c:
+    async with httpx.AsyncClient(transport=sim.transport(), base_url=f"https://{SCRAPER}", headers=HEADERS) as c:
         yield c
 
 
-async def reels_page(client: httpx.AsyncClient, name: str, max_id: str | None = None,
-                     count: int = 12) -> httpx.Response:
+async def reels_page(
+    client: httpx.AsyncClient, name: str, max_id: str | None = None, count: int = 12
+) -> httpx.Response:
     data = {"username_or_url": name, "count": str(count)}
     if max_id:
         data["max_id"] = max_id
@@ -53,14 +53,25 @@ async def reels_page(client: httpx.AsyncClient, name: str, max_id: str | None = 
 
 async def test_profile_shape_accepts_name_and_url(client: httpx.AsyncClient, sim: Simulator) -> None:
     by_name = await client.post("/ig_get_fb_profile.php", data={"username_or_url": "alice"})
-    by_url = await client.post("/ig_get_fb_profile.php",
-                               data={"username_or_url": "https://www.instagram.com/alice/"})
+    by_url = await client.post("/ig_get_fb_profile.php", data={"username_or_url": "https://www.instagram.com/alice/"})
     assert by_name.status_code == by_url.status_code == 200
     assert by_name.content == by_url.content
     body = by_name.json()
-    for field in ("username", "full_name", "biography", "follower_count", "following_count", "media_count",
-                  "is_verified", "is_business", "is_private", "profile_pic_url", "hd_profile_pic_url",
-                  "pk", "category"):
+    for field in (
+        "username",
+        "full_name",
+        "biography",
+        "follower_count",
+        "following_count",
+        "media_count",
+        "is_verified",
+        "is_business",
+        "is_private",
+        "profile_pic_url",
+        "hd_profile_pic_url",
+        "pk",
+        "category",
+    ):
         assert field in body
     assert isinstance(body["pk"], str)
     assert body["follower_count"] == sim.world.profile("alice").follower_count
@@ -83,8 +94,7 @@ async def test_reels_item_shape(client: httpx.AsyncClient) -> None:
     body = (await reels_page(client, "public_shape")).json()
     assert set(body["data"]) == {"reels", "pagination_token"}
     media = body["data"]["reels"][0]["node"]["media"]
-    for field in ("code", "pk", "id", "play_count", "like_count", "comment_count", "taken_at",
-                  "video_duration"):
+    for field in ("code", "pk", "id", "play_count", "like_count", "comment_count", "taken_at", "video_duration"):
         assert field in media
     assert isinstance(media["taken_at"], int)
     assert isinstance(media["caption"]["text"], str)
@@ -110,8 +120,9 @@ async def test_pagination_covers_all_reels_without_duplicates(client: httpx.Asyn
     assert pages == -(-len(seen) // 12)
 
 
-async def test_new_reels_between_pages_do_not_shift_pages(client: httpx.AsyncClient, clock: Clock,
-                                                         sim: Simulator) -> None:
+async def test_new_reels_between_pages_do_not_shift_pages(
+    client: httpx.AsyncClient, clock: Clock, sim: Simulator
+) -> None:
     name = "public_shifty"
     first = (await reels_page(client, name)).json()["data"]
     clock.now = NOW + timedelta(days=10)
@@ -160,7 +171,7 @@ async def test_similar_three_shapes_and_follower_text(client: httpx.AsyncClient,
     names = {similar_shape(7, f"public_sim{i}"): f"public_sim{i}" for i in range(40)}
     assert set(names) == {"list", "data", "keyed"}
     kinds = set()
-    for shape, name in names.items():
+    for _shape, name in names.items():
         response = await client.get("/get_ig_similar_accounts.php", params={"username_or_url": name})
         assert response.status_code == 200
         body = response.json()
@@ -209,11 +220,11 @@ async def test_transcript_endpoint(client: httpx.AsyncClient, sim: Simulator) ->
 
 async def test_auth_method_and_route_errors(sim: Simulator) -> None:
     async with httpx.AsyncClient(transport=sim.transport(), base_url="https://anything") as bare:
-        no_key = await bare.post("/ig_get_fb_profile.php", data={"username_or_url": "alice"},
-                                 headers={"x-rapidapi-host": SCRAPER})
+        no_key = await bare.post(
+            "/ig_get_fb_profile.php", data={"username_or_url": "alice"}, headers={"x-rapidapi-host": SCRAPER}
+        )
         assert no_key.status_code == 401
-        assert no_key.json() == {
-            "message": "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for more info."}
+        assert no_key.json() == {"message": "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for more info."}
         wrong_method = await bare.get("/ig_get_fb_profile.php", params={"username_or_url": "alice"}, headers=HEADERS)
         assert wrong_method.status_code == 405
         unknown = await bare.get("/nope.php", headers=HEADERS)

@@ -28,8 +28,11 @@ SCRAPER = "instagram-scraper-stable-api.p.rapidapi.com"
 
 
 def client(sim: Simulator) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=sim.transport(), base_url=f"https://{SCRAPER}",
-                             headers={"x-rapidapi-key": "k", "x-rapidapi-host": SCRAPER})
+    return httpx.AsyncClient(
+        transport=sim.transport(),
+        base_url=f"https://{SCRAPER}",
+        headers={"x-rapidapi-key": "k", "x-rapidapi-host": SCRAPER},
+    )
 
 
 async def reels(c: httpx.AsyncClient, name: str) -> httpx.Response:
@@ -60,8 +63,9 @@ async def test_injection_can_match_a_page_token() -> None:
         token = (await reels(c, "public_paged")).json()["data"]["pagination_token"]
         sim.inject("reels", HTTP_500, match=token)
         assert (await reels(c, "public_paged")).status_code == 200
-        page2 = await c.post("/get_ig_user_reels.php",
-                             data={"username_or_url": "public_paged", "count": "12", "max_id": token})
+        page2 = await c.post(
+            "/get_ig_user_reels.php", data={"username_or_url": "public_paged", "count": "12", "max_id": token}
+        )
     assert page2.status_code == 500
     assert sim.stats.calls[-1].detail == token
 
@@ -72,8 +76,15 @@ async def test_injection_can_match_a_page_token() -> None:
         (HTTP_500, 500, lambda r: r.json()["message"]),
         (HTTP_503, 503, lambda r: r.json()["message"]),
         (RATE_LIMIT_BURST, 429, lambda r: "per second" in r.json()["message"] and r.headers["retry-after"] == "1"),
-        (QUOTA_EXHAUSTED, 429, lambda r: "MONTHLY" in r.json()["message"]
-         and r.headers["x-ratelimit-requests-remaining"] == "0" and int(r.headers["retry-after"]) > 3600),
+        (
+            QUOTA_EXHAUSTED,
+            429,
+            lambda r: (
+                "MONTHLY" in r.json()["message"]
+                and r.headers["x-ratelimit-requests-remaining"] == "0"
+                and int(r.headers["retry-after"]) > 3600
+            ),
+        ),
         (NOT_SUBSCRIBED, 403, lambda r: r.json() == {"message": "You are not subscribed to this API."}),
     ],
 )

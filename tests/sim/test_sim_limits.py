@@ -15,8 +15,11 @@ SCRAPER = "instagram-scraper-stable-api.p.rapidapi.com"
 
 
 def client(sim: Simulator, key: str = "key-a") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=sim.transport(), base_url=f"https://{SCRAPER}",
-                             headers={"x-rapidapi-key": key, "x-rapidapi-host": SCRAPER})
+    return httpx.AsyncClient(
+        transport=sim.transport(),
+        base_url=f"https://{SCRAPER}",
+        headers={"x-rapidapi-key": key, "x-rapidapi-host": SCRAPER},
+    )
 
 
 async def profile(c: httpx.AsyncClient, name: str = "public_x") -> httpx.Response:
@@ -106,10 +109,15 @@ async def test_unsubscribed_key_gets_403() -> None:
 
 
 def test_config_from_env() -> None:
-    cfg = _Cfg.from_env({
-        "VIRALSPOT_SIM_SEED": "11", "VIRALSPOT_SIM_LATENCY_MS": "5", "VIRALSPOT_SIM_RATE_LIMIT": "0",
-        "VIRALSPOT_SIM_FAULT_RATE": "0.25", "VIRALSPOT_SIM_QUOTA": "500",
-    })
+    cfg = _Cfg.from_env(
+        {
+            "VIRALSPOT_SIM_SEED": "11",
+            "VIRALSPOT_SIM_LATENCY_MS": "5",
+            "VIRALSPOT_SIM_RATE_LIMIT": "0",
+            "VIRALSPOT_SIM_FAULT_RATE": "0.25",
+            "VIRALSPOT_SIM_QUOTA": "500",
+        }
+    )
     assert (cfg.seed, cfg.latency_ms, cfg.rate_limit, cfg.fault_rate, cfg.monthly_quota) == (11, 5.0, None, 0.25, 500)
     assert _Cfg.from_env({"VIRALSPOT_SIM_RATE_LIMIT": "20"}).rate_limit == 20.0
     assert _Cfg.from_env({}) == SimConfig()

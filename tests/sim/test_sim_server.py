@@ -18,18 +18,31 @@ HEADERS = {"x-rapidapi-key": "k", "x-rapidapi-host": SCRAPER}
 
 
 async def _requests(c: httpx.AsyncClient, code: str) -> list[httpx.Response]:
-    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"shortcode={code} crust"}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
-                "type": "object", "properties": {"source_shortcode": {"type": "string"}},
-                "required": ["source_shortcode"]}}}}
+    chat = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": f"shortcode={code} crust"}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {
+                "name": "x",
+                "schema": {
+                    "type": "object",
+                    "properties": {"source_shortcode": {"type": "string"}},
+                    "required": ["source_shortcode"],
+                },
+            },
+        },
+    }
     return [
         await c.post("/ig_get_fb_profile.php", data={"username_or_url": "public_loop"}),
         await c.post("/ig_get_fb_profile.php", data={"username_or_url": "missing_loop"}),
         await c.post("/get_ig_user_reels.php", data={"username_or_url": "public_loop", "count": "12"}),
         await c.get("/get_media_data.php", params={"reel_post_code_or_url": code, "type": "reel"}),
         await c.get("/get_ig_similar_accounts.php", params={"username_or_url": "public_loop"}),
-        await c.get("/transcript", params={"url": f"https://www.instagram.com/reel/{code}/", "chunkSize": "500",
-                                           "text": "false"}),
+        await c.get(
+            "/transcript",
+            params={"url": f"https://www.instagram.com/reel/{code}/", "chunkSize": "500", "text": "false"},
+        ),
         await c.post("/v1/chat/completions", json=chat, headers={"authorization": "Bearer sk-test"}),
     ]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from viralspot_tui.sim import CallRecord, SimConfig, Simulator, SimStats
+from viralspot_tui.sim import CallRecord, SimConfig, SimStats, Simulator
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SCRAPER = "instagram-scraper-stable-api.p.rapidapi.com"
@@ -20,8 +20,13 @@ def record(start: float, end: float, endpoint: str = "profile", outcome: str = "
 
 def test_window_and_overlap_on_synthetic_records() -> None:
     stats = SimStats()
-    for call in (record(0.0, 1.0), record(0.5, 1.5), record(1.0, 2.0), record(0.9, 1.2, "reels"),
-                 record(3.0, 3.1, outcome="rate_limited")):
+    for call in (
+        record(0.0, 1.0),
+        record(0.5, 1.5),
+        record(1.0, 2.0),
+        record(0.9, 1.2, "reels"),
+        record(3.0, 3.1, outcome="rate_limited"),
+    ):
         stats.record(call)
     assert stats.max_concurrency() == 3  # 0.5..1.0 has three in flight; 1.0 end/start do not overlap
     assert stats.max_concurrency("profile") == 2
@@ -37,6 +42,7 @@ def test_window_and_overlap_on_synthetic_records() -> None:
 async def test_concurrent_requests_overlap_and_sequential_do_not() -> None:
     sim = Simulator(SimConfig(latency_ms=60, jitter=0.2), clock=lambda: NOW)
     async with httpx.AsyncClient(transport=sim.transport(), base_url="https://sim", headers=HEADERS) as c:
+
         async def one(i: int) -> httpx.Response:
             return await c.post("/ig_get_fb_profile.php", data={"username_or_url": f"public_c{i}"})
 

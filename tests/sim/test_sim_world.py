@@ -22,8 +22,7 @@ def world(seed: int = 7, now: datetime = NOW) -> World:
 
 
 def snapshot(w: World, name: str) -> tuple:
-    return (w.profile(name), [(r.shortcode, r.play_count, r.like_count) for r in w.reels(name)],
-            w.similar(name))
+    return (w.profile(name), [(r.shortcode, r.play_count, r.like_count) for r in w.reels(name)], w.similar(name))
 
 
 def test_same_seed_same_world_across_instances() -> None:
@@ -158,9 +157,13 @@ def test_similar_includes_some_private_accounts() -> None:
 
 @pytest.mark.parametrize(
     ("count", "compact", "comma"),
-    [(8431, "8.4K followers", "8,431 followers"), (12_500, "12.5K followers", "12,500 followers"),
-     (1_234_567, "1.2M followers", "1,234,567 followers"), (999_960, "1.0M followers", "999,960 followers"),
-     (640, "640 followers", "640 followers")],
+    [
+        (8431, "8.4K followers", "8,431 followers"),
+        (12_500, "12.5K followers", "12,500 followers"),
+        (1_234_567, "1.2M followers", "1,234,567 followers"),
+        (999_960, "1.0M followers", "999,960 followers"),
+        (640, "640 followers", "640 followers"),
+    ],
 )
 def test_format_followers(count: int, compact: str, comma: str) -> None:
     assert format_followers(count, "compact") == compact
@@ -181,7 +184,12 @@ def test_reel_is_rebuilt_from_its_shortcode_in_a_fresh_process() -> None:
     rebuilt = fresh.reel(original.shortcode)
     assert rebuilt is not None and rebuilt.owner == ""
     assert (rebuilt.play_count, rebuilt.like_count, rebuilt.comment_count, rebuilt.taken_at, rebuilt.caption) == (
-        original.play_count, original.like_count, original.comment_count, original.taken_at, original.caption)
+        original.play_count,
+        original.like_count,
+        original.comment_count,
+        original.taken_at,
+        original.caption,
+    )
     assert fresh.has_transcript(original.shortcode) == original.has_transcript
     fresh.profile("public_restart")
     assert fresh.reel(original.shortcode) == original

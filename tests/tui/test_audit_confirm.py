@@ -7,11 +7,11 @@ pressed ``q``) now defaults to Quit; the destructive delete question keeps defau
 
 from __future__ import annotations
 
+from tui_kit import make_app, screen_text, select_user, started, statuses, tui_settings, until
+
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.confirm import ConfirmScreen
 from viralspot_tui.tui.screens.drain import DrainScreen
-
-from tui_kit import make_app, screen_text, select_user, started, statuses, tui_settings, until
 
 
 async def test_q_then_enter_quits_through_the_drain(tmp_path):

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual.widgets import Footer
+from tui_kit import make_app, screen_text, started, tui_settings, until
 
 from viralspot_tui.tui.screens.help import HelpScreen
 from viralspot_tui.tui.widgets.header_bar import HeaderBar
-
-from tui_kit import make_app, screen_text, started, tui_settings, until
 
 
 async def test_footer_shows_quit_and_help_at_80_columns(tmp_path):
@@ -42,8 +41,13 @@ async def test_header_keeps_processors_and_quota_on_a_long_first_line(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
         app.refresh_timer.pause()
-        snap = replace(await app.supervisor.refresh(), online=False, outbox_depth=12345, draining=True,
-                       backend="csv: /home/operator/campaigns/2026/autumn/queue.csv")
+        snap = replace(
+            await app.supervisor.refresh(),
+            online=False,
+            outbox_depth=12345,
+            draining=True,
+            backend="csv: /home/operator/campaigns/2026/autumn/queue.csv",
+        )
         header = app.screen.query_one(HeaderBar)
         header.show_snapshot(snap)
         await pilot.pause()

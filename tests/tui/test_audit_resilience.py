@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from viralspot_tui.tui.screens.job_detail import JobDetailScreen
-
 from tui_kit import make_app, started, tui_settings, until
+
+from viralspot_tui.tui.screens.job_detail import JobDetailScreen
 
 
 async def test_a_failing_quit_watcher_is_reported_not_fatal(tmp_path):
@@ -18,8 +18,9 @@ async def test_a_failing_quit_watcher_is_reported_not_fatal(tmp_path):
     app.host.wait_for_quit_command = broken  # the watcher of `viralspot quit`-style commands
     async with app.run_test(notifications=True) as pilot:
         await started(app, pilot)
-        await until(lambda: any("control channel broke" in n.message for n in app._notifications),
-                    what="failure notified")
+        await until(
+            lambda: any("control channel broke" in n.message for n in app._notifications), what="failure notified"
+        )
         await pilot.pause(0.2)
         assert app.is_running
         await pilot.press("p")  # still answering keys

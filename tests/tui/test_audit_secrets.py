@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from testkit import crashing_processor
+from tui_kit import hosting, screen_text, started, tui_settings, until
+
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.app import ViralSpotApp
 from viralspot_tui.tui.launch import _log_to_file
-
-from testkit import crashing_processor
-from tui_kit import hosting, screen_text, started, tui_settings, until
 
 RAPID = "rapid-Zq8vXk3LmW9pTn2RfYh"
 OPENAI = "sk-proj-Uv7Hs2Jk9Lq4Wx6Yz1Ab"

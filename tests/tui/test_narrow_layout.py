@@ -8,21 +8,51 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual.app import App, ComposeResult
+from tui_kit import make_app, screen_text, select_user, started, tui_settings, until
 
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.widgets.keyed_table import KeyedTable
 
-from tui_kit import make_app, screen_text, select_user, started, tui_settings, until
-
 ERROR = "profile fetch timed out after 30s (provider busy)"
-VIRAL = {"running": 2, "jobs": [
-    {"id": 7, "primary": "sunny.bakes", "competitors": ["rival_one"], "status": "processing",
-     "stage": "transcripts", "progress": 45, "runs": 1, "next_run_at": None, "error": None},
-    {"id": 8, "primary": "natgeo", "competitors": ["nasa"], "status": "processing",
-     "stage": "hook generation", "progress": 70, "runs": 0, "next_run_at": None, "error": None},
-    {"id": 9, "primary": "quick.eats", "competitors": [], "status": "failed",
-     "stage": "failed", "progress": 20, "runs": 0, "next_run_at": None, "error": "quota exhausted"}]}
+VIRAL = {
+    "running": 2,
+    "jobs": [
+        {
+            "id": 7,
+            "primary": "sunny.bakes",
+            "competitors": ["rival_one"],
+            "status": "processing",
+            "stage": "transcripts",
+            "progress": 45,
+            "runs": 1,
+            "next_run_at": None,
+            "error": None,
+        },
+        {
+            "id": 8,
+            "primary": "natgeo",
+            "competitors": ["nasa"],
+            "status": "processing",
+            "stage": "hook generation",
+            "progress": 70,
+            "runs": 0,
+            "next_run_at": None,
+            "error": None,
+        },
+        {
+            "id": 9,
+            "primary": "quick.eats",
+            "competitors": [],
+            "status": "failed",
+            "stage": "failed",
+            "progress": 20,
+            "runs": 0,
+            "next_run_at": None,
+            "error": "quota exhausted",
+        },
+    ],
+}
 
 
 async def _fill_queue(app, clock, low: int = 4) -> None:
@@ -59,8 +89,11 @@ async def test_80x24_shows_queue_and_analysis_fields_without_sideways_scrolling(
     assert failed.split("profile", 1)[1].split("│")[0].rstrip().endswith("…"), failed
     assert any("·wait" in line and "LOW" in line and "low0" in line and "0/3" in line for line in lines)
     # Analysis: primary, a compact progress and the stage (short form when the full one does not fit).
-    for primary, progress, stage in (("sunny.bakes", "45%", "transcr."), ("natgeo", "70%", "hook gen"),
-                                     ("quick.eats", "20%", "✗ quota")):
+    for primary, progress, stage in (
+        ("sunny.bakes", "45%", "transcr."),
+        ("natgeo", "70%", "hook gen"),
+        ("quick.eats", "20%", "✗ quota"),
+    ):
         [row] = [line for line in lines if primary in line]
         assert progress in row and stage in row, row
     # Pane titles fit their borders (no "…" cut) and still say what runs.
@@ -93,8 +126,10 @@ async def test_at_120_columns_the_queue_keeps_every_column_and_no_pane_is_clippe
             assert used <= pane.outer_size.width - 3, (pane_id, pane.table.widths, pane.outer_size)
         side_columns = {p: list(app.screen.query_one(f"#{p}").table.widths) for p in ("analysis", "crawler")}
     assert queue_columns == ["state", "prio", "user", "att", "age", "error", "id"]
-    assert side_columns == {"analysis": ["primary", "progress", "stage"],
-                            "crawler": ["round", "seed", "found", "queued"]}
+    assert side_columns == {
+        "analysis": ["primary", "progress", "stage"],
+        "crawler": ["round", "seed", "found", "queued"],
+    }
     assert "Age" in text and "✗ fail" in text and "transcripts" in text
     # The title picks the most detailed wording that fits rather than being cut.
     [title] = [line for line in text.splitlines() if "1 Queue" in line]

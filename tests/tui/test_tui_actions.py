@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tui_kit import focused, make_app, select_user, started, statuses, tui_settings, until
+
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.add_usernames import AddUsernamesScreen
 from viralspot_tui.tui.screens.confirm import ConfirmScreen
-
-from tui_kit import focused, make_app, select_user, started, statuses, tui_settings, until
 
 
 async def test_space_pauses_and_resumes_the_focused_processor(tmp_path):

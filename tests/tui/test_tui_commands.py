@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 from textual.widgets import Input
+from tui_kit import app_state, focused, make_app, screen_text, started, statuses, tui_settings, until
 
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.screens.command_line import CommandLineScreen
 from viralspot_tui.tui.screens.help import HelpScreen
-
-from tui_kit import app_state, focused, make_app, screen_text, started, statuses, tui_settings, until
 
 
 async def _command(pilot, text: str, typed: bool = False) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from tui_kit import make_app, screen_text, started, tui_settings, until
+
 from viralspot_tui.core.crawler.store import CrawlerStore
 from viralspot_tui.core.viral.api import list_jobs
 from viralspot_tui.tui.screens.job_detail import JobDetailScreen
 from viralspot_tui.tui.screens.new_job import NewJobScreen
-
-from tui_kit import make_app, screen_text, started, tui_settings, until
 
 
 async def test_new_job_dialog_validates_then_creates_the_job(tmp_path):
@@ -132,8 +132,9 @@ async def test_job_detail_fits_80x24(tmp_path):
         await pilot.press("2")
         await until(lambda: app.screen.selected_job() is not None, what="job selected")
         await pilot.press("enter")
-        await until(lambda: isinstance(app.screen, JobDetailScreen) and app.screen.detail is not None,
-                    what="detail loaded")
+        await until(
+            lambda: isinstance(app.screen, JobDetailScreen) and app.screen.detail is not None, what="detail loaded"
+        )
         await pilot.pause()
         lines = screen_text(app).splitlines()
         columns = [str(c.label) for c in app.screen.query_one("#job-reels").columns.values()]

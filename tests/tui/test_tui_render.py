@@ -14,13 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App, ComposeResult
+from tui_kit import make_app, screen_text, started, tui_settings
 
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.tui.widgets.keyed_table import KeyedTable
 from viralspot_tui.tui.widgets.log_pane import LogPane
-
-from tui_kit import make_app, screen_text, started, tui_settings
 
 TIME = re.compile(r"\d\d:\d\d:\d\d")
 FRAMES = Path(__file__).parent / "frames"
@@ -37,14 +36,50 @@ def assert_frame(name: str, text: str) -> None:
     expected = path.read_text(encoding="utf-8")
     assert frame == expected, "\n".join(["frame differs from " + path.name, frame])
 
-VIRAL = {"running": 1, "jobs": [
-    {"id": 7, "primary": "sunny.bakes", "competitors": ["rival_one", "rival_two"], "status": "processing",
-     "stage": "transcripts", "progress": 45, "runs": 1, "next_run_at": None, "error": None},
-    {"id": 6, "primary": "natgeo", "competitors": ["nasa"], "status": "completed", "stage": "done",
-     "progress": 100, "runs": 2, "next_run_at": "2026-11-02T12:00:00+00:00", "error": None}]}
-CRAWLER = {"rounds": [{"request_id": 3, "round": 1, "seed": "natgeo", "found": 14, "dropped": {"private": 2,
-           "below_min_followers": 3}, "duplicates": 4, "queued": 5}], "current": None,
-           "totals": {"queued": 5, "target": 20}, "budget": None}
+
+VIRAL = {
+    "running": 1,
+    "jobs": [
+        {
+            "id": 7,
+            "primary": "sunny.bakes",
+            "competitors": ["rival_one", "rival_two"],
+            "status": "processing",
+            "stage": "transcripts",
+            "progress": 45,
+            "runs": 1,
+            "next_run_at": None,
+            "error": None,
+        },
+        {
+            "id": 6,
+            "primary": "natgeo",
+            "competitors": ["nasa"],
+            "status": "completed",
+            "stage": "done",
+            "progress": 100,
+            "runs": 2,
+            "next_run_at": "2026-11-02T12:00:00+00:00",
+            "error": None,
+        },
+    ],
+}
+CRAWLER = {
+    "rounds": [
+        {
+            "request_id": 3,
+            "round": 1,
+            "seed": "natgeo",
+            "found": 14,
+            "dropped": {"private": 2, "below_min_followers": 3},
+            "duplicates": 4,
+            "queued": 5,
+        }
+    ],
+    "current": None,
+    "totals": {"queued": 5, "target": 20},
+    "budget": None,
+}
 
 
 async def _dashboard(tmp_path, size):
@@ -70,8 +105,24 @@ async def test_dashboard_at_80x24(tmp_path):
     text, svg = await _dashboard(tmp_path, (80, 24))
     lines = text.splitlines()
     assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
-    for needed in ("SIMULATED DATA", "online", "outbox 0", "1 Queue", "2 Analysis", "3 Crawler", "4 Log",
-                   "HIGH", "pend 2", "pend 30", "alice", "bob", "sunny.bakes", "45%", "queued 5/20", "Help"):
+    for needed in (
+        "SIMULATED DATA",
+        "online",
+        "outbox 0",
+        "1 Queue",
+        "2 Analysis",
+        "3 Crawler",
+        "4 Log",
+        "HIGH",
+        "pend 2",
+        "pend 30",
+        "alice",
+        "bob",
+        "sunny.bakes",
+        "45%",
+        "queued 5/20",
+        "Help",
+    ):
         assert needed in text, needed
     assert "Last error" in text and "transcr." in text  # the narrow column sets (test_narrow_layout.py)
     assert "ViralSpot" in svg and svg.startswith("<svg")

@@ -8,14 +8,14 @@ import signal
 import sqlite3
 from typing import Any
 
+from testkit import crashing_processor
+from tui_kit import hosting, make_app, started, tui_settings, until
+
 from viralspot_tui.core.models.queue import Priority
 from viralspot_tui.core.runtime import Runtime
 from viralspot_tui.tui.app import ViralSpotApp
 from viralspot_tui.tui.screens.confirm import ConfirmScreen
 from viralspot_tui.tui.screens.drain import DrainScreen
-
-from testkit import crashing_processor
-from tui_kit import hosting, make_app, started, tui_settings, until
 
 
 def _processing_rows(settings: Any) -> int:

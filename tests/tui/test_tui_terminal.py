@@ -59,8 +59,15 @@ class ConsoleOnPty:
         self.master, slave = pty.openpty()
         if rows and columns:
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir)], stdin=slave, stdout=slave,
-                                     stderr=slave, env=env, start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(data_dir)],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         self.output = b""
 
@@ -149,7 +156,9 @@ def test_no_color_draws_in_greys_only(tmp_path: Path) -> None:
     outputs = {}
     for no_color in (False, True):
         env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-        env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24", **({"NO_COLOR": "1"} if no_color else {})})
+        env.update(
+            {"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24", **({"NO_COLOR": "1"} if no_color else {})}
+        )
         console = ConsoleOnPty(tmp_path / str(no_color), env)
         try:
             console.read_until(_started, 20, "console did not start")

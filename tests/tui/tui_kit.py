@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-
-from contextlib import asynccontextmanager
-
 from testkit import make_settings, wait_for
+
 from viralspot_tui.core.backends.base import LocalOnlyBackend
 from viralspot_tui.core.engine import open_engine
 from viralspot_tui.core.runtime import Runtime
@@ -29,10 +28,20 @@ def tui_settings(tmp_path: Path, **overrides: Any) -> Any:
     return make_settings(tmp_path, queue=queue, **overrides)
 
 
-def make_app(settings: Any, *, processors: tuple[str, ...] = ("queue",), clock: Any = None,
-             local_only: bool = True, **kwargs: Any) -> ViralSpotApp:
-    return ViralSpotApp(lambda: open_engine(settings, processors=processors, clock=clock, local_only=local_only),
-                        settings=settings, refresh_interval=kwargs.pop("refresh_interval", 0.1), **kwargs)
+def make_app(
+    settings: Any,
+    *,
+    processors: tuple[str, ...] = ("queue",),
+    clock: Any = None,
+    local_only: bool = True,
+    **kwargs: Any,
+) -> ViralSpotApp:
+    return ViralSpotApp(
+        lambda: open_engine(settings, processors=processors, clock=clock, local_only=local_only),
+        settings=settings,
+        refresh_interval=kwargs.pop("refresh_interval", 0.1),
+        **kwargs,
+    )
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: Any = "") -> None:
@@ -42,6 +51,7 @@ async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: Any =
 async def focused(app: ViralSpotApp, selector: Any, screen: type | None = None) -> None:
     """Wait until ``selector`` on the active screen (of type ``screen``) has the focus: on a
     loaded machine, keys sent before that reach the screen underneath instead."""
+
     def ready() -> bool:
         if screen is not None and not isinstance(app.screen, screen):
             return False
@@ -58,15 +68,24 @@ async def started(app: ViralSpotApp, pilot: Any) -> None:
 def app_state(app: ViralSpotApp) -> str:
     """What a failed wait reports: the screen stack, the engine host and the last snapshot's work."""
     stack = [type(screen).__name__ for screen in app.screen_stack]
-    return (f"screens={stack} running={app.is_running} quitting={app._quitting} "
-            f"stopping={app.host.stopping} closed={app.host.closed.is_set()} in_flight={app.work_in_flight()}")
+    return (
+        f"screens={stack} running={app.is_running} quitting={app._quitting} "
+        f"stopping={app.host.stopping} closed={app.host.closed.is_set()} in_flight={app.work_in_flight()}"
+    )
 
 
 def screen_text(app: ViralSpotApp) -> str:
     """The screen as plain text, the same frame export_screenshot() renders."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True, force_terminal=True,
-                      color_system="truecolor", legacy_windows=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        record=True,
+        force_terminal=True,
+        color_system="truecolor",
+        legacy_windows=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
 
@@ -95,8 +114,9 @@ def hosting(settings: Any, make_processors: Callable[[Runtime], list[Any]]) -> C
     @asynccontextmanager
     async def engine() -> Any:
         runtime = await Runtime.open(settings, with_providers=False)
-        supervisor = Supervisor(runtime, make_processors(runtime), LocalOnlyBackend(), refresh_seconds=0.05,
-                                restart_initial=0.05)
+        supervisor = Supervisor(
+            runtime, make_processors(runtime), LocalOnlyBackend(), refresh_seconds=0.05, restart_initial=0.05
+        )
         try:
             yield supervisor
         finally:

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from viral_kit import START, make_sim, viral_runtime
 
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.runtime import Runtime
 from viralspot_tui.sim import Simulator
-
-from viral_kit import START, make_sim, viral_runtime
 
 
 @pytest.fixture

@@ -40,8 +40,10 @@ def test_undated_reels_are_a_last_resort_not_ignored() -> None:
 
 
 def test_dated_reels_still_come_before_undated_ones() -> None:
-    dated = [ReelCandidate("rival", f"old{i}", views=10, outlier_score=0.5, taken_at=NOW - timedelta(days=40 + i))
-             for i in range(2)]
+    dated = [
+        ReelCandidate("rival", f"old{i}", views=10, outlier_score=0.5, taken_at=NOW - timedelta(days=40 + i))
+        for i in range(2)
+    ]
     undated = [ReelCandidate("rival", "nodate", views=10**6, outlier_score=9.0)]
     plan = SelectionPlan(dated + undated, NOW, target=2, max_candidates=10, lookback_days=30)
     for choice in plan.next_batch():
@@ -78,25 +80,36 @@ async def test_recurring_run_picks_up_reels_first_seen_since_the_last_run(runtim
     # V8: new = "posted or first seen since the last run". A reel another process (the queue
     # processor) stored between the runs was already in the table when the re-run started, so
     # diffing against what was stored *at the re-run's start* hid it unless it was also posted late.
-    from viralspot_tui.core.clock import to_iso
     from viral_kit import public_names
+
+    from viralspot_tui.core.clock import to_iso
 
     names = public_names(sim, 2, "creator")
     job = await api.create_job(runtime, names[0], names[1:], auto_rerun=True)
     assert (await api.run_job_now(runtime, job.id)).status.value == "completed"
     clock.advance(hours=1)
     now, posted = to_iso(clock.now()), to_iso(clock.now() - timedelta(days=100))
-    await runtime.db.write(lambda c: c.execute(
-        "INSERT INTO content (content_id, shortcode, username, url, taken_at, views, likes, comments, outlier_score,"
-        " transcript, transcript_checked_at, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, 90000, 900, 90, 40.0,"
-        " 'you will not believe this trick', ?, ?, ?)",
-        ("audit1", "AuditLate01", names[1], "https://www.instagram.com/reel/AuditLate01/", posted, now, now, now)))
+    await runtime.db.write(
+        lambda c: c.execute(
+            "INSERT INTO content (content_id, shortcode, username, url, taken_at, views, likes, comments, outlier_score,"
+            " transcript, transcript_checked_at, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, 90000, 900, 90, 40.0,"
+            " 'you will not believe this trick', ?, ?, ?)",
+            ("audit1", "AuditLate01", names[1], "https://www.instagram.com/reel/AuditLate01/", posted, now, now, now),
+        )
+    )
     await api.schedule_rerun_now(runtime, job.id)
     outcome = await api.run_job_now(runtime, job.id)
     assert outcome.status.value == "completed" and outcome.run_number == 2, outcome.error
-    used = await runtime.db.read(lambda c: [r[0] for r in c.execute(
-        "SELECT r.shortcode FROM viral_analysis_reels r JOIN viral_analysis_results a ON a.id = r.result_id"
-        " WHERE a.job_id = ? AND a.run_number = 2", (job.id,))])
+    used = await runtime.db.read(
+        lambda c: [
+            r[0]
+            for r in c.execute(
+                "SELECT r.shortcode FROM viral_analysis_reels r JOIN viral_analysis_results a ON a.id = r.result_id"
+                " WHERE a.job_id = ? AND a.run_number = 2",
+                (job.id,),
+            )
+        ]
+    )
     assert "AuditLate01" in used
 
 
@@ -104,6 +117,7 @@ async def test_a_failed_stage_still_records_the_tokens_it_paid_for(runtime: Runt
     # V6: token usage and cost per stage. Refused answers are paid for; AIPipeline._paid_for reads
     # exc.usage / exc.cost_usd, but the provider never sets them, so a failed stage shows no cost.
     from viral_kit import public_names
+
     from viralspot_tui.core.viral.results import ResultStore
 
     names = public_names(sim, 3, "creator")

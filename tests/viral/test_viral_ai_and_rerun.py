@@ -6,6 +6,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from viral_kit import public_names, viral_runtime
+
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.runtime import Runtime
 from viralspot_tui.core.viral import api
@@ -13,8 +15,6 @@ from viralspot_tui.core.viral.export import export_bundle
 from viralspot_tui.core.viral.models import JobStatus, RunType
 from viralspot_tui.core.viral.results import ResultStore
 from viralspot_tui.sim import Simulator, running_server
-
-from viral_kit import public_names, viral_runtime
 
 
 def chat_counts(sim: Simulator) -> dict[str, int]:
@@ -80,14 +80,18 @@ async def test_recurring_run_analyses_only_new_reels(runtime: Runtime, sim: Simu
     assert sim.stats.count("reels") - reels_before == 3  # the latest page of each account, nothing more
 
     conn = sqlite3.connect(runtime.settings.db_path)
-    used = conn.execute("SELECT r.shortcode FROM viral_analysis_reels r JOIN viral_analysis_results a"
-                        " ON a.id = r.result_id WHERE a.job_id = ? AND a.run_number = 2", (job.id,)).fetchall()
-    kinds = conn.execute("SELECT run_number, run_type FROM viral_analysis_results WHERE job_id = ? ORDER BY 1",
-                         (job.id,)).fetchall()
+    used = conn.execute(
+        "SELECT r.shortcode FROM viral_analysis_reels r JOIN viral_analysis_results a"
+        " ON a.id = r.result_id WHERE a.job_id = ? AND a.run_number = 2",
+        (job.id,),
+    ).fetchall()
+    kinds = conn.execute(
+        "SELECT run_number, run_type FROM viral_analysis_results WHERE job_id = ? ORDER BY 1", (job.id,)
+    ).fetchall()
     conn.close()
     codes = {r[0] for r in used}
     assert codes and codes <= new_in_world and not codes & stored_before
-    new_transcript_calls = set(sim.stats.keys("transcript")[len(transcripts_before):])
+    new_transcript_calls = set(sim.stats.keys("transcript")[len(transcripts_before) :])
     assert new_transcript_calls <= new_in_world  # no transcript asked again for an old reel
     assert kinds == [(1, "initial"), (2, "recurring")]
     job_after = await api.get_job(runtime, job.id)
@@ -110,8 +114,8 @@ async def test_recurring_run_without_new_reels_makes_no_ai_calls(runtime: Runtim
 async def test_openai_sdk_against_the_loopback_server(tmp_path: Path, sim: Simulator, clock: FakeClock) -> None:
     async with running_server(sim) as base_url:
         overrides = {
-            "simulate": False, "rapidapi": {"key": "loopback-test-key", "instagram_base_url": base_url,
-                                            "transcript_base_url": base_url},
+            "simulate": False,
+            "rapidapi": {"key": "loopback-test-key", "instagram_base_url": base_url, "transcript_base_url": base_url},
             "openai": {"api_key": "loopback-test-key", "base_url": f"{base_url}/v1"},
         }
         async with viral_runtime(tmp_path, sim, clock, real_http=True, **overrides) as runtime:

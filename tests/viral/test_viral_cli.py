@@ -23,10 +23,15 @@ register(cli)
 
 
 def state(tmp_path: Path) -> CliState:
-    return CliState(overrides={"data_dir": str(tmp_path / "data"), "simulate": True,
-                               "sim": {"latency_ms": 0.0},
-                               "rapidapi": {"requests_per_second": 1000.0, "backoff_initial": 0.001},
-                               "openai": {"requests_per_second": 1000.0}})
+    return CliState(
+        overrides={
+            "data_dir": str(tmp_path / "data"),
+            "simulate": True,
+            "sim": {"latency_ms": 0.0},
+            "rapidapi": {"requests_per_second": 1000.0, "backoff_initial": 0.001},
+            "openai": {"requests_per_second": 1000.0},
+        }
+    )
 
 
 def invoke(tmp_path: Path, *args: str) -> Any:
@@ -34,8 +39,22 @@ def invoke(tmp_path: Path, *args: str) -> Any:
 
 
 def test_analyze_wait_runs_the_job_here_then_lists_and_exports(tmp_path: Path) -> None:
-    result = invoke(tmp_path, "analyze", "cli_creator", "-c", "cli_rival_one", "-c", "@CLI_Rival_Two",
-                    "--strategy-type", "fitness reels", "--audience", "beginners", "--goals", "more saves", "--wait")
+    result = invoke(
+        tmp_path,
+        "analyze",
+        "cli_creator",
+        "-c",
+        "cli_rival_one",
+        "-c",
+        "@CLI_Rival_Two",
+        "--strategy-type",
+        "fitness reels",
+        "--audience",
+        "beginners",
+        "--goals",
+        "more saves",
+        "--wait",
+    )
     assert result.exit_code == 0, result.output
     assert "job 1 created: @cli_creator vs @cli_rival_one, @cli_rival_two" in result.output
     assert "SIMULATED" in result.output and "job 1 completed" in result.output
@@ -66,11 +85,14 @@ def test_analyze_without_wait_only_records(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "job 1 has no completed run to export (status: pending)" in missing.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["analyze", "ok_name", "-c", "bad name!"], "not allowed"),
-    (["analyze", "ok..name", "-c", "rival"], "'..'"),
-    (["analyze", "ok_name", *sum((["-c", f"r{i}"] for i in range(21)), [])], "1 to 20 competitors"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["analyze", "ok_name", "-c", "bad name!"], "not allowed"),
+        (["analyze", "ok..name", "-c", "rival"], "'..'"),
+        (["analyze", "ok_name", *sum((["-c", f"r{i}"] for i in range(21)), [])], "1 to 20 competitors"),
+    ],
+)
 def test_bad_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
     result = invoke(tmp_path, *args)
     assert result.exit_code == 2 and message in result.output
@@ -85,8 +107,9 @@ def test_failed_job_exits_1_with_the_reason(tmp_path: Path) -> None:
 def test_failed_job_is_retried_and_rerun_from_the_command_line(tmp_path: Path) -> None:
     flaky = state(tmp_path)
     flaky.overrides["sim"] = {"latency_ms": 0.0, "fault_rate": 1.0}  # every upstream call fails transiently
-    failed = CliRunner().invoke(cli, ["analyze", "cli_creator", "-c", "cli_rival_one", "--wait"], obj=flaky,
-                                catch_exceptions=False)
+    failed = CliRunner().invoke(
+        cli, ["analyze", "cli_creator", "-c", "cli_rival_one", "--wait"], obj=flaky, catch_exceptions=False
+    )
     assert failed.exit_code == 1, failed.output
     [job] = json.loads(invoke(tmp_path, "jobs", "list", "--json").output)
     assert job["status"] == "failed"

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from viral_kit import make_sim, public_names, viral_runtime
 
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.runtime import Runtime
@@ -14,8 +15,6 @@ from viralspot_tui.core.viral import api
 from viralspot_tui.core.viral.export import export_bundle, to_json, to_markdown
 from viralspot_tui.core.viral.models import ContentStrategy, JobStatus
 from viralspot_tui.sim import Simulator
-
-from viral_kit import make_sim, public_names, viral_runtime
 
 
 def rows(runtime: Runtime, sql: str, *args: object) -> list[sqlite3.Row]:
@@ -111,8 +110,11 @@ async def test_private_competitor_is_recorded_and_job_goes_on(runtime: Runtime, 
 
 async def test_fallback_skips_reels_without_transcripts(runtime: Runtime, sim: Simulator) -> None:
     primary, rival = public_names(sim, 2, "creator")
-    silent = next(n for n in (f"notranscript_{i}" for i in range(50)) if sim.world.profile(n).kind == "public"
-                  and len(sim.world.reels(n)) >= 5)
+    silent = next(
+        n
+        for n in (f"notranscript_{i}" for i in range(50))
+        if sim.world.profile(n).kind == "public" and len(sim.world.reels(n)) >= 5
+    )
     job = await api.create_job(runtime, primary, [silent, rival])
     outcome = await api.run_job_now(runtime, job.id)
     assert outcome.status == JobStatus.COMPLETED, outcome.error
@@ -151,8 +153,9 @@ async def test_transcript_from_an_earlier_run_is_reused(runtime: Runtime, sim: S
     assert {c.status for c in states} == {"reused"}
 
 
-async def test_stored_data_older_than_the_freshness_limit_is_fetched_again(runtime: Runtime, sim: Simulator,
-                                                                           clock) -> None:
+async def test_stored_data_older_than_the_freshness_limit_is_fetched_again(
+    runtime: Runtime, sim: Simulator, clock
+) -> None:
     names = public_names(sim, 3, "creator")
     first = await api.create_job(runtime, names[0], names[1:])
     assert (await api.run_job_now(runtime, first.id)).status == JobStatus.COMPLETED
@@ -165,12 +168,15 @@ async def test_stored_data_older_than_the_freshness_limit_is_fetched_again(runti
     assert "reused" not in {c.status for c in states}
 
 
-@pytest.mark.parametrize("competitors, message", [
-    ([], "1 to 20 competitors"),
-    ([f"rival{i}" for i in range(21)], "1 to 20 competitors"),
-    (["bad name!"], "not allowed"),
-    (["creator_x"], "cannot also be a competitor"),
-])
+@pytest.mark.parametrize(
+    "competitors, message",
+    [
+        ([], "1 to 20 competitors"),
+        ([f"rival{i}" for i in range(21)], "1 to 20 competitors"),
+        (["bad name!"], "not allowed"),
+        (["creator_x"], "cannot also be a competitor"),
+    ],
+)
 async def test_invalid_jobs_are_refused(runtime: Runtime, competitors: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         await api.create_job(runtime, "Creator_X", competitors)
@@ -182,8 +188,9 @@ async def test_usernames_are_normalised(runtime: Runtime) -> None:
     assert job.primary_username == "creator_x" and job.competitors == ["rival.one", "b"]
 
 
-async def test_exhausted_quota_parks_the_job_instead_of_failing_it(runtime: Runtime, sim: Simulator,
-                                                                   clock: FakeClock) -> None:
+async def test_exhausted_quota_parks_the_job_instead_of_failing_it(
+    runtime: Runtime, sim: Simulator, clock: FakeClock
+) -> None:
     names = public_names(sim, 3, "creator")
     job = await api.create_job(runtime, names[0], names[1:])
     sim.inject("transcript", "quota_exhausted", count=1)

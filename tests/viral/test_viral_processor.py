@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from viral_kit import make_sim, public_names, viral_runtime
+
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.processors.base import ProcessorControl
 from viralspot_tui.core.runtime import Runtime
@@ -13,8 +15,6 @@ from viralspot_tui.core.viral.models import JobStatus
 from viralspot_tui.core.viral.processor import ViralIdeasProcessor
 from viralspot_tui.core.viral.results import ResultStore
 from viralspot_tui.sim import Simulator
-
-from viral_kit import make_sim, public_names, viral_runtime
 
 
 async def wait_until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +30,7 @@ async def statuses(runtime: Runtime) -> dict[int, str]:
 
 async def test_processor_runs_jobs_with_bounded_concurrency(runtime: Runtime, sim: Simulator) -> None:
     names = public_names(sim, 9, "creator")
-    jobs = [await api.create_job(runtime, names[i * 3], names[i * 3 + 1:i * 3 + 3]) for i in range(3)]
+    jobs = [await api.create_job(runtime, names[i * 3], names[i * 3 + 1 : i * 3 + 3]) for i in range(3)]
     processor = ViralIdeasProcessor(runtime, poll_seconds=0.05)
     control = ProcessorControl("viral")
     assert not await processor.is_idle()
@@ -57,8 +57,17 @@ async def test_processor_runs_jobs_with_bounded_concurrency(runtime: Runtime, si
     snap = processor.snapshot()
     assert snap["running"] == 0 and [j["id"] for j in snap["jobs"]] == [j.id for j in reversed(jobs)]
     assert all(j["status"] == "completed" and j["progress"] == 100 and j["runs"] == 1 for j in snap["jobs"])
-    assert set(snap["jobs"][0]) >= {"id", "primary", "competitors", "status", "stage", "progress", "runs",
-                                    "next_run_at", "error"}
+    assert set(snap["jobs"][0]) >= {
+        "id",
+        "primary",
+        "competitors",
+        "status",
+        "stage",
+        "progress",
+        "runs",
+        "next_run_at",
+        "error",
+    }
     assert await processor.is_idle()
 
 
@@ -128,14 +137,16 @@ async def test_drain_hands_unfinished_jobs_back_and_they_resume(tmp_path: Path, 
         assert sim.stats.count("chat", key="ProfileAnalysis") == profile_analysis == 1  # resumed after stage 1
 
 
-async def test_processor_starts_a_recurring_run_when_it_falls_due_and_not_before(runtime: Runtime, sim: Simulator,
-                                                                                 clock: FakeClock) -> None:
+async def test_processor_starts_a_recurring_run_when_it_falls_due_and_not_before(
+    runtime: Runtime, sim: Simulator, clock: FakeClock
+) -> None:
     names = public_names(sim, 3, "creator")
     job = await api.create_job(runtime, names[0], names[1:], auto_rerun=True, rerun_every_hours=6)
     processor = ViralIdeasProcessor(runtime, poll_seconds=0.02)
     control = ProcessorControl("viral")
     loop = asyncio.create_task(processor.run(control))
     try:
+
         async def runs(n: int) -> bool:
             current = await api.get_job(runtime, job.id)
             return current.runs == n and current.status == JobStatus.COMPLETED

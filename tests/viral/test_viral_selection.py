@@ -10,8 +10,9 @@ NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def reel(user: str, code: str, score: float, views: int = 1000, days_ago: float = 1.0, **kw: object) -> ReelCandidate:
-    return ReelCandidate(username=user, shortcode=code, views=views, outlier_score=score,
-                         taken_at=NOW - timedelta(days=days_ago), **kw)  # type: ignore[arg-type]
+    return ReelCandidate(
+        username=user, shortcode=code, views=views, outlier_score=score, taken_at=NOW - timedelta(days=days_ago), **kw
+    )  # type: ignore[arg-type]
 
 
 def drive(plan: SelectionPlan, no_transcript: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
@@ -33,8 +34,12 @@ def drive(plan: SelectionPlan, no_transcript: set[str] = frozenset()) -> list[st
 
 
 def test_ranking_is_outlier_score_then_views() -> None:
-    reels = [reel("a", "low", 1.0, 9_000), reel("a", "top", 5.0, 10), reel("a", "tie_more", 2.0, 500),
-             reel("a", "tie_less", 2.0, 400)]
+    reels = [
+        reel("a", "low", 1.0, 9_000),
+        reel("a", "top", 5.0, 10),
+        reel("a", "tie_more", 2.0, 500),
+        reel("a", "tie_less", 2.0, 400),
+    ]
     plan = SelectionPlan(reels, NOW, target=4, max_candidates=10)
     drive(plan)
     assert [s.candidate.shortcode for s in plan.selected] == ["top", "tie_more", "tie_less", "low"]
@@ -80,8 +85,12 @@ def test_candidate_cap_is_respected() -> None:
 
 
 def test_window_widens_when_too_few_recent_reels() -> None:
-    reels = [reel("p", "recent", 1.0, days_ago=2), reel("p", "older", 9.0, days_ago=45),
-             reel("p", "old", 8.0, days_ago=100), reel("p", "ancient", 7.0, days_ago=900)]
+    reels = [
+        reel("p", "recent", 1.0, days_ago=2),
+        reel("p", "older", 9.0, days_ago=45),
+        reel("p", "old", 8.0, days_ago=100),
+        reel("p", "ancient", 7.0, days_ago=900),
+    ]
     plan = SelectionPlan(reels, NOW, target=3, max_candidates=10, lookback_days=30)
     drive(plan)
     codes = [s.candidate.shortcode for s in plan.selected]

@@ -6,8 +6,8 @@ reels appear (recurring runs) without waiting.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,11 +54,16 @@ def public_names(sim: Simulator, count: int, prefix: str, *, min_recent: int = 3
 
 
 @asynccontextmanager
-async def viral_runtime(tmp_path: Path, sim: Simulator, clock: FakeClock, *, real_http: bool = False,
-                        **overrides: Any) -> AsyncIterator[Runtime]:
+async def viral_runtime(
+    tmp_path: Path, sim: Simulator, clock: FakeClock, *, real_http: bool = False, **overrides: Any
+) -> AsyncIterator[Runtime]:
     """``real_http``: no in-process transport; the settings must point the providers at a server."""
-    runtime = await Runtime.open(viral_settings(tmp_path, **overrides),
-                                 transport=None if real_http else sim.transport(), simulator=sim, clock=clock)
+    runtime = await Runtime.open(
+        viral_settings(tmp_path, **overrides),
+        transport=None if real_http else sim.transport(),
+        simulator=sim,
+        clock=clock,
+    )
     try:
         yield runtime
     finally:

@@ -19,8 +19,17 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..core.runtime import Runtime
 
-__all__ = ["CliState", "pass_state", "run_async", "open_runtime", "echo_json", "fail", "EXIT_USAGE", "EXIT_ERROR",
-           "engine_running"]
+__all__ = [
+    "CliState",
+    "pass_state",
+    "run_async",
+    "open_runtime",
+    "echo_json",
+    "fail",
+    "EXIT_USAGE",
+    "EXIT_ERROR",
+    "engine_running",
+]
 
 T = TypeVar("T")
 EXIT_ERROR = 1

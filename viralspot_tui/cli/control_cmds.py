@@ -85,8 +85,11 @@ def status(state: CliState, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo("engine: " + ("running" if data["engine_running"] else "not running")
-               + (f" ({data['backend']})" if data["backend"] else ""))
+    click.echo(
+        "engine: "
+        + ("running" if data["engine_running"] else "not running")
+        + (f" ({data['backend']})" if data["backend"] else "")
+    )
     queue = data["queue"]
     assert isinstance(queue, dict)
     for prio in ("HIGH", "LOW"):
@@ -100,8 +103,10 @@ def status(state: CliState, as_json: bool) -> None:
         procs = data["processors"]
         assert isinstance(procs, dict)
         click.echo("  processors: " + " ".join(f"{n}={p['state']}" for n, p in procs.items()))
-        click.echo(f"  backend {'online' if data['online'] else 'OFFLINE'}, outbox depth {data['outbox_depth']}"
-                   + (" [SIMULATED DATA]" if data["simulated"] else ""))
+        click.echo(
+            f"  backend {'online' if data['online'] else 'OFFLINE'}, outbox depth {data['outbox_depth']}"
+            + (" [SIMULATED DATA]" if data["simulated"] else "")
+        )
 
 
 def _stored_work_sync(conn: Any) -> dict[str, dict[str, int]]:

@@ -36,15 +36,23 @@ def _state(ctx: click.Context) -> CliState:
 
 
 @click.group(name="crawl", invoke_without_command=True)
-@click.option("--seed", "seeds", multiple=True, metavar="USER",
-              help="Seed account (repeatable). Default: random stored primary profiles.")
-@click.option("--target", type=click.IntRange(min=1), help="New profiles to queue (default crawler.target_new_profiles).")
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    metavar="USER",
+    help="Seed account (repeatable). Default: random stored primary profiles.",
+)
+@click.option(
+    "--target", type=click.IntRange(min=1), help="New profiles to queue (default crawler.target_new_profiles)."
+)
 @click.option("--rounds", type=click.IntRange(min=1), help="Most rounds to run (default crawler.max_rounds).")
 @click.option("--wait", is_flag=True, help="Wait for the crawl to finish; run it here when no engine is running.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final report as JSON.")
 @click.pass_context
-def crawl(ctx: click.Context, seeds: tuple[str, ...], target: int | None, rounds: int | None, wait: bool,
-          as_json: bool) -> None:
+def crawl(
+    ctx: click.Context, seeds: tuple[str, ...], target: int | None, rounds: int | None, wait: bool, as_json: bool
+) -> None:
     """Run the network crawler once now (or ask the running console to do it)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -56,28 +64,34 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], target: int | None, rounds
         ctx.exit(code)
 
 
-async def _crawl(state: CliState, seeds: list[str], target: int | None, rounds: int | None, wait: bool,
-                 as_json: bool) -> int:
+async def _crawl(
+    state: CliState, seeds: list[str], target: int | None, rounds: int | None, wait: bool, as_json: bool
+) -> int:
     from ..core.crawler.store import CrawlerStore
 
     cfg = state.settings.crawler
     async with open_runtime(state, with_providers=wait) as runtime:
         store = CrawlerStore(runtime.db, runtime.clock)
         await store.ensure_schema()
-        request = await store.create_request(seeds, target or cfg.target_new_profiles, rounds or cfg.max_rounds,
-                                             source="cli")
+        request = await store.create_request(
+            seeds, target or cfg.target_new_profiles, rounds or cfg.max_rounds, source="cli"
+        )
         seeds_text = ", ".join(request.seeds) or "automatic"
         if await engine_running(runtime):
             await notify_engine(runtime, "wake", target="crawler")
             if not wait:
-                click.echo(f"crawl #{request.id} recorded (seeds: {seeds_text}, target {request.target}, "
-                           f"up to {request.max_rounds} rounds); the running engine picks it up now")
+                click.echo(
+                    f"crawl #{request.id} recorded (seeds: {seeds_text}, target {request.target}, "
+                    f"up to {request.max_rounds} rounds); the running engine picks it up now"
+                )
                 return 0
             return await _follow(store, request.id, as_json)
         if not wait:
-            click.echo(f"crawl #{request.id} recorded (seeds: {seeds_text}, target {request.target}, "
-                       f"up to {request.max_rounds} rounds); no engine is running: it starts with the next "
-                       "`viralspot run`, or use --wait to run it now")
+            click.echo(
+                f"crawl #{request.id} recorded (seeds: {seeds_text}, target {request.target}, "
+                f"up to {request.max_rounds} rounds); no engine is running: it starts with the next "
+                "`viralspot run`, or use --wait to run it now"
+            )
             return 0
         return await _run_here(runtime, store, request.id, as_json)
 
@@ -86,26 +100,37 @@ async def _run_here(runtime: Any, store: Any, request_id: int, as_json: bool) ->
     """No engine: claim our own request and crawl in the foreground."""
     from ..core.crawler.budget import DailyBudget
     from ..core.crawler.crawl import Crawl
-    from ..core.redaction import mask_secrets
     from ..core.crawler.models import CrawlOutcome, RequestStatus
     from ..core.crawler.seeds import SeedPool
+    from ..core.redaction import mask_secrets
 
     owner = f"{runtime.instance_id}:cli"
     request = await store.claim(owner, request_id=request_id)
     if request is None:  # an engine started meanwhile and took it
         return await _follow(store, request_id, as_json)
     if not as_json:
-        click.echo(f"crawl #{request.id}: running here (no engine running)"
-                   + (" on SIMULATED data" if runtime.simulated else ""))
+        click.echo(
+            f"crawl #{request.id}: running here (no engine running)"
+            + (" on SIMULATED data" if runtime.simulated else "")
+        )
     budget = DailyBudget(store, runtime.clock, runtime.settings.crawler.daily_call_budget)
 
     async def renew() -> None:
         await store.renew(request.id, owner)
 
-    crawl = Crawl(runtime, store=store, budget=budget, pool=SeedPool(runtime.db), seeds=request.seeds,
-                  target=request.target, max_rounds=request.max_rounds, request_id=request.id,
-                  previous=await store.rounds_for(request.id), heartbeat=renew,
-                  on_round=None if as_json else (lambda r: click.echo("  " + r.describe())))
+    crawl = Crawl(
+        runtime,
+        store=store,
+        budget=budget,
+        pool=SeedPool(runtime.db),
+        seeds=request.seeds,
+        target=request.target,
+        max_rounds=request.max_rounds,
+        request_id=request.id,
+        previous=await store.rounds_for(request.id),
+        heartbeat=renew,
+        on_round=None if as_json else (lambda r: click.echo("  " + r.describe())),
+    )
     try:
         report = await crawl.run()
     except asyncio.CancelledError:
@@ -117,8 +142,13 @@ async def _run_here(runtime: Any, store: Any, request_id: int, as_json: bool) ->
         fail(f"crawl #{request.id} failed: {error}")
         return 1
     failed = report.outcome is CrawlOutcome.PROVIDER_UNAVAILABLE and not report.queued
-    await store.finish(request.id, owner, RequestStatus.FAILED if failed and report.error else RequestStatus.COMPLETED,
-                       report.outcome, report.error)
+    await store.finish(
+        request.id,
+        owner,
+        RequestStatus.FAILED if failed and report.error else RequestStatus.COMPLETED,
+        report.outcome,
+        report.error,
+    )
     if as_json:
         echo_json(report.to_json())
     else:
@@ -131,8 +161,9 @@ async def _follow(store: Any, request_id: int, as_json: bool) -> int:
     from ..core.crawler.models import RequestStatus
 
     if not as_json:
-        click.echo(f"crawl #{request_id}: handed to the running engine; following it (Ctrl-C stops following,"
-                   " not the crawl)")
+        click.echo(
+            f"crawl #{request_id}: handed to the running engine; following it (Ctrl-C stops following, not the crawl)"
+        )
     printed = 0
     while True:
         request = await store.get_request(request_id)
@@ -146,15 +177,23 @@ async def _follow(store: Any, request_id: int, as_json: bool) -> int:
             return 1
         if request.status in (RequestStatus.COMPLETED, RequestStatus.FAILED):
             queued = sum(len(r.queued) for r in rounds)
-            summary = {"request_id": request_id, "status": request.status.value,
-                       "outcome": request.outcome.value if request.outcome else None, "queued": queued,
-                       "target": request.target, "rounds": [r.summary() for r in rounds], "error": request.error}
+            summary = {
+                "request_id": request_id,
+                "status": request.status.value,
+                "outcome": request.outcome.value if request.outcome else None,
+                "queued": queued,
+                "target": request.target,
+                "rounds": [r.summary() for r in rounds],
+                "error": request.error,
+            }
             if as_json:
                 echo_json(summary)
             else:
-                click.echo(f"crawl #{request_id}: {summary['outcome'] or summary['status']}: queued {queued}/"
-                           f"{request.target} in {len(rounds)}/{request.max_rounds} rounds"
-                           + (f" ({request.error})" if request.error else ""))
+                click.echo(
+                    f"crawl #{request_id}: {summary['outcome'] or summary['status']}: queued {queued}/"
+                    f"{request.target} in {len(rounds)}/{request.max_rounds} rounds"
+                    + (f" ({request.error})" if request.error else "")
+                )
             return 0 if request.status is RequestStatus.COMPLETED else 1
         await asyncio.sleep(_FOLLOW_POLL_SECONDS)
 

@@ -19,17 +19,26 @@ __all__ = ["register"]
 
 PROCESSORS = ("queue", "viral", "crawler")
 SAMPLE_FILE = Path(__file__).resolve().parents[2] / "queue.csv.sample"
-FALLBACK_SAMPLE = ("username,source,priority,timestamp,status,attempts,last_attempt,error_message,request_id\n"
-                   "natgeo,manual,HIGH,,PENDING,0,,,\nnasa,manual,LOW,,PENDING,0,,,\n"
-                   "sunny.bakes,manual,LOW,,PENDING,0,,,\nmissing_account,manual,LOW,,PENDING,0,,,\n")
+FALLBACK_SAMPLE = (
+    "username,source,priority,timestamp,status,attempts,last_attempt,error_message,request_id\n"
+    "natgeo,manual,HIGH,,PENDING,0,,,\nnasa,manual,LOW,,PENDING,0,,,\n"
+    "sunny.bakes,manual,LOW,,PENDING,0,,,\nmissing_account,manual,LOW,,PENDING,0,,,\n"
+)
 
 
 def _interactive(no_ui: bool) -> bool:
     return not no_ui and sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, setup: Any = None,
-            processors: tuple[str, ...] = PROCESSORS) -> None:
+def _launch(
+    state: CliState,
+    *,
+    no_ui: bool,
+    exit_when_idle: bool,
+    mouse: bool,
+    setup: Any = None,
+    processors: tuple[str, ...] = PROCESSORS,
+) -> None:
     from ..config import ConfigError
     from ..core.store.database import DatabaseOpenError
 
@@ -38,17 +47,18 @@ def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, 
         if _interactive(no_ui):
             from ..tui.launch import run_console
 
-            code = run_console(settings, mouse=mouse, exit_when_idle=exit_when_idle, setup=setup,
-                               processors=processors)
+            code = run_console(settings, mouse=mouse, exit_when_idle=exit_when_idle, setup=setup, processors=processors)
         else:
             from ..core.headless import run_headless
             from ..logs import configure_logging
 
-            secrets = [s.get_secret_value() for s in (settings.rapidapi.key, settings.openai.api_key,
-                                                      settings.supabase.service_role_key) if s is not None]
+            secrets = [
+                s.get_secret_value()
+                for s in (settings.rapidapi.key, settings.openai.api_key, settings.supabase.service_role_key)
+                if s is not None
+            ]
             configure_logging(settings.log_format, settings.log_level, secrets)
-            code = run_async(run_headless(settings, exit_when_idle=exit_when_idle, setup=setup,
-                                          processors=processors))
+            code = run_async(run_headless(settings, exit_when_idle=exit_when_idle, setup=setup, processors=processors))
     except ConfigError as exc:
         fail(str(exc), code=EXIT_USAGE)
         return
@@ -74,11 +84,24 @@ def _launch(state: CliState, *, no_ui: bool, exit_when_idle: bool, mouse: bool, 
 @click.option("--exit-when-idle", is_flag=True, help="Stop once nothing is pending, running or due soon.")
 @click.option("--max-concurrent", type=click.IntRange(1, 512), default=None)
 @click.option("--no-mouse", is_flag=True, help="Console: do not capture the mouse.")
-@click.option("--processors", default=",".join(PROCESSORS), show_default=True,
-              help="Comma-separated processors to host (queue, viral, crawler).")
+@click.option(
+    "--processors",
+    default=",".join(PROCESSORS),
+    show_default=True,
+    help="Comma-separated processors to host (queue, viral, crawler).",
+)
 @pass_state
-def run(state: CliState, no_ui: bool, backend: str | None, queue_file: str | None, simulate: bool | None,
-        exit_when_idle: bool, max_concurrent: int | None, no_mouse: bool, processors: str) -> None:
+def run(
+    state: CliState,
+    no_ui: bool,
+    backend: str | None,
+    queue_file: str | None,
+    simulate: bool | None,
+    exit_when_idle: bool,
+    max_concurrent: int | None,
+    no_mouse: bool,
+    processors: str,
+) -> None:
     """The console (or headless runner) on the configured backend."""
     queue: dict[str, Any] = {}
     if backend:
@@ -92,8 +115,10 @@ def run(state: CliState, no_ui: bool, backend: str | None, queue_file: str | Non
     chosen = tuple(p.strip() for p in processors.split(",") if p.strip())
     unknown = sorted(set(chosen) - set(PROCESSORS))
     if unknown or not chosen:
-        fail(f"--processors: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PROCESSORS)}",
-             code=EXIT_USAGE)
+        fail(
+            f"--processors: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PROCESSORS)}",
+            code=EXIT_USAGE,
+        )
     _launch(state, no_ui=no_ui, exit_when_idle=exit_when_idle, mouse=not no_mouse, processors=chosen)
 
 
@@ -139,8 +164,11 @@ def simulate(state: CliState, host: str, port: int, seed: int | None) -> None:
         from dataclasses import replace
 
         config = replace(config, seed=seed)
-    click.echo(f"simulator (seed {config.seed}) on http://{host}:{port} — "
-               f"Instagram, transcripts and /v1/chat/completions; Ctrl+C stops", err=True)
+    click.echo(
+        f"simulator (seed {config.seed}) on http://{host}:{port} — "
+        f"Instagram, transcripts and /v1/chat/completions; Ctrl+C stops",
+        err=True,
+    )
     try:
         run_async(serve_simulator(Simulator(config), host, port, install_signal_handlers=True))
     except KeyboardInterrupt:

@@ -18,18 +18,33 @@ _PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--data-dir", type=click.Path(file_okay=False), envvar="VIRALSPOT_DATA_DIR",
-              help="Folder of the SQLite database viralspot.db (default: a per-user data folder).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    envvar="VIRALSPOT_DATA_DIR",
+    help="Folder of the SQLite database viralspot.db (default: a per-user data folder).",
+)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A viralspot.toml file.")
 @click.option("--simulate", is_flag=True, default=None, help="Talk to the built-in simulator, not the real APIs.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
-@click.option("--rapidapi-base-url", metavar="URL", default=None,
-              help="Send Instagram and transcript calls here (e.g. a `viralspot simulate` server).")
+@click.option(
+    "--rapidapi-base-url",
+    metavar="URL",
+    default=None,
+    help="Send Instagram and transcript calls here (e.g. a `viralspot simulate` server).",
+)
 @click.version_option(package_name="viralspot-tui")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None, config_file: str | None, simulate: bool | None,
-        log_format: str | None, log_level: str | None, rapidapi_base_url: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    data_dir: str | None,
+    config_file: str | None,
+    simulate: bool | None,
+    log_format: str | None,
+    log_level: str | None,
+    rapidapi_base_url: str | None,
+) -> None:
     """ViralSpot operations console: queue processor, viral ideas and network crawler."""
     state = ctx.ensure_object(CliState)
     state.config_file = config_file

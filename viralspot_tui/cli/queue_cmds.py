@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .common import CliState, EXIT_USAGE, echo_json, fail, notify_engine, open_runtime, pass_state, run_async
+from .common import EXIT_USAGE, CliState, echo_json, fail, notify_engine, open_runtime, pass_state, run_async
 
 __all__ = ["register"]
 
@@ -28,8 +28,7 @@ def queue_group() -> None:
 @pass_state
 def add(state: CliState, usernames: tuple[str, ...], priority: str, source: str) -> None:
     """Enqueue USERNAMES (names, @names or profile URLs). Invalid names are refused, the rest added."""
-    from ..core.models.queue import normalize_source
-    from ..core.models.queue import Priority
+    from ..core.models.queue import Priority, normalize_source
     from ..core.models.usernames import InvalidUsername, normalize_username
 
     try:  # the queue file must be able to carry the source back (and it must not be a formula)
@@ -74,8 +73,10 @@ def list_(state: CliState, status: str | None, limit: int | None, as_json: bool)
             return
         click.echo(f"{'ID':>6}  {'USERNAME':<30} {'PRIO':<4} {'STATUS':<10} {'TRIES':>5}  LAST ERROR")
         for i in items:
-            click.echo(f"{i.id:>6}  {i.username:<30} {i.priority.value:<4} {i.status.value:<10} "
-                       f"{i.attempts:>2}/{i.max_attempts:<2}  {(i.last_error or '')[:60]}")
+            click.echo(
+                f"{i.id:>6}  {i.username:<30} {i.priority.value:<4} {i.status.value:<10} "
+                f"{i.attempts:>2}/{i.max_attempts:<2}  {(i.last_error or '')[:60]}"
+            )
 
     run_async(go())
 

@@ -13,8 +13,18 @@ from typing import Any
 
 import click
 
-from .common import EXIT_ERROR, EXIT_USAGE, CliState, echo_json, engine_running, fail, notify_engine, open_runtime, \
-    pass_state, run_async
+from .common import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    CliState,
+    echo_json,
+    engine_running,
+    fail,
+    notify_engine,
+    open_runtime,
+    pass_state,
+    run_async,
+)
 
 __all__ = ["register"]
 
@@ -23,18 +33,38 @@ _TERMINAL = ("completed", "failed")
 
 @click.command("analyze")
 @click.argument("primary")
-@click.option("--competitor", "-c", "competitors", multiple=True, required=True,
-              help="A competitor username (repeat for each, 1 to 20).")
+@click.option(
+    "--competitor",
+    "-c",
+    "competitors",
+    multiple=True,
+    required=True,
+    help="A competitor username (repeat for each, 1 to 20).",
+)
 @click.option("--strategy-type", "content_type", default=None, help="Content type, e.g. 'cooking reels'.")
 @click.option("--audience", default=None, help="Target audience.")
 @click.option("--goals", default=None, help="What the content should achieve.")
 @click.option("--auto-rerun", is_flag=True, help="Re-run on a schedule to track new content.")
-@click.option("--rerun-every", "rerun_hours", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Hours between re-runs (default viral.rerun_every_hours).")
+@click.option(
+    "--rerun-every",
+    "rerun_hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Hours between re-runs (default viral.rerun_every_hours).",
+)
 @click.option("--wait", is_flag=True, help="Wait for the result; run the job here when no engine is running.")
 @pass_state
-def analyze(state: CliState, primary: str, competitors: tuple[str, ...], content_type: str | None,
-            audience: str | None, goals: str | None, auto_rerun: bool, rerun_hours: float | None, wait: bool) -> None:
+def analyze(
+    state: CliState,
+    primary: str,
+    competitors: tuple[str, ...],
+    content_type: str | None,
+    audience: str | None,
+    goals: str | None,
+    auto_rerun: bool,
+    rerun_hours: float | None,
+    wait: bool,
+) -> None:
     """Create a viral ideas job for PRIMARY against the given competitors."""
     from ..core.viral import api
     from ..core.viral.models import ContentStrategy
@@ -51,8 +81,9 @@ def analyze(state: CliState, primary: str, competitors: tuple[str, ...], content
                 job = await api.create_job(runtime, primary, list(competitors), strategy, auto_rerun, rerun_hours)
             except ValueError as exc:
                 fail(str(exc), code=EXIT_USAGE)
-            click.echo(f"job {job.id} created: @{job.primary_username} vs "
-                       f"{', '.join('@' + c for c in job.competitors)}")
+            click.echo(
+                f"job {job.id} created: @{job.primary_username} vs {', '.join('@' + c for c in job.competitors)}"
+            )
             code = await _hand_over(runtime, job.id, wait)
         return await _run_here(state, job.id) if code is None else code
 
@@ -94,8 +125,11 @@ async def _follow(runtime: Any, job_id: int) -> int:
             return _report(job)
         polls += 1
         if polls % 10 == 0 and not await engine_running(runtime):  # it died or was stopped meanwhile
-            click.echo(f"error: the engine stopped before job {job_id} finished; it is {job.status.value} and "
-                       "resumes with the next `viralspot run` (or run `analyze --wait` again)", err=True)
+            click.echo(
+                f"error: the engine stopped before job {job_id} finished; it is {job.status.value} and "
+                "resumes with the next `viralspot run` (or run `analyze --wait` again)",
+                err=True,
+            )
             return EXIT_ERROR
         await asyncio.sleep(0.5)
 
@@ -107,8 +141,12 @@ async def _run_here(state: CliState, job_id: int) -> int:
         if runtime.simulated:
             click.echo("running here (no engine running) on SIMULATED data")
         unsubscribe = runtime.events.subscribe(
-            lambda e: click.echo(f"  {e.message}") if e.kind in ("viral.progress", "viral.failed") and
-            e.data.get("job_id") == job_id else None)
+            lambda e: (
+                click.echo(f"  {e.message}")
+                if e.kind in ("viral.progress", "viral.failed") and e.data.get("job_id") == job_id
+                else None
+            )
+        )
         try:
             await api.run_job_now(runtime, job_id)
         except api.JobBusy:  # an engine started meanwhile and claimed it
@@ -144,14 +182,24 @@ def list_jobs(state: CliState, as_json: bool) -> None:
 
     jobs = run_async(go())
     if as_json:
-        echo_json([{**j.summary(), "content_strategy": j.content_strategy.model_dump(),
-                    "competitor_status": [c.model_dump() for c in j.competitor_states]} for j in jobs])
+        echo_json(
+            [
+                {
+                    **j.summary(),
+                    "content_strategy": j.content_strategy.model_dump(),
+                    "competitor_status": [c.model_dump() for c in j.competitor_states],
+                }
+                for j in jobs
+            ]
+        )
         return
     click.echo(f"{'ID':>5}  {'PRIMARY':<24} {'COMP':>4}  {'STATUS':<10} {'STAGE':<18} {'PCT':>4} {'RUNS':>4}  NEXT RUN")
     for j in jobs:
         next_run = j.next_run_at.strftime("%Y-%m-%d %H:%M") if j.next_run_at else "-"
-        click.echo(f"{j.id:>5}  {j.primary_username:<24} {len(j.competitors):>4}  {j.status.value:<10} "
-                   f"{j.stage:<18} {j.progress:>3}% {j.runs:>4}  {next_run}")
+        click.echo(
+            f"{j.id:>5}  {j.primary_username:<24} {len(j.competitors):>4}  {j.status.value:<10} "
+            f"{j.stage:<18} {j.progress:>3}% {j.runs:>4}  {next_run}"
+        )
         if j.error:
             click.echo(f"       error: {j.error[:100]}")
 
@@ -180,14 +228,17 @@ def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:
     async def go() -> int:
         async with open_runtime(state, with_providers=False) as runtime:
             try:
-                job = await (api.retry_job(runtime, job_id) if how == "retry"
-                             else api.schedule_rerun_now(runtime, job_id))
+                job = await (
+                    api.retry_job(runtime, job_id) if how == "retry" else api.schedule_rerun_now(runtime, job_id)
+                )
             except api.JobNotFound as exc:
                 fail(str(exc), code=EXIT_ERROR)
             except ValueError as exc:
                 fail(str(exc), code=EXIT_USAGE)
-            click.echo(f"job {job.id} {'back to pending' if how == 'retry' else 'due now'} "
-                       f"(@{job.primary_username}, {job.runs} run(s) so far)")
+            click.echo(
+                f"job {job.id} {'back to pending' if how == 'retry' else 'due now'} "
+                f"(@{job.primary_username}, {job.runs} run(s) so far)"
+            )
             code = await _hand_over(runtime, job.id, wait)
         return await _run_here(state, job_id) if code is None else code
 
@@ -200,8 +251,13 @@ def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:
 @click.argument("job_id", metavar="JOB", type=int)
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option("--run", "run_number", type=click.IntRange(min=1), default=None, help="Run number (default: latest).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to FILE instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
 @pass_state
 def export(state: CliState, job_id: int, fmt: str, run_number: int | None, output: Path | None) -> None:
     """Export a finished run of JOB: hooks, scripts and source reels."""

@@ -33,9 +33,10 @@ async def apply_command(supervisor: "Supervisor", command: str, args: dict[str, 
             return f"woke {target}"
         case "set_concurrency":
             queue = supervisor.processor("queue")
-            set_caps = getattr(queue, "set_concurrency")
-            set_caps(max_concurrent=args.get("max_concurrent"), max_high=args.get("max_high"),
-                     max_low=args.get("max_low"))
+            set_caps = queue.set_concurrency
+            set_caps(
+                max_concurrent=args.get("max_concurrent"), max_high=args.get("max_high"), max_low=args.get("max_low")
+            )
             return "concurrency set to " + ", ".join(f"{k}={v}" for k, v in args.items())
         case "quit":
             supervisor.quit_requested.set()

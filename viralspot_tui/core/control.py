@@ -37,8 +37,13 @@ def _row(r: sqlite3.Row | tuple[Any, ...]) -> ControlCommand:
 
 
 def post_command_sync(conn: sqlite3.Connection, command: str, args: dict[str, Any], now: str) -> int:
-    return int(conn.execute("INSERT INTO control_commands (command, args, created_at) VALUES (?, ?, ?)",
-                            (command, json.dumps(args), now)).lastrowid or 0)
+    return int(
+        conn.execute(
+            "INSERT INTO control_commands (command, args, created_at) VALUES (?, ?, ?)",
+            (command, json.dumps(args), now),
+        ).lastrowid
+        or 0
+    )
 
 
 def read_state_sync(conn: sqlite3.Connection, key: str) -> str | None:
@@ -68,29 +73,39 @@ class ControlChannel:
         return await self.db.write(post_command_sync, command, args, to_iso(self.clock.now()))
 
     async def fetch_pending(self) -> list[ControlCommand]:
-        rows = await self.db.read(lambda c: c.execute(
-            "SELECT id, command, args, created_at, applied_at, result FROM control_commands"
-            " WHERE applied_at IS NULL ORDER BY id LIMIT 100").fetchall())
+        rows = await self.db.read(
+            lambda c: c.execute(
+                "SELECT id, command, args, created_at, applied_at, result FROM control_commands"
+                " WHERE applied_at IS NULL ORDER BY id LIMIT 100"
+            ).fetchall()
+        )
         return [_row(r) for r in rows]
 
     async def pending_count(self) -> int:
-        return await self.db.read(lambda c: c.execute(
-            "SELECT COUNT(*) FROM control_commands WHERE applied_at IS NULL").fetchone()[0])
+        return await self.db.read(
+            lambda c: c.execute("SELECT COUNT(*) FROM control_commands WHERE applied_at IS NULL").fetchone()[0]
+        )
 
     async def mark_applied(self, command_id: int, result: str) -> None:
         now = to_iso(self.clock.now())
-        await self.db.write(lambda c: c.execute(
-            "UPDATE control_commands SET applied_at = ?, applied_by = ?, result = ? WHERE id = ?",
-            (now, self.owner, result, command_id)))
+        await self.db.write(
+            lambda c: c.execute(
+                "UPDATE control_commands SET applied_at = ?, applied_by = ?, result = ? WHERE id = ?",
+                (now, self.owner, result, command_id),
+            )
+        )
 
     async def wait_result(self, command_id: int, timeout: float = 5.0) -> ControlCommand | None:
         """Poll until the running engine applied the command (or the timeout passes)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            row = await self.db.read(lambda c: c.execute(
-                "SELECT id, command, args, created_at, applied_at, result FROM control_commands WHERE id = ?",
-                (command_id,)).fetchone())
+            row = await self.db.read(
+                lambda c: c.execute(
+                    "SELECT id, command, args, created_at, applied_at, result FROM control_commands WHERE id = ?",
+                    (command_id,),
+                ).fetchone()
+            )
             if row is not None and row[4] is not None:
                 return _row(row)
             if loop.time() >= deadline:
@@ -99,10 +114,13 @@ class ControlChannel:
 
     async def set_state(self, key: str, value: str) -> None:
         now = to_iso(self.clock.now())
-        await self.db.write(lambda c: c.execute(
-            "INSERT INTO runtime_state (key, value, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (key, value, now)))
+        await self.db.write(
+            lambda c: c.execute(
+                "INSERT INTO runtime_state (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, now),
+            )
+        )
 
     async def get_state(self, key: str) -> str | None:
         return await self.db.read(read_state_sync, key)

@@ -29,9 +29,16 @@ async def seed_demo_work(supervisor: "Supervisor") -> None:
         from .viral.api import create_job
         from .viral.models import ContentStrategy
 
-        job = await create_job(runtime, DEMO_PRIMARY, list(DEMO_COMPETITORS), ContentStrategy(
-            content_type="short-form baking tutorials", target_audience="home bakers who are new to sourdough",
-            goals="grow followers with two reels a week and sell a bread course"))
+        job = await create_job(
+            runtime,
+            DEMO_PRIMARY,
+            list(DEMO_COMPETITORS),
+            ContentStrategy(
+                content_type="short-form baking tutorials",
+                target_audience="home bakers who are new to sourdough",
+                goals="grow followers with two reels a week and sell a bread course",
+            ),
+        )
         log.info("demo: analysis job %s for %s against %d competitors", job.id, DEMO_PRIMARY, len(DEMO_COMPETITORS))
         supervisor.wake("viral")
     if "crawler" in supervisor.slots:

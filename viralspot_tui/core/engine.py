@@ -58,15 +58,25 @@ def build_processors(runtime: Runtime, names: Iterable[str] = PROCESSOR_NAMES) -
 
 
 @asynccontextmanager
-async def open_engine(settings: "Settings", *, clock: Clock | None = None,
-                      transport: "httpx.AsyncBaseTransport | None" = None, simulator: Any = None,
-                      processors: Iterable[str] = PROCESSOR_NAMES, local_only: bool = False,
-                      refresh_seconds: float = 0.4) -> AsyncIterator[Supervisor]:
+async def open_engine(
+    settings: "Settings",
+    *,
+    clock: Clock | None = None,
+    transport: "httpx.AsyncBaseTransport | None" = None,
+    simulator: Any = None,
+    processors: Iterable[str] = PROCESSOR_NAMES,
+    local_only: bool = False,
+    refresh_seconds: float = 0.4,
+) -> AsyncIterator[Supervisor]:
     """Yield a built (not yet started) supervisor; on exit stop it if running and close everything."""
     runtime = await Runtime.open(settings, clock=clock, transport=transport, simulator=simulator)
     try:
-        supervisor = Supervisor(runtime, build_processors(runtime, processors),
-                                build_backend(runtime, local_only=local_only), refresh_seconds=refresh_seconds)
+        supervisor = Supervisor(
+            runtime,
+            build_processors(runtime, processors),
+            build_backend(runtime, local_only=local_only),
+            refresh_seconds=refresh_seconds,
+        )
         try:
             yield supervisor
         finally:

@@ -54,8 +54,13 @@ class EventBus:
 
     def emit(self, kind: str, message: str, *, level: str = "info", **data: Any) -> Event:
         # Redacted at the source: events reach logs, the console and the published state.
-        event = Event(kind=kind, message=redact(message), level=level, data=redact_value(data),
-                      at=self._clock.now() if self._clock is not None else utcnow())
+        event = Event(
+            kind=kind,
+            message=redact(message),
+            level=level,
+            data=redact_value(data),
+            at=self._clock.now() if self._clock is not None else utcnow(),
+        )
         self._history.append(event)
         for callback in list(self._subscribers):
             try:

@@ -30,8 +30,10 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 def status_line(supervisor: "Supervisor") -> str:
     snap = supervisor.snapshot()
     q = snap.queue
-    parts = [f"{p.value}: " + " ".join(f"{s.value.lower()}={q.count(p, s)}" for s in Status if q.count(p, s))
-             for p in Priority]
+    parts = [
+        f"{p.value}: " + " ".join(f"{s.value.lower()}={q.count(p, s)}" for s in Status if q.count(p, s))
+        for p in Priority
+    ]
     procs = " ".join(f"{n}={i.state}" for n, i in snap.processors.items())
     rate = sum(q.throughput[-10:]) / 10 if q.throughput else 0.0
     online = "online" if snap.online else f"OFFLINE (outbox {snap.outbox_depth})"
@@ -43,8 +45,9 @@ def _log_event(event: Event) -> None:
     log.log(_LEVELS.get(event.level, logging.INFO), event.message, extra={"kind": event.kind})
 
 
-async def run_headless(settings: "Settings", *, exit_when_idle: bool = False, setup: Any = None,
-                       **engine_kwargs: Any) -> int:
+async def run_headless(
+    settings: "Settings", *, exit_when_idle: bool = False, setup: Any = None, **engine_kwargs: Any
+) -> int:
     """Run until a signal, a ``quit`` control command, or (optionally) idleness. Returns the exit code.
 
     ``setup`` is an optional coroutine function called with the started supervisor (the demo
@@ -95,8 +98,9 @@ async def _final_refresh(supervisor: "Supervisor") -> "Supervisor":
     return supervisor
 
 
-async def _wait_until_done(supervisor: "Supervisor", stop: asyncio.Event, exit_when_idle: bool,
-                           status_every: float) -> str | None:
+async def _wait_until_done(
+    supervisor: "Supervisor", stop: asyncio.Event, exit_when_idle: bool, status_every: float
+) -> str | None:
     """Wait for a stop request, or (batch mode) idleness; returns why a batch run cannot go on."""
     loop = asyncio.get_running_loop()
     next_status = loop.time() + status_every

@@ -71,8 +71,12 @@ def redact_value(value: Any, _depth: int = 0) -> Any:
 
 def mask_secrets(settings: Any, text: str) -> str:
     """:func:`redact`, after making sure ``settings``' keys are registered (safe to call often)."""
-    register_secrets(secret.get_secret_value() for secret in (
-        getattr(getattr(settings, section, None), field, None)
-        for section, field in (("rapidapi", "key"), ("openai", "api_key"), ("supabase", "service_role_key")))
-        if secret is not None)
+    register_secrets(
+        secret.get_secret_value()
+        for secret in (
+            getattr(getattr(settings, section, None), field, None)
+            for section, field in (("rapidapi", "key"), ("openai", "api_key"), ("supabase", "service_role_key"))
+        )
+        if secret is not None
+    )
     return redact(text)

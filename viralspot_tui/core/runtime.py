@@ -26,8 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "new_instance_id", "simulator_config"]
 
-_SIM_ENV = {"seed": "VIRALSPOT_SIM_SEED", "latency_ms": "VIRALSPOT_SIM_LATENCY_MS",
-            "rate_limit": "VIRALSPOT_SIM_RATE_LIMIT", "fault_rate": "VIRALSPOT_SIM_FAULT_RATE"}
+_SIM_ENV = {
+    "seed": "VIRALSPOT_SIM_SEED",
+    "latency_ms": "VIRALSPOT_SIM_LATENCY_MS",
+    "rate_limit": "VIRALSPOT_SIM_RATE_LIMIT",
+    "fault_rate": "VIRALSPOT_SIM_FAULT_RATE",
+}
 
 
 def simulator_config(settings: "Settings") -> Any:
@@ -36,8 +40,12 @@ def simulator_config(settings: "Settings") -> Any:
     from ..sim import SimConfig
 
     sim = settings.sim
-    values = {"seed": sim.seed, "latency_ms": sim.latency_ms, "rate_limit": sim.rate_limit or None,
-              "fault_rate": sim.fault_rate}
+    values = {
+        "seed": sim.seed,
+        "latency_ms": sim.latency_ms,
+        "rate_limit": sim.rate_limit or None,
+        "fault_rate": sim.fault_rate,
+    }
     return SimConfig.from_env(**{k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()})
 
 
@@ -65,8 +73,15 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, settings: "Settings", *, clock: Clock | None = None, with_providers: bool = True,
-                   transport: "httpx.AsyncBaseTransport | None" = None, simulator: Any = None) -> "Runtime":
+    async def open(
+        cls,
+        settings: "Settings",
+        *,
+        clock: Clock | None = None,
+        with_providers: bool = True,
+        transport: "httpx.AsyncBaseTransport | None" = None,
+        simulator: Any = None,
+    ) -> "Runtime":
         """Open the database and stores; build providers (real or simulated) when asked.
 
         With ``settings.simulate`` and no explicit transport, an in-process simulator is created
@@ -80,9 +95,14 @@ class Runtime:
         instance_id = new_instance_id()
         db = await Database(settings.db_path).open()
         runtime = cls(
-            settings=settings, db=db, clock=clock, events=EventBus(clock=clock), instance_id=instance_id,
+            settings=settings,
+            db=db,
+            clock=clock,
+            events=EventBus(clock=clock),
+            instance_id=instance_id,
             queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
-            content=ContentStore(db, clock=clock), checkpoints=CheckpointStore(db, clock=clock),
+            content=ContentStore(db, clock=clock),
+            checkpoints=CheckpointStore(db, clock=clock),
         )
         if with_providers:
             await runtime._open_providers(transport, simulator)
@@ -102,8 +122,9 @@ class Runtime:
         else:
             self.settings.require_real_keys()
         self.simulator = simulator
-        self.providers = Providers.create(self.settings, transport=transport, clock=self.clock,
-                                          api_key_override=api_key)
+        self.providers = Providers.create(
+            self.settings, transport=transport, clock=self.clock, api_key_override=api_key
+        )
 
     async def control_state(self, key: str) -> str | None:
         from .control import read_state_sync

@@ -37,8 +37,11 @@ class QueueSnapshot:
     in_flight: int = 0
 
     def count(self, priority: Priority | None = None, status: Status | None = None) -> int:
-        return sum(n for (p, s), n in self.counts.items()
-                   if (priority is None or p == priority) and (status is None or s == status))
+        return sum(
+            n
+            for (p, s), n in self.counts.items()
+            if (priority is None or p == priority) and (status is None or s == status)
+        )
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,10 @@ class EngineSnapshot:
             "online": self.online,
             "outbox_depth": self.outbox_depth,
             "quota": self.quota,
-            "processors": {n: {"state": p.state, "restarts": p.restarts, "last_error": p.last_error}
-                           for n, p in self.processors.items()},
+            "processors": {
+                n: {"state": p.state, "restarts": p.restarts, "last_error": p.last_error}
+                for n, p in self.processors.items()
+            },
             "queue": by_priority,
             "in_flight": self.queue.in_flight,
             "viral": self.viral,

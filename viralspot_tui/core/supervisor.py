@@ -44,8 +44,16 @@ class _Slot:
 
 
 class Supervisor:
-    def __init__(self, runtime: Runtime, processors: list[Processor], backend: QueueBackend,
-                 *, refresh_seconds: float = 0.4, restart_initial: float = 1.0, restart_max: float = 60.0) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        processors: list[Processor],
+        backend: QueueBackend,
+        *,
+        refresh_seconds: float = 0.4,
+        restart_initial: float = 1.0,
+        restart_max: float = 60.0,
+    ) -> None:
         self.runtime = runtime
         self.backend = backend
         self.slots: dict[str, _Slot] = {p.name: _Slot(p) for p in processors}
@@ -86,8 +94,9 @@ class Supervisor:
         self._tasks.append(spawn(self._control_loop(), "supervisor:control"))
         await self.refresh()
         settle_heap_for_long_run()  # full GC passes over the start-up heap stalled the loop (core/heap.py)
-        self.runtime.events.emit("supervisor.started", "engine started"
-                                 + (" on SIMULATED data" if self.runtime.simulated else ""))
+        self.runtime.events.emit(
+            "supervisor.started", "engine started" + (" on SIMULATED data" if self.runtime.simulated else "")
+        )
 
     async def _host(self, slot: _Slot) -> None:
         """Run one processor forever, restarting it with back-off when it raises."""
@@ -110,8 +119,11 @@ class Supervisor:
                 slot.last_error = redact(f"{type(exc).__name__}: {exc}")  # published to `status`
                 slot.state = ProcessorState.RESTARTING
                 log.exception("processor %s crashed; restarting in %.1fs", name, delay)
-                self.runtime.events.emit(f"{name}.crashed", f"{name} processor crashed: {slot.last_error}; "
-                                         f"restarting in {delay:.0f}s", level="error")
+                self.runtime.events.emit(
+                    f"{name}.crashed",
+                    f"{name} processor crashed: {slot.last_error}; restarting in {delay:.0f}s",
+                    level="error",
+                )
                 await slot.control.sleep(delay)
                 delay = min(self.restart_max, delay * 2)
         slot.state = ProcessorState.STOPPED
@@ -126,8 +138,7 @@ class Supervisor:
         for slot in self.slots.values():
             slot.state = ProcessorState.STOPPING
             slot.control.stop()
-        await asyncio.gather(*(slot.processor.drain(grace) for slot in self.slots.values()),
-                             return_exceptions=True)
+        await asyncio.gather(*(slot.processor.drain(grace) for slot in self.slots.values()), return_exceptions=True)
         for slot in self.slots.values():
             if slot.task is not None:
                 slot.task.cancel()
@@ -250,14 +261,26 @@ class Supervisor:
             online=backend_state.online,
             outbox_depth=backend_state.outbox_depth,
             quota={name: q.as_dict() for name, q in providers.quota_snapshot().items()} if providers else {},
-            processors={n: ProcessorInfo(n, s.state.value if not (s.control.paused and s.state == ProcessorState.RUNNING)
-                                         else ProcessorState.PAUSED.value, s.restarts, s.last_error)
-                        for n, s in self.slots.items()},
-            queue=QueueSnapshot(counts=counts, board=board, throughput=list(qdetail.get("throughput", [])),
-                                max_concurrent=qdetail.get("max_concurrent", settings.max_concurrent),
-                                max_high=qdetail.get("max_high", settings.max_high),
-                                max_low=qdetail.get("max_low", settings.max_low),
-                                in_flight=qdetail.get("in_flight", 0)),
+            processors={
+                n: ProcessorInfo(
+                    n,
+                    s.state.value
+                    if not (s.control.paused and s.state == ProcessorState.RUNNING)
+                    else ProcessorState.PAUSED.value,
+                    s.restarts,
+                    s.last_error,
+                )
+                for n, s in self.slots.items()
+            },
+            queue=QueueSnapshot(
+                counts=counts,
+                board=board,
+                throughput=list(qdetail.get("throughput", [])),
+                max_concurrent=qdetail.get("max_concurrent", settings.max_concurrent),
+                max_high=qdetail.get("max_high", settings.max_high),
+                max_low=qdetail.get("max_low", settings.max_low),
+                in_flight=qdetail.get("in_flight", 0),
+            ),
             viral=self.slots["viral"].processor.snapshot() if "viral" in self.slots else {},
             crawler=self.slots["crawler"].processor.snapshot() if "crawler" in self.slots else {},
             events=self.runtime.events.recent(200),

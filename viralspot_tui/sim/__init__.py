@@ -30,11 +30,11 @@ from .faults import (
     TRANSCRIPT,
     TRUNCATED_JSON,
 )
+from .frontends import SimulatorTransport
 from .payloads import format_followers
 from .server import running_server, serve_simulator
 from .simulator import Simulator
 from .stats import OUTCOMES, CallRecord, SimStats
-from .frontends import SimulatorTransport
 from .world import Profile, Reel, World
 
 __all__ = [

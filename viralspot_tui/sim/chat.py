@@ -25,8 +25,9 @@ class ChatRequestError(ValueError):
     """A request OpenAI would refuse with 400."""
 
 
-def openai_error(status: int, message: str, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None) -> SimResponse:
+def openai_error(
+    status: int, message: str, type_: str = "invalid_request_error", code: str | None = None, param: str | None = None
+) -> SimResponse:
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return SimResponse(status, dumps(body))
 
@@ -100,7 +101,8 @@ def complete(payload: Any, seed: int, now: datetime, invalid: bool = False) -> S
     kind, schema = _schema_of(payload.get("response_format"))
     canonical = json.dumps(
         {"model": model, "messages": messages, "response_format": payload.get("response_format")},
-        sort_keys=True, separators=(",", ":"),
+        sort_keys=True,
+        separators=(",", ":"),
     )
     rnd = rng(seed, "chat", canonical)
     vocab = extract_vocabulary(text)

@@ -46,7 +46,12 @@ __all__ = [
 ]
 
 PROFILE, REELS, REEL_DETAIL, SIMILAR, TRANSCRIPT, CHAT = (
-    "profile", "reels", "reel_detail", "similar", "transcript", "chat",
+    "profile",
+    "reels",
+    "reel_detail",
+    "similar",
+    "transcript",
+    "chat",
 )
 ENDPOINTS: tuple[str, ...] = (PROFILE, REELS, REEL_DETAIL, SIMILAR, TRANSCRIPT, CHAT)
 
@@ -61,11 +66,23 @@ NOT_SUBSCRIBED = "not_subscribed"
 INVALID_OUTPUT = "invalid_output"  # chat only: valid JSON that breaks the requested schema
 
 FAULT_KINDS: tuple[str, ...] = (
-    HTTP_500, HTTP_503, TIMEOUT, MALFORMED_JSON, TRUNCATED_JSON,
-    RATE_LIMIT_BURST, QUOTA_EXHAUSTED, NOT_SUBSCRIBED, INVALID_OUTPUT,
+    HTTP_500,
+    HTTP_503,
+    TIMEOUT,
+    MALFORMED_JSON,
+    TRUNCATED_JSON,
+    RATE_LIMIT_BURST,
+    QUOTA_EXHAUSTED,
+    NOT_SUBSCRIBED,
+    INVALID_OUTPUT,
 )
 RANDOM_FAULT_KINDS: tuple[str, ...] = (
-    HTTP_500, HTTP_503, TIMEOUT, MALFORMED_JSON, TRUNCATED_JSON, RATE_LIMIT_BURST,
+    HTTP_500,
+    HTTP_503,
+    TIMEOUT,
+    MALFORMED_JSON,
+    TRUNCATED_JSON,
+    RATE_LIMIT_BURST,
 )
 FAULT_OUTCOME: dict[str, str] = {
     **{k: k for k in FAULT_KINDS},
@@ -172,22 +189,38 @@ def openai_fault(kind: str) -> SimResponse:
     if kind == HTTP_500:
         return _openai_error(500, "The server had an error while processing your request.", "server_error", None)
     if kind == HTTP_503:
-        return _openai_error(503, "The engine is currently overloaded, please try again later.",
-                             "server_error", None, {"retry-after": "1"})
+        return _openai_error(
+            503,
+            "The engine is currently overloaded, please try again later.",
+            "server_error",
+            None,
+            {"retry-after": "1"},
+        )
     if kind == RATE_LIMIT_BURST:
-        return _openai_error(429, "Rate limit reached for requests. Please try again in 1s.",
-                             "requests", "rate_limit_exceeded", {"retry-after": "1"})
+        return _openai_error(
+            429,
+            "Rate limit reached for requests. Please try again in 1s.",
+            "requests",
+            "rate_limit_exceeded",
+            {"retry-after": "1"},
+        )
     if kind == QUOTA_EXHAUSTED:
-        return _openai_error(429, "You exceeded your current quota, please check your plan and billing details.",
-                             "insufficient_quota", "insufficient_quota")
+        return _openai_error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            "insufficient_quota",
+            "insufficient_quota",
+        )
     if kind == NOT_SUBSCRIBED:
-        return _openai_error(403, "You are not allowed to access this model.", "invalid_request_error",
-                             "model_not_found")
+        return _openai_error(
+            403, "You are not allowed to access this model.", "invalid_request_error", "model_not_found"
+        )
     raise ValueError(f"{kind} is not a status fault")
 
 
-def _openai_error(status: int, message: str, type_: str, code: str | None,
-                  headers: dict[str, str] | None = None) -> SimResponse:
-    return SimResponse(status, dumps({"error": {"message": message, "type": type_, "param": None, "code": code}}),
-                       dict(headers or {}))
-
+def _openai_error(
+    status: int, message: str, type_: str, code: str | None, headers: dict[str, str] | None = None
+) -> SimResponse:
+    return SimResponse(
+        status, dumps({"error": {"message": message, "type": type_, "param": None, "code": code}}), dict(headers or {})
+    )

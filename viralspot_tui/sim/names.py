@@ -30,8 +30,7 @@ _INSTAGRAM_HOSTS = {"instagram.com", "www.instagram.com", "m.instagram.com"}
 
 def is_valid_username(name: str) -> bool:
     """Instagram's rules: 1–30 of [a-z0-9._], no leading/trailing dot, no '..'."""
-    return bool(_USERNAME_RE.match(name)) and not name.startswith(".") and not name.endswith(".") \
-        and ".." not in name
+    return bool(_USERNAME_RE.match(name)) and not name.startswith(".") and not name.endswith(".") and ".." not in name
 
 
 def _url_segments(text: str) -> list[str] | None:
@@ -115,8 +114,10 @@ def community_pool_names(seed: int, topic: Topic, community: int, size: int, tak
             name = _candidate(seed, topic, community, j, attempt)
             if attempt >= 4:
                 name = f"{name[:24]}{h64(seed, 'suffix', community, j, attempt) % 10000}"
-            if is_valid_username(name) and name not in taken and not name.startswith(
-                ("missing_", "private_", "notranscript_", "public_")
+            if (
+                is_valid_username(name)
+                and name not in taken
+                and not name.startswith(("missing_", "private_", "notranscript_", "public_"))
             ):
                 break
             attempt += 1

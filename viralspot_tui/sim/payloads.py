@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from .hashing import h64, pick
-from .world import Profile, Reel, World
 from .words import FIRST_NAMES
+from .world import Profile, Reel, World
 
 __all__ = [
     "SIMILAR_SHAPES",

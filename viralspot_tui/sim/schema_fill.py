@@ -26,8 +26,24 @@ _USERNAME_RE = re.compile(r"(?:@|username\s*[=:]\s*)([a-z0-9._]{1,30})(?![a-z0-9
 _URL_RE = re.compile(r"https?://\S+")
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 _FALLBACK_WORDS = ("content", "creator", "audience", "story", "hook", "video", "idea", "growth", "format")
-_SHORT_TEXT = ("name", "title", "label", "type", "category", "tone", "voice", "theme", "hook", "keyword",
-               "word", "topic", "format", "style", "niche", "tag")
+_SHORT_TEXT = (
+    "name",
+    "title",
+    "label",
+    "type",
+    "category",
+    "tone",
+    "voice",
+    "theme",
+    "hook",
+    "keyword",
+    "word",
+    "topic",
+    "format",
+    "style",
+    "niche",
+    "tag",
+)
 _MAX_DEPTH = 12
 
 
@@ -54,8 +70,14 @@ def extract_vocabulary(text: str, limit: int = 300) -> list[str]:
 class SchemaFiller:
     """Fills one root schema; all choices come from ``rnd`` so equal requests get equal answers."""
 
-    def __init__(self, schema: dict[str, Any], vocabulary: list[str], shortcodes: list[str],
-                 usernames: list[str], rnd: random.Random) -> None:
+    def __init__(
+        self,
+        schema: dict[str, Any],
+        vocabulary: list[str],
+        shortcodes: list[str],
+        usernames: list[str],
+        rnd: random.Random,
+    ) -> None:
         self._root = schema
         self._vocab = vocabulary or list(_FALLBACK_WORDS)
         self._shortcodes = shortcodes
@@ -189,8 +211,9 @@ class SchemaFiller:
         if fmt == "email":
             return f"{self._rnd.choice(self._vocab)}@example.com"
         if fmt == "uuid":
-            return "%08x-%04x-4%03x-8%03x-%012x" % tuple(
-                self._rnd.getrandbits(b) for b in (32, 16, 12, 12, 48))
+            return "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}".format(
+                *tuple(self._rnd.getrandbits(b) for b in (32, 16, 12, 12, 48))
+            )
         short = any(part in lname for part in _SHORT_TEXT)
         n_words = self._rnd.randint(2, 5) if short else self._rnd.randint(10, 22)
         words = [self._rnd.choice(self._vocab) for _ in range(n_words)]

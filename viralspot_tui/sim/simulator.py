@@ -128,8 +128,10 @@ class Simulator:
         if not request.headers.get("x-rapidapi-host", "").strip():
             return done(json_response(400, {"message": "Missing required header: x-rapidapi-host"}), "bad_request")
         if request.method.upper() != route.method:
-            return done(json_response(405, {"message": f"Method {request.method} not allowed; use {route.method}"}),
-                        "bad_request")
+            return done(
+                json_response(405, {"message": f"Method {request.method} not allowed; use {route.method}"}),
+                "bad_request",
+            )
         now = self.now()
         decision = self._limits.admit(api_key, now, started)
         if decision.outcome == "rate_limited":
@@ -204,11 +206,28 @@ class Simulator:
         body = malformed_body() if fault == MALFORMED_JSON else truncate_body(response.body)
         return SimResponse(200, body, response.headers)
 
-    def _finish(self, endpoint: str, key: str, detail: str, request: SimRequest, response: SimResponse,
-                outcome: str, started: float, tag: str) -> SimResponse:
-        self.stats.record(CallRecord(
-            endpoint=endpoint, key=key, method=request.method.upper(), status=response.status,
-            outcome=outcome, started_at=started, finished_at=time.monotonic(), api_key_hash=tag,
-            detail=detail,
-        ))
+    def _finish(
+        self,
+        endpoint: str,
+        key: str,
+        detail: str,
+        request: SimRequest,
+        response: SimResponse,
+        outcome: str,
+        started: float,
+        tag: str,
+    ) -> SimResponse:
+        self.stats.record(
+            CallRecord(
+                endpoint=endpoint,
+                key=key,
+                method=request.method.upper(),
+                status=response.status,
+                outcome=outcome,
+                started_at=started,
+                finished_at=time.monotonic(),
+                api_key_hash=tag,
+                detail=detail,
+            )
+        )
         return response

@@ -109,9 +109,7 @@ class SimStats:
             peak = max(peak, current)
         return peak
 
-    def max_in_window(
-        self, seconds: float = 1.0, endpoint: str | None = None, outcome: str | None = None
-    ) -> int:
+    def max_in_window(self, seconds: float = 1.0, endpoint: str | None = None, outcome: str | None = None) -> int:
         """The most requests that *started* within any window of ``seconds`` (half-open)."""
         if seconds <= 0:
             raise ValueError("seconds must be > 0")

@@ -170,29 +170,35 @@ class World:
         verified = (followers >= 500_000 and r.random() < 0.7) or r.random() < 0.01
         business = r.random() < 0.4
         pk = str(1_000_000_000 + h64(self.seed, "pk", tag) % 70_000_000_000)
-        return _Numbers(followers, following, verified, business, pk,
-                        max(40.0, followers * r.uniform(0.05, 0.6)))
+        return _Numbers(followers, following, verified, business, pk, max(40.0, followers * r.uniform(0.05, 0.6)))
 
     def _build_profile(self, username: str) -> Profile:
         kind = self._kind(username)
         community = self.community_of(username)
         topic = TOPICS[community % len(TOPICS)]
         if kind == "missing":
-            return Profile(username, "missing", "", "", "", 0, 0, 0, False, False, None, "", "",
-                           community, topic, 0.0)
+            return Profile(username, "missing", "", "", "", 0, 0, 0, False, False, None, "", "", community, topic, 0.0)
         tag = self.tag(username)
         self._owners.setdefault(tag, username)
         n = self._numbers(tag)
         pic = f"https://scontent.cdninstagram.sim/v/t51.2885-19/{n.pk}_s150x150.jpg"
         return Profile(
-            username=username, kind=kind, pk=n.pk,
+            username=username,
+            kind=kind,
+            pk=n.pk,
             full_name=display_name(self.seed, username, topic),
             biography=biography(self.seed, username, topic),
-            follower_count=n.followers, following_count=n.following, media_count=0,
-            is_verified=n.verified, is_business=n.business,
+            follower_count=n.followers,
+            following_count=n.following,
+            media_count=0,
+            is_verified=n.verified,
+            is_business=n.business,
             category=topic.category if n.business else None,
-            profile_pic_url=pic, hd_profile_pic_url=pic.replace("s150x150", "s1080x1080"),
-            community=community, topic=topic, base_views=n.base_views,
+            profile_pic_url=pic,
+            hd_profile_pic_url=pic.replace("s150x150", "s1080x1080"),
+            community=community,
+            topic=topic,
+            base_views=n.base_views,
         )
 
     def _kind(self, username: str) -> ProfileKind:
@@ -202,8 +208,7 @@ class World:
             return "private"
         if username.startswith(("public_", "notranscript_")) or username in self._members():
             # Pool members are what the similar graph recommends; they must exist to be useful.
-            return "private" if username in self._members() and unit(self.seed, "kind", username) < 0.06 \
-                else "public"
+            return "private" if username in self._members() and unit(self.seed, "kind", username) < 0.06 else "public"
         u = unit(self.seed, "kind", username)
         return "missing" if u < 0.03 else "private" if u < 0.08 else "public"
 
@@ -294,19 +299,27 @@ class World:
 
     def _seed_for(self, username: str, index: int) -> _ReelSeed:
         profile = self._static_profile(username)
-        return self._reel_seed(self.tag(username), index, TOPICS.index(profile.topic),
-                               username.startswith("notranscript_"))
+        return self._reel_seed(
+            self.tag(username), index, TOPICS.index(profile.topic), username.startswith("notranscript_")
+        )
 
     def _reel_at(self, s: _ReelSeed, tag: int, owner: str, index: int, now: datetime) -> Reel:
         age_h = max(0.0, (now - s.taken_at).total_seconds() / 3600)
         growth = (1 - 0.45 * math.exp(-age_h / 48)) * (1 + 0.03 * math.log1p(age_h / 24))
         views = s.final_views * growth
         return Reel(
-            shortcode=s.shortcode, pk=s.pk, owner=owner, owner_pk=self._numbers(tag).pk, index=index,
-            taken_at=s.taken_at, caption=s.caption,
+            shortcode=s.shortcode,
+            pk=s.pk,
+            owner=owner,
+            owner_pk=self._numbers(tag).pk,
+            index=index,
+            taken_at=s.taken_at,
+            caption=s.caption,
             play_count=0 if s.hides_plays else int(views),
-            like_count=int(views * s.like_ratio), comment_count=int(views * s.comment_ratio),
-            video_duration=s.duration, has_transcript=s.has_transcript,
+            like_count=int(views * s.like_ratio),
+            comment_count=int(views * s.comment_ratio),
+            video_duration=s.duration,
+            has_transcript=s.has_transcript,
             display_url=f"https://scontent.cdninstagram.sim/v/t51.2885-15/{s.shortcode}.jpg",
         )
 
@@ -394,4 +407,3 @@ class World:
         if decoded is None or not decoded.has_transcript or decoded.topic >= len(TOPICS):
             return None
         return transcript_segments(self.seed, shortcode, TOPICS[decoded.topic])
-

@@ -44,6 +44,7 @@ class OperatorActions(_Base):
     operator: Operator | None
     screenshot_dir: Path | None
     if TYPE_CHECKING:
+
         @property
         def supervisor(self) -> Supervisor | None: ...
         def refresh_tick(self) -> None: ...
@@ -53,6 +54,7 @@ class OperatorActions(_Base):
     # ------------------------------------------------------------------ running operator requests
     def run_op(self, label: str, call: Callable[[Operator], Awaitable[str] | str]) -> None:
         """Run one operator request in a worker and toast its outcome (refusals as warnings)."""
+
         async def job() -> None:
             if self.operator is None:
                 self.notify("the engine is still starting", severity="warning")
@@ -83,8 +85,12 @@ class OperatorActions(_Base):
             if yes:
                 self.run_op("remove", lambda op: op.remove(username))
 
-        self.push_screen(ConfirmScreen(f"Remove {username} from the queue?",
-                                       "A running item is cancelled; its history is forgotten."), done)
+        self.push_screen(
+            ConfirmScreen(
+                f"Remove {username} from the queue?", "A running item is cancelled; its history is forgotten."
+            ),
+            done,
+        )
 
     def show_job(self, job: dict[str, Any]) -> None:
         from .screens.job_detail import JobDetailScreen
@@ -122,8 +128,12 @@ class OperatorActions(_Base):
                 self.confirm_remove(result.argument or "")
             case _:
                 if result.message:
-                    self.notify(result.message, title=f":{text}", markup=False,
-                                severity="warning" if result.error else "information")
+                    self.notify(
+                        result.message,
+                        title=f":{text}",
+                        markup=False,
+                        severity="warning" if result.error else "information",
+                    )
         self.refresh_tick()
 
     def action_pause_all(self) -> None:
@@ -145,8 +155,7 @@ class OperatorActions(_Base):
     def action_new_job(self) -> None:
         def done(request: NewJobRequest | None) -> None:
             if request is not None:
-                self.run_op("new job", lambda op: op.create_job(request.primary, request.competitors,
-                                                                request.strategy))
+                self.run_op("new job", lambda op: op.create_job(request.primary, request.competitors, request.strategy))
 
         screen = self.screen
         primary = screen.selected_username() if isinstance(screen, DashboardScreen) else None

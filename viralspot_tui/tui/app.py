@@ -48,10 +48,18 @@ class ViralSpotApp(OperatorActions, App[int]):
     COMMANDS = App.COMMANDS | {ViralSpotCommands}
     NOTIFICATION_TIMEOUT = 6
 
-    def __init__(self, engine: EngineFactory, *, settings: Settings | None = None, setup: Setup | None = None,
-                 exit_when_idle: bool = False,
-                 refresh_interval: float = 0.33, screenshot_dir: str | Path | None = None,
-                 terminal_probe: Callable[[], bool] | None = None, terminal_check_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        engine: EngineFactory,
+        *,
+        settings: Settings | None = None,
+        setup: Setup | None = None,
+        exit_when_idle: bool = False,
+        refresh_interval: float = 0.33,
+        screenshot_dir: str | Path | None = None,
+        terminal_probe: Callable[[], bool] | None = None,
+        terminal_check_seconds: float = 2.0,
+    ) -> None:
         super().__init__()
         self.host = EngineHost(self, engine, setup)
         self.settings = settings
@@ -110,11 +118,13 @@ class ViralSpotApp(OperatorActions, App[int]):
             return
         self.operator = Operator(supervisor)
         self.refresh_tick()
-        self.run_worker(self.host.wait_for_quit_command(self.graceful_quit), name="quit-watch", group="boot",
-                        exit_on_error=False)
+        self.run_worker(
+            self.host.wait_for_quit_command(self.graceful_quit), name="quit-watch", group="boot", exit_on_error=False
+        )
         if self.exit_when_idle:
-            self.run_worker(self.host.watch_idle(self.graceful_quit), name="idle-watch", group="boot",
-                            exit_on_error=False)
+            self.run_worker(
+                self.host.watch_idle(self.graceful_quit), name="idle-watch", group="boot", exit_on_error=False
+            )
 
     def _terminal_lost(self) -> None:
         log.warning("terminal lost (stdin is no longer a TTY); shutting down")
@@ -129,8 +139,12 @@ class ViralSpotApp(OperatorActions, App[int]):
     def _worker_state(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.group in (ENGINE_GROUP, "boot", "ops"):
-            self.notify(escape(f"{worker.name} failed: {worker.error}"), title="background task error",
-                        severity="error", timeout=10)
+            self.notify(
+                escape(f"{worker.name} failed: {worker.error}"),
+                title="background task error",
+                severity="error",
+                timeout=10,
+            )
 
     # ------------------------------------------------------------------ refresh
     def refresh_tick(self) -> None:
@@ -174,8 +188,11 @@ class ViralSpotApp(OperatorActions, App[int]):
         snap = self.last_snapshot
         if snap is None:
             return 0
-        return snap.queue.in_flight + int((snap.viral or {}).get("running", 0) or 0) + (
-            1 if (snap.crawler or {}).get("current") else 0)
+        return (
+            snap.queue.in_flight
+            + int((snap.viral or {}).get("running", 0) or 0)
+            + (1 if (snap.crawler or {}).get("current") else 0)
+        )
 
     def in_flight_summary(self) -> str:
         snap = self.supervisor.snapshot() if self.host.started.is_set() else None
@@ -191,10 +208,16 @@ class ViralSpotApp(OperatorActions, App[int]):
         if not busy or self._quitting:
             self.graceful_quit()
             return
-        self.push_screen(ConfirmScreen("Quit ViralSpot?", f"{self.in_flight_summary()}. They finish within the "
-                                       "grace period or go back to the queue.", yes="Quit", no="Stay",
-                                       default_yes=True),
-                         lambda yes: self.graceful_quit() if yes else None)
+        self.push_screen(
+            ConfirmScreen(
+                "Quit ViralSpot?",
+                f"{self.in_flight_summary()}. They finish within the grace period or go back to the queue.",
+                yes="Quit",
+                no="Stay",
+                default_yes=True,
+            ),
+            lambda yes: self.graceful_quit() if yes else None,
+        )
 
     async def action_quit(self) -> None:
         """``ctrl+q`` and the palette's Quit: graceful drain without asking."""

@@ -40,8 +40,9 @@ DASHBOARD_BINDINGS: list[Binding] = [
     Binding("2", "focus_pane('analysis')", "Analysis", show=False, id="focus_analysis"),
     Binding("3", "focus_pane('crawler')", "Crawler", show=False, id="focus_crawler"),
     Binding("4", "focus_pane('log')", "Log", show=False, id="focus_log"),
-    Binding("space", "toggle_focused", "Pause", tooltip="Pause/resume the focused pane's processor",
-            id="toggle_processor"),
+    Binding(
+        "space", "toggle_focused", "Pause", tooltip="Pause/resume the focused pane's processor", id="toggle_processor"
+    ),
     Binding("right_square_bracket", "bump('HIGH')", "Raise", show=False, id="raise_priority"),
     Binding("left_square_bracket", "bump('LOW')", "Lower", show=False, id="lower_priority"),
     Binding("r", "retry_selected", "Retry", show=False, id="retry_selected"),

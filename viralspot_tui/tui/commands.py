@@ -35,10 +35,11 @@ class ViralSpotCommands(Provider):
             ("Quit (drain gracefully)", "q", app.action_request_quit),
         ]
         supervisor = app.supervisor
-        for name in (supervisor.slots if supervisor is not None else ()):
+        for name in supervisor.slots if supervisor is not None else ():
             paused = supervisor.is_paused(name)
-            entries.append((f"{'Resume' if paused else 'Pause'} the {name} processor", "space",
-                            partial(app.op_toggle, name)))
+            entries.append(
+                (f"{'Resume' if paused else 'Pause'} the {name} processor", "space", partial(app.op_toggle, name))
+            )
         snap = app.last_snapshot
         if snap is not None:
             seen: set[str] = set()

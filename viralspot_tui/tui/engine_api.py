@@ -45,8 +45,9 @@ async def request_crawl(supervisor: "Supervisor", seeds: list[str]) -> str:
     return f"crawl #{request.id} ({seeds_text}, target {request.target}) — {where}"
 
 
-async def create_job(supervisor: "Supervisor", primary: str, competitors: list[str],
-                     strategy: dict[str, str] | None) -> str:
+async def create_job(
+    supervisor: "Supervisor", primary: str, competitors: list[str], strategy: dict[str, str] | None
+) -> str:
     from ..core.viral.api import create_job as api_create_job
     from ..core.viral.models import ContentStrategy
 
@@ -80,17 +81,25 @@ async def load_job_detail(supervisor: "Supervisor", job_id: int) -> JobDetail:
         job = await get_job(runtime, job_id)
     except JobNotFound:
         raise OperatorError(f"job #{job_id} no longer exists") from None
-    detail = JobDetail(job=job.summary(), strategy=job.content_strategy.model_dump(),
-                       competitor_states=[c.model_dump() for c in job.competitor_states])
+    detail = JobDetail(
+        job=job.summary(),
+        strategy=job.content_strategy.model_dump(),
+        competitor_states=[c.model_dump() for c in job.competitor_states],
+    )
     results = ResultStore(runtime.db, runtime.clock)
     run = await results.get_run(job_id, completed_only=False)
     if run is None:
         return detail
-    detail.run = {"number": run.run_number, "type": run.run_type.value, "status": run.status,
-                  "error": run.error, "started_at": run.started_at, "completed_at": run.completed_at,
-                  "tokens": sum(int(u.get("prompt_tokens", 0)) + int(u.get("completion_tokens", 0))
-                                for u in run.usage.values()),
-                  "cost": sum(float(u.get("cost_usd", 0.0)) for u in run.usage.values())}
+    detail.run = {
+        "number": run.run_number,
+        "type": run.run_type.value,
+        "status": run.status,
+        "error": run.error,
+        "started_at": run.started_at,
+        "completed_at": run.completed_at,
+        "tokens": sum(int(u.get("prompt_tokens", 0)) + int(u.get("completion_tokens", 0)) for u in run.usage.values()),
+        "cost": sum(float(u.get("cost_usd", 0.0)) for u in run.usage.values()),
+    }
     detail.reels = await results.selection(run.id)
     detail.hooks = list((run.generated_hooks or {}).get("hooks", []))
     detail.scripts = await results.scripts(run.id)

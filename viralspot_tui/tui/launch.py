@@ -32,8 +32,11 @@ def _log_to_file(settings: "Settings") -> Path:
     """Same formatting and redaction as headless logging, but into a file in the data folder."""
     from ..logs import configure_logging
 
-    secrets = [s.get_secret_value() for s in (settings.rapidapi.key, settings.openai.api_key,
-                                              settings.supabase.service_role_key) if s is not None]
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.rapidapi.key, settings.openai.api_key, settings.supabase.service_role_key)
+        if s is not None
+    ]
     configure_logging(settings.log_format, settings.log_level, secrets)
     path = console_log_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -84,16 +87,23 @@ def flush_terminal_output() -> None:
             thread.stop()
 
 
-def run_console(settings: "Settings", *, mouse: bool = True, exit_when_idle: bool = False, setup: Any = None,
-                processors: Iterable[str] = PROCESSORS) -> int:
+def run_console(
+    settings: "Settings",
+    *,
+    mouse: bool = True,
+    exit_when_idle: bool = False,
+    setup: Any = None,
+    processors: Iterable[str] = PROCESSORS,
+) -> int:
     """Run the Textual console over a fresh engine; 0 after a graceful exit, 1 on error, 2 on bad config."""
     from ..core.engine import open_engine
     from .app import ViralSpotApp
 
     log_path = _log_to_file(settings)
     chosen = tuple(processors)
-    app = ViralSpotApp(lambda: open_engine(settings, processors=chosen), settings=settings, setup=setup,
-                       exit_when_idle=exit_when_idle)
+    app = ViralSpotApp(
+        lambda: open_engine(settings, processors=chosen), settings=settings, setup=setup, exit_when_idle=exit_when_idle
+    )
     agree_on_unknown_terminal_size(app)
     try:
         try:

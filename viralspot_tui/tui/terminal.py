@@ -61,8 +61,13 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def watch_terminal(app: "App[Any]", on_lost: Callable[[], Any], *, probe: Callable[[], bool] | None = None,
-                   interval: float = TERMINAL_CHECK_SECONDS) -> bool:
+def watch_terminal(
+    app: "App[Any]",
+    on_lost: Callable[[], Any],
+    *,
+    probe: Callable[[], bool] | None = None,
+    interval: float = TERMINAL_CHECK_SECONDS,
+) -> bool:
     """Arm a timer that calls ``on_lost`` (once) when the terminal is gone.
 
     Without an explicit ``probe`` this only runs for a real terminal: a headless test run or a

@@ -61,9 +61,9 @@ def make_spawn(app: "App[Any]"):  # noqa: ANN201 - returns the supervisor's Spaw
     """The ``spawn`` for :meth:`Supervisor.start`: every task becomes an App worker."""
 
     def spawn(coro: Coroutine[Any, Any, None], name: str) -> WorkerHandle:
-        worker = app.run_worker(coro, name=name, group=ENGINE_GROUP, exit_on_error=False,
-                                description=f"engine task {name}")
+        worker = app.run_worker(
+            coro, name=name, group=ENGINE_GROUP, exit_on_error=False, description=f"engine task {name}"
+        )
         return WorkerHandle(worker)
 
     return spawn
-

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..atomic_file import FileChanged, remove_stale_temp_files, write_atomic
 from ..clock import to_iso
 from ..models.queue import Status
-from ..atomic_file import FileChanged, remove_stale_temp_files, write_atomic
 from .base import BackendState
 from .csv_format import CsvRow, ParsedCsv, RowError, parse_csv, render_csv
 
@@ -56,8 +56,9 @@ def _merge_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], now: s
             notes.append(f"line {line}: {name} appears more than once; the first row wins")
             continue
         seen.add(name)
-        current = conn.execute("SELECT id, priority, status FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1",
-                               (name,)).fetchone()
+        current = conn.execute(
+            "SELECT id, priority, status FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1", (name,)
+        ).fetchone()
         snap = conn.execute("SELECT priority, status FROM csv_snapshot WHERE username = ?", (name,)).fetchone()
         if current is None and snap is not None:  # we wrote this row, then `queue remove` deleted the name
             notes.append(f"line {line}: {name} was removed from the queue; its row leaves the file")
@@ -67,9 +68,20 @@ def _merge_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], now: s
             conn.execute(
                 "INSERT INTO queue (username, priority, status, source, attempts, max_attempts, last_error,"
                 " created_at, updated_at, completed_at, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (name, row.priority.value, status, row.source, min(row.attempts, max_attempts) if status != "PENDING" else 0,
-                 max_attempts, row.error_message, to_iso(row.timestamp) or now, now,
-                 now if status == "COMPLETED" else None, row.request_id))
+                (
+                    name,
+                    row.priority.value,
+                    status,
+                    row.source,
+                    min(row.attempts, max_attempts) if status != "PENDING" else 0,
+                    max_attempts,
+                    row.error_message,
+                    to_iso(row.timestamp) or now,
+                    now,
+                    now if status == "COMPLETED" else None,
+                    row.request_id,
+                ),
+            )
             continue
         item_id, cur_priority, cur_status = current
         file_priority, file_status = row.priority.value, row.status.value
@@ -82,7 +94,8 @@ def _merge_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], now: s
                 conn.execute(
                     "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at,"
                     " request_id) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
-                    (name, file_priority, row.source, max_attempts, now, now, row.request_id))
+                    (name, file_priority, row.source, max_attempts, now, now, row.request_id),
+                )
                 notes.append(f"line {line}: {name} re-queued from the file")
             elif file_status != cur_status:
                 notes.append(f"line {line}: {name} status {file_status} ignored (only PENDING can be set by hand)")
@@ -92,16 +105,30 @@ def _merge_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], now: s
 def _export_rows_sync(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT username, source, priority, created_at, status, attempts, updated_at, last_error, request_id"
-        " FROM queue WHERE id IN (SELECT MAX(id) FROM queue GROUP BY username) ORDER BY id").fetchall()
-    return [{"username": r[0], "source": r[1], "priority": r[2], "timestamp": r[3], "status": r[4],
-             "attempts": r[5], "last_attempt": r[6] if r[5] else "", "error_message": r[7] or "",
-             "request_id": r[8] or ""} for r in rows]
+        " FROM queue WHERE id IN (SELECT MAX(id) FROM queue GROUP BY username) ORDER BY id"
+    ).fetchall()
+    return [
+        {
+            "username": r[0],
+            "source": r[1],
+            "priority": r[2],
+            "timestamp": r[3],
+            "status": r[4],
+            "attempts": r[5],
+            "last_attempt": r[6] if r[5] else "",
+            "error_message": r[7] or "",
+            "request_id": r[8] or "",
+        }
+        for r in rows
+    ]
 
 
 def _record_snapshot_sync(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute("DELETE FROM csv_snapshot")
-    conn.executemany("INSERT INTO csv_snapshot (username, priority, status) VALUES (?, ?, ?)",
-                     [(r["username"], r["priority"], r["status"]) for r in rows])
+    conn.executemany(
+        "INSERT INTO csv_snapshot (username, priority, status) VALUES (?, ?, ?)",
+        [(r["username"], r["priority"], r["status"]) for r in rows],
+    )
 
 
 def _change_counter_sync(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -140,8 +167,9 @@ class CsvBackend:
             await self._export(force=True)
 
     def state(self) -> BackendState:
-        return BackendState(description=f"csv: {self.path}", online=True, outbox_depth=0,
-                            messages=tuple(self.messages[-5:]))
+        return BackendState(
+            description=f"csv: {self.path}", online=True, outbox_depth=0, messages=tuple(self.messages[-5:])
+        )
 
     @property
     def row_errors(self) -> list[RowError]:
@@ -160,8 +188,9 @@ class CsvBackend:
             if error.raw not in self._reported:  # once per bad line, wherever later edits move it
                 self._reported.add(error.raw)
                 self._note(f"{self.path.name} {error} — row skipped, kept in the file", level="warning")
-        notes = await self.runtime.db.write(_merge_sync, parsed.rows, to_iso(self.runtime.clock.now()),
-                                            self.runtime.settings.queue.max_attempts)
+        notes = await self.runtime.db.write(
+            _merge_sync, parsed.rows, to_iso(self.runtime.clock.now()), self.runtime.settings.queue.max_attempts
+        )
         for note in notes:
             self._note(f"{self.path.name} {note}")
 
@@ -184,13 +213,12 @@ class CsvBackend:
             text = render_csv(rows, self._parsed.extra_columns, self._parsed.anchored_errors())
             merged = self._file_stat
             try:  # replace only the version we merged: a save in between is read first, never overwritten
-                await asyncio.to_thread(write_atomic, self.path, text, lambda: _stat_key(self.path) == merged)
+                await asyncio.to_thread(write_atomic, self.path, text, lambda: _stat_key(self.path) == merged)  # noqa: B023
                 break
             except FileChanged:
                 continue
         else:
-            self._note(f"{self.path.name} keeps changing; statuses are written back at the next sync",
-                       level="warning")
+            self._note(f"{self.path.name} keeps changing; statuses are written back at the next sync", level="warning")
             return
         self._file_stat = _stat_key(self.path)
         await self.runtime.db.write(_record_snapshot_sync, rows)

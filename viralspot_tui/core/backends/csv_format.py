@@ -24,11 +24,29 @@ from ..clock import from_iso
 from ..models.queue import Priority, Status, normalize_source
 from ..models.usernames import InvalidUsername, normalize_username
 
-__all__ = ["COLUMNS", "CsvRow", "RowError", "ParsedCsv", "parse_csv", "render_csv", "neutralize", "unescape",
-           "normalize_source"]
+__all__ = [
+    "COLUMNS",
+    "CsvRow",
+    "RowError",
+    "ParsedCsv",
+    "parse_csv",
+    "render_csv",
+    "neutralize",
+    "unescape",
+    "normalize_source",
+]
 
-COLUMNS = ("username", "source", "priority", "timestamp", "status", "attempts", "last_attempt",
-           "error_message", "request_id")
+COLUMNS = (
+    "username",
+    "source",
+    "priority",
+    "timestamp",
+    "status",
+    "attempts",
+    "last_attempt",
+    "error_message",
+    "request_id",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED_START = (*_FORMULA_START, "'")
 # Physical lines exactly as the csv module sees them (it ends lines at \r, \n and \r\n only).
@@ -154,7 +172,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
             break
         except csv.Error as exc:  # e.g. an oversized field: report this record, keep reading
             start, end = end + 1, reader.line_num
-            raw = "".join(lines[start - 1:end]).rstrip("\r\n")
+            raw = "".join(lines[start - 1 : end]).rstrip("\r\n")
             result.errors.append(RowError(start, f"unreadable CSV record: {exc}", raw))
             continue
         start, end = end + 1, reader.line_num  # a quoted field may span several physical lines
@@ -167,7 +185,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
                 result.extra_columns = [n for n in names if n and n not in COLUMNS]
                 continue
             header = list(COLUMNS)
-        _parse_record(result, header, record, start, "".join(lines[start - 1:end]).rstrip("\r\n"))
+        _parse_record(result, header, record, start, "".join(lines[start - 1 : end]).rstrip("\r\n"))
     return result
 
 
@@ -177,8 +195,10 @@ def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line:
     try:
         row = CsvRow(**known)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg'].removeprefix('Value error, ')}"
-                             for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
         result.errors.append(RowError(line, problems, raw))
         return
     result.rows.append((line, row))
@@ -199,8 +219,9 @@ def _cell(value: object) -> str:
     return neutralize("" if value is None else str(value))
 
 
-def render_csv(rows: list[dict[str, str]], extra_columns: list[str],
-               bad_lines: Sequence[tuple[str | None, str]]) -> str:
+def render_csv(
+    rows: list[dict[str, str]], extra_columns: list[str], bad_lines: Sequence[tuple[str | None, str]]
+) -> str:
     """Serialise rows (dicts keyed by column name) and keep the malformed lines verbatim.
 
     Each malformed line comes with the username of the valid row it followed (``None``: it came

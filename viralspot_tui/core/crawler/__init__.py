@@ -15,6 +15,16 @@ from .seeds import CrawlSeeds, SeedPool
 from .store import CrawlerStore
 
 __all__ = [
-    "Crawl", "CrawlerProcessor", "CrawlerStore", "CrawlOutcome", "CrawlReport", "CrawlRequest", "CrawlSeeds",
-    "DailyBudget", "DropReason", "RequestStatus", "RoundReport", "SeedPool",
+    "Crawl",
+    "CrawlerProcessor",
+    "CrawlerStore",
+    "CrawlOutcome",
+    "CrawlReport",
+    "CrawlRequest",
+    "CrawlSeeds",
+    "DailyBudget",
+    "DropReason",
+    "RequestStatus",
+    "RoundReport",
+    "SeedPool",
 ]

@@ -45,16 +45,28 @@ RoundCallback = Callable[[RoundReport], Awaitable[None] | None]
 _FATAL = (QuotaExhaustedError, ConfigurationError)
 
 
-
 class Crawl:
     """Run one crawl to its end; :meth:`run` returns the :class:`CrawlReport`."""
 
-    def __init__(self, runtime: "Runtime", *, store: CrawlerStore, budget: DailyBudget, pool: SeedPool,
-                 seeds: Sequence[str] = (), target: int | None = None, max_rounds: int | None = None,
-                 request_id: int | None = None, previous: Sequence[RoundReport] = (),
-                 control: ProcessorControl | None = None, on_round: RoundCallback | None = None,
-                 on_state: StateCallback | None = None, heartbeat: Callable[[], Awaitable[None]] | None = None,
-                 budget_poll_seconds: float = 30.0, beat_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        runtime: "Runtime",
+        *,
+        store: CrawlerStore,
+        budget: DailyBudget,
+        pool: SeedPool,
+        seeds: Sequence[str] = (),
+        target: int | None = None,
+        max_rounds: int | None = None,
+        request_id: int | None = None,
+        previous: Sequence[RoundReport] = (),
+        control: ProcessorControl | None = None,
+        on_round: RoundCallback | None = None,
+        on_state: StateCallback | None = None,
+        heartbeat: Callable[[], Awaitable[None]] | None = None,
+        budget_poll_seconds: float = 30.0,
+        beat_seconds: float = 20.0,
+    ) -> None:
         if runtime.providers is None:
             raise RuntimeError("the crawler needs providers: open the runtime with with_providers=True")
         cfg = runtime.settings.crawler
@@ -73,16 +85,22 @@ class Crawl:
         self.rounds: list[RoundReport] = list(previous)
         self._resumed_rounds = len(self.rounds)
         earlier_seeds = [r.seed for r in self.rounds]
-        self.seeds = CrawlSeeds(pool, seeds, already_used=earlier_seeds,
-                                frontier=[n for r in self.rounds for n in r.queued])
+        self.seeds = CrawlSeeds(
+            pool, seeds, already_used=earlier_seeds, frontier=[n for r in self.rounds for n in r.queued]
+        )
         seen = set(earlier_seeds) | set(self.seeds.explicit)
         for r in self.rounds:
             seen.update(r.queued, r.duplicate_names, (d.username for d in r.drops))
         self.dedup = Deduplicator(runtime.db, seen)
         self.instagram = runtime.providers.instagram
-        self.quality = QualityFilter(db=runtime.db, instagram=self.instagram, budget=budget,
-                                     min_followers=cfg.min_followers, enrich_per_round=cfg.enrich_budget_per_round,
-                                     blocked=cfg.blocked)
+        self.quality = QualityFilter(
+            db=runtime.db,
+            instagram=self.instagram,
+            budget=budget,
+            min_followers=cfg.min_followers,
+            enrich_per_round=cfg.enrich_budget_per_round,
+            blocked=cfg.blocked,
+        )
         self._configured_blocks = set(self.quality.blocked)
         self._fatal: ProviderError | None = None
 
@@ -124,9 +142,16 @@ class Crawl:
             if self._fatal is not None:
                 outcome = CrawlOutcome.PROVIDER_UNAVAILABLE
                 break
-        return CrawlReport(request_id=self.request_id, target=self.target, max_rounds=self.max_rounds,
-                           rounds=self.rounds, outcome=outcome, error=str(self._fatal) if self._fatal else None,
-                           started_at=started, finished_at=self.runtime.clock.now())
+        return CrawlReport(
+            request_id=self.request_id,
+            target=self.target,
+            max_rounds=self.max_rounds,
+            rounds=self.rounds,
+            outcome=outcome,
+            error=str(self._fatal) if self._fatal else None,
+            started_at=started,
+            finished_at=self.runtime.clock.now(),
+        )
 
     async def _delay(self) -> None:
         seconds = self.runtime.settings.crawler.round_delay_seconds
@@ -169,9 +194,12 @@ class Crawl:
                 announced = True
                 resets = self.budget.resets_at()
                 self.runtime.events.emit(
-                    "crawler.budget_exhausted", f"crawler: daily budget of {self.budget.limit} calls spent; "
-                    f"waiting until {resets.isoformat()}", level="warning", resets_at=resets.isoformat(),
-                    limit=self.budget.limit)
+                    "crawler.budget_exhausted",
+                    f"crawler: daily budget of {self.budget.limit} calls spent; waiting until {resets.isoformat()}",
+                    level="warning",
+                    resets_at=resets.isoformat(),
+                    limit=self.budget.limit,
+                )
             self._state("waiting_budget", resumes_at=self.budget.resets_at().isoformat())
             await self._beat()
             await self.control.sleep(min(self.budget_poll_seconds, max(0.01, self.budget.seconds_until_reset())))
@@ -193,10 +221,18 @@ class Crawl:
         except ProviderError as exc:
             if isinstance(exc, _FATAL):
                 self._fatal = exc
-            return RoundReport(**base, calls=1, error=f"{type(exc).__name__}: {exc}"[:300],
-                               finished_at=self.runtime.clock.now())
-        candidates = [Candidate(username=a.username, is_private=bool(a.is_private), followers=a.followers,
-                                social_context=a.social_context) for a in similar]
+            return RoundReport(
+                **base, calls=1, error=f"{type(exc).__name__}: {exc}"[:300], finished_at=self.runtime.clock.now()
+            )
+        candidates = [
+            Candidate(
+                username=a.username,
+                is_private=bool(a.is_private),
+                followers=a.followers,
+                social_context=a.social_context,
+            )
+            for a in similar
+        ]
         # Operators edit the blocklist while crawls run (a crawl may wait a day for budget): reread it.
         self.quality.blocked = self._configured_blocks | await self.store.blocked()
         screened = QualityFilter.screen(candidates)
@@ -207,25 +243,37 @@ class Crawl:
         queued, raced = await self._enqueue(verdict.accepted)
         duplicates = split.duplicates + raced
         drops: list[Drop] = screened.drops + verdict.drops
-        return RoundReport(**base, found=len(candidates), drops=drops, duplicates=len(duplicates),
-                           duplicate_names=duplicates, queued=queued, calls=1 + verdict.calls,
-                           finished_at=self.runtime.clock.now())
+        return RoundReport(
+            **base,
+            found=len(candidates),
+            drops=drops,
+            duplicates=len(duplicates),
+            duplicate_names=duplicates,
+            queued=queued,
+            calls=1 + verdict.calls,
+            finished_at=self.runtime.clock.now(),
+        )
 
     async def _enqueue(self, names: list[str]) -> tuple[list[str], list[str]]:
         """Queue at LOW with source ``crawler``; returns (queued, lost-the-race duplicates)."""
         if not names:
             return [], []
         tag = f"crawl-{self.request_id}" if self.request_id is not None else "crawl"
-        results = await self.runtime.queue.enqueue(names, Priority.LOW, source="crawler", request_id=tag,
-                                                   only_unknown=True)
+        results = await self.runtime.queue.enqueue(
+            names, Priority.LOW, source="crawler", request_id=tag, only_unknown=True
+        )
         queued = [r.username for r in results if r.outcome in (EnqueueOutcome.ADDED, EnqueueOutcome.REFRESHED)]
         raced = [r.username for r in results if r.outcome not in (EnqueueOutcome.ADDED, EnqueueOutcome.REFRESHED)]
         return queued, raced
 
     async def _publish(self, report: RoundReport) -> None:
         await self.store.record_round(report)
-        self.runtime.events.emit("crawler.round", "crawler " + report.describe(),
-                                 level="warning" if report.error else "info", **report.summary())
+        self.runtime.events.emit(
+            "crawler.round",
+            "crawler " + report.describe(),
+            level="warning" if report.error else "info",
+            **report.summary(),
+        )
         if self.on_round is not None:
             result = self.on_round(report)
             if result is not None:

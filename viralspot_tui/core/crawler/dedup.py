@@ -33,7 +33,9 @@ def stored_followers_sync(conn: sqlite3.Connection, names: Sequence[str]) -> dic
         return {}
     rows = conn.execute(
         "SELECT username, followers FROM secondary_profiles WHERE followers IS NOT NULL"
-        " AND username IN (SELECT value FROM json_each(?))", (json.dumps(list(names)),)).fetchall()
+        " AND username IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(names)),),
+    ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
 

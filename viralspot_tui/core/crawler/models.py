@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..models.usernames import Username
 
 __all__ = [
-    "DropReason", "RequestStatus", "CrawlOutcome", "Candidate", "Drop", "CrawlRequest", "RoundReport",
+    "DropReason",
+    "RequestStatus",
+    "CrawlOutcome",
+    "Candidate",
+    "Drop",
+    "CrawlRequest",
+    "RoundReport",
     "CrawlReport",
 ]
 
@@ -129,7 +135,8 @@ class RoundReport(BaseModel):
         if self.found != self.dropped_total + self.duplicates + len(self.queued):
             raise ValueError(
                 f"round {self.round}: found={self.found} but dropped={self.dropped_total} + "
-                f"duplicates={self.duplicates} + queued={len(self.queued)} do not add up")
+                f"duplicates={self.duplicates} + queued={len(self.queued)} do not add up"
+            )
         return self
 
     @property
@@ -158,8 +165,10 @@ class RoundReport(BaseModel):
 
     def describe(self) -> str:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.dropped.items()))
-        text = (f"round {self.round} seed={self.seed} found={self.found} dropped={self.dropped_total}"
-                f"{f' ({reasons})' if reasons else ''} duplicates={self.duplicates} queued={len(self.queued)}")
+        text = (
+            f"round {self.round} seed={self.seed} found={self.found} dropped={self.dropped_total}"
+            f"{f' ({reasons})' if reasons else ''} duplicates={self.duplicates} queued={len(self.queued)}"
+        )
         return text + (f" error: {self.error}" if self.error else "")
 
 
@@ -196,7 +205,9 @@ class CrawlReport(BaseModel):
             CrawlOutcome.BUDGET_EXHAUSTED: "daily API-call budget spent before the target",
             CrawlOutcome.PROVIDER_UNAVAILABLE: "the Instagram provider is unavailable",
         }[self.outcome]
-        text = f"{what}: queued {n}/{self.target} in {len(self.rounds)}/{self.max_rounds} rounds, {self.calls} API calls"
+        text = (
+            f"{what}: queued {n}/{self.target} in {len(self.rounds)}/{self.max_rounds} rounds, {self.calls} API calls"
+        )
         return text + (f" ({self.error})" if self.error else "")
 
     def to_json(self) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..processors.base import Processor, ProcessorControl, Stopping
-from .budget import DailyBudget
 from ..redaction import mask_secrets
+from .budget import DailyBudget
 from .crawl import Crawl
 from .models import CrawlReport, CrawlRequest, RequestStatus, RoundReport
 from .seeds import SeedPool
@@ -41,8 +41,15 @@ __all__ = ["CrawlerProcessor"]
 class CrawlerProcessor(Processor):
     name = "crawler"
 
-    def __init__(self, runtime: "Runtime", *, poll_seconds: float = 1.0, history: int = 20,
-                 rng: random.Random | None = None, lease_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        runtime: "Runtime",
+        *,
+        poll_seconds: float = 1.0,
+        history: int = 20,
+        rng: random.Random | None = None,
+        lease_seconds: float = 60.0,
+    ) -> None:
         super().__init__(runtime)
         cfg = runtime.settings.crawler
         self.poll_seconds = poll_seconds
@@ -89,25 +96,50 @@ class CrawlerProcessor(Processor):
     async def _execute(self, request: CrawlRequest, control: ProcessorControl) -> None:
         previous = await self.store.rounds_for(request.id)
         self._executing = True
-        self._current = {"request_id": request.id, "source": request.source, "seeds": list(request.seeds),
-                         "target": request.target, "max_rounds": request.max_rounds, "state": "starting",
-                         "rounds_done": len(previous), "queued": sum(len(r.queued) for r in previous)}
+        self._current = {
+            "request_id": request.id,
+            "source": request.source,
+            "seeds": list(request.seeds),
+            "target": request.target,
+            "max_rounds": request.max_rounds,
+            "state": "starting",
+            "rounds_done": len(previous),
+            "queued": sum(len(r.queued) for r in previous),
+        }
         self._totals = {"queued": self._current["queued"], "target": request.target}
-        self.runtime.events.emit("crawler.started", f"crawler: crawl #{request.id} started ({request.source}, "
-                                 f"target {request.target}, up to {request.max_rounds} rounds)"
-                                 + (f", resuming after round {len(previous)}" if previous else ""),
-                                 request_id=request.id)
-        crawl = Crawl(self.runtime, store=self.store, budget=self.budget, pool=self.pool, seeds=request.seeds,
-                      target=request.target, max_rounds=request.max_rounds, request_id=request.id,
-                      previous=previous, control=control, on_round=self._on_round, on_state=self._on_state,
-                      heartbeat=lambda: self._renew(request.id),
-                      budget_poll_seconds=self.poll_seconds * 10, beat_seconds=self.store.lease_seconds / 3)
+        self.runtime.events.emit(
+            "crawler.started",
+            f"crawler: crawl #{request.id} started ({request.source}, "
+            f"target {request.target}, up to {request.max_rounds} rounds)"
+            + (f", resuming after round {len(previous)}" if previous else ""),
+            request_id=request.id,
+        )
+        crawl = Crawl(
+            self.runtime,
+            store=self.store,
+            budget=self.budget,
+            pool=self.pool,
+            seeds=request.seeds,
+            target=request.target,
+            max_rounds=request.max_rounds,
+            request_id=request.id,
+            previous=previous,
+            control=control,
+            on_round=self._on_round,
+            on_state=self._on_state,
+            heartbeat=lambda: self._renew(request.id),
+            budget_poll_seconds=self.poll_seconds * 10,
+            beat_seconds=self.store.lease_seconds / 3,
+        )
         try:
             report = await crawl.run()
         except Stopping:
             await self.store.release(request.id, self.owner)
-            self.runtime.events.emit("crawler.interrupted", f"crawler: crawl #{request.id} stopped between rounds;"
-                                     " it resumes at the next start", request_id=request.id)
+            self.runtime.events.emit(
+                "crawler.interrupted",
+                f"crawler: crawl #{request.id} stopped between rounds; it resumes at the next start",
+                request_id=request.id,
+            )
             raise
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
@@ -116,8 +148,9 @@ class CrawlerProcessor(Processor):
         except Exception as exc:  # noqa: BLE001 - a failed crawl is recorded, the processor goes on
             error = mask_secrets(self.runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
             await self.store.finish(request.id, self.owner, RequestStatus.FAILED, None, error)
-            self.runtime.events.emit("crawler.failed", f"crawler: crawl #{request.id} failed: {error}", level="error",
-                                     request_id=request.id)
+            self.runtime.events.emit(
+                "crawler.failed", f"crawler: crawl #{request.id} failed: {error}", level="error", request_id=request.id
+            )
             return
         finally:
             self._executing = False
@@ -129,11 +162,21 @@ class CrawlerProcessor(Processor):
         assert report.request_id is not None
         await self.store.finish(report.request_id, self.owner, status, report.outcome, report.error)
         self._totals = {"queued": len(report.queued), "target": report.target}
-        self._last = {"request_id": report.request_id, "outcome": report.outcome.value,
-                      "queued": len(report.queued), "target": report.target, "rounds": len(report.rounds),
-                      "calls": report.calls, "error": report.error}
-        self.runtime.events.emit("crawler.finished", f"crawler: crawl #{report.request_id} — {report.describe()}",
-                                 level="warning" if report.error else "info", **self._last)
+        self._last = {
+            "request_id": report.request_id,
+            "outcome": report.outcome.value,
+            "queued": len(report.queued),
+            "target": report.target,
+            "rounds": len(report.rounds),
+            "calls": report.calls,
+            "error": report.error,
+        }
+        self.runtime.events.emit(
+            "crawler.finished",
+            f"crawler: crawl #{report.request_id} — {report.describe()}",
+            level="warning" if report.error else "info",
+            **self._last,
+        )
 
     # ------------------------------------------------------------------ callbacks from the crawl
     def _on_round(self, report: RoundReport) -> None:

@@ -23,8 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.usernames import try_normalize
-from ..providers.errors import ConfigurationError, NotFoundError, PrivateProfileError, ProviderError, \
-    QuotaExhaustedError
+from ..providers.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PrivateProfileError,
+    ProviderError,
+    QuotaExhaustedError,
+)
 from ..store.database import Database
 from .budget import DailyBudget
 from .dedup import stored_followers_sync
@@ -59,8 +64,16 @@ class Verdict:
 
 
 class QualityFilter:
-    def __init__(self, *, db: Database, instagram: Any, budget: DailyBudget, min_followers: int,
-                 enrich_per_round: int, blocked: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        instagram: Any,
+        budget: DailyBudget,
+        min_followers: int,
+        enrich_per_round: int,
+        blocked: Iterable[str] = (),
+    ) -> None:
         self.db = db
         self.instagram = instagram
         self.budget = budget
@@ -112,13 +125,12 @@ class QualityFilter:
         await self._enrich(unknown, passed, verdict, need)
         order = {n: i for i, n in enumerate(names)}
         passed.sort(key=order.__getitem__)
-        verdict.accepted = passed[:max(need, 0)]
-        verdict.drops.extend(Drop(username=n, reason=DropReason.TARGET_REACHED) for n in passed[max(need, 0):])
+        verdict.accepted = passed[: max(need, 0)]
+        verdict.drops.extend(Drop(username=n, reason=DropReason.TARGET_REACHED) for n in passed[max(need, 0) :])
         return verdict
 
     def _below(self, name: str, followers: int) -> Drop:
-        return Drop(username=name, reason=DropReason.BELOW_MIN_FOLLOWERS,
-                    detail=f"{followers} < {self.min_followers}")
+        return Drop(username=name, reason=DropReason.BELOW_MIN_FOLLOWERS, detail=f"{followers} < {self.min_followers}")
 
     async def _enrich(self, unknown: list[str], passed: list[str], verdict: Verdict, need: int) -> None:
         """Look up missing counts in waves sized to what is still needed, within both budgets."""
@@ -141,8 +153,13 @@ class QualityFilter:
                 elif isinstance(outcome, BaseException):
                     if not isinstance(outcome, Exception):
                         raise outcome
-                    verdict.drops.append(Drop(username=name, reason=DropReason.ENRICH_FAILED,
-                                              detail=f"{type(outcome).__name__}: {outcome}"[:200]))
+                    verdict.drops.append(
+                        Drop(
+                            username=name,
+                            reason=DropReason.ENRICH_FAILED,
+                            detail=f"{type(outcome).__name__}: {outcome}"[:200],
+                        )
+                    )
                 elif isinstance(outcome, Drop):
                     verdict.drops.append(outcome)
                 else:
@@ -152,8 +169,12 @@ class QualityFilter:
                 self._drop_rest(pending, verdict, DropReason.UNKNOWN_FOLLOWERS, "provider unavailable")
                 return
         reason = DropReason.TARGET_REACHED if len(passed) >= need else DropReason.UNKNOWN_FOLLOWERS
-        self._drop_rest(pending, verdict, reason, None if reason is DropReason.TARGET_REACHED
-                        else "no profile call left in this round's or today's budget")
+        self._drop_rest(
+            pending,
+            verdict,
+            reason,
+            None if reason is DropReason.TARGET_REACHED else "no profile call left in this round's or today's budget",
+        )
 
     @staticmethod
     def _drop_rest(names: list[str], verdict: Verdict, reason: DropReason, detail: str | None) -> None:

@@ -72,8 +72,13 @@ class SeedPool:
 class CrawlSeeds:
     """The seed sequence of one crawl: explicit or automatic, then the snowball frontier."""
 
-    def __init__(self, pool: SeedPool, explicit: Sequence[str] = (), already_used: Iterable[str] = (),
-                 frontier: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        pool: SeedPool,
+        explicit: Sequence[str] = (),
+        already_used: Iterable[str] = (),
+        frontier: Iterable[str] = (),
+    ) -> None:
         self.pool = pool
         self.explicit = list(dict.fromkeys(normalize_username(s) for s in explicit))
         self.used: list[str] = list(dict.fromkeys(already_used))

@@ -83,30 +83,82 @@ CREATE TABLE IF NOT EXISTS crawler_budget (
 
 register_ddl(CRAWLER_DDL)
 
-_REQ_COLS = ("id, seeds, target, max_rounds, source, status, outcome, rounds_done, queued, error, owner,"
-             " created_at, started_at, finished_at")
-_ROUND_COLS = ("request_id, round, seed, found, dropped, drops, duplicates, duplicate_names, queued_names,"
-               " calls, error, started_at, finished_at")
+_REQ_COLS = (
+    "id, seeds, target, max_rounds, source, status, outcome, rounds_done, queued, error, owner,"
+    " created_at, started_at, finished_at"
+)
+_ROUND_COLS = (
+    "request_id, round, seed, found, dropped, drops, duplicates, duplicate_names, queued_names,"
+    " calls, error, started_at, finished_at"
+)
 
 
 def _request(row: sqlite3.Row | tuple[Any, ...]) -> CrawlRequest:
-    (id_, seeds, target, max_rounds, source, status, outcome, rounds_done, queued, error, owner,
-     created, started, finished) = tuple(row)
+    (
+        id_,
+        seeds,
+        target,
+        max_rounds,
+        source,
+        status,
+        outcome,
+        rounds_done,
+        queued,
+        error,
+        owner,
+        created,
+        started,
+        finished,
+    ) = tuple(row)
     return CrawlRequest(
-        id=id_, seeds=json.loads(seeds), target=target, max_rounds=max_rounds, source=source,
-        status=RequestStatus(status), outcome=CrawlOutcome(outcome) if outcome else None,
-        rounds_done=rounds_done, queued=queued, error=error, owner=owner, created_at=from_iso(created),
-        started_at=from_iso(started), finished_at=from_iso(finished))
+        id=id_,
+        seeds=json.loads(seeds),
+        target=target,
+        max_rounds=max_rounds,
+        source=source,
+        status=RequestStatus(status),
+        outcome=CrawlOutcome(outcome) if outcome else None,
+        rounds_done=rounds_done,
+        queued=queued,
+        error=error,
+        owner=owner,
+        created_at=from_iso(created),
+        started_at=from_iso(started),
+        finished_at=from_iso(finished),
+    )
 
 
 def _round(row: sqlite3.Row | tuple[Any, ...]) -> RoundReport:
-    (request_id, round_no, seed, found, dropped, drops, duplicates, duplicate_names, queued_names, calls,
-     error, started, finished) = tuple(row)
+    (
+        request_id,
+        round_no,
+        seed,
+        found,
+        dropped,
+        drops,
+        duplicates,
+        duplicate_names,
+        queued_names,
+        calls,
+        error,
+        started,
+        finished,
+    ) = tuple(row)
     return RoundReport(
-        request_id=request_id, round=round_no, seed=seed, found=found, dropped=json.loads(dropped),
-        drops=[Drop.model_validate(d) for d in json.loads(drops)], duplicates=duplicates,
-        duplicate_names=json.loads(duplicate_names), queued=json.loads(queued_names), calls=calls, error=error,
-        started_at=from_iso(started), finished_at=from_iso(finished))
+        request_id=request_id,
+        round=round_no,
+        seed=seed,
+        found=found,
+        dropped=json.loads(dropped),
+        drops=[Drop.model_validate(d) for d in json.loads(drops)],
+        duplicates=duplicates,
+        duplicate_names=json.loads(duplicate_names),
+        queued=json.loads(queued_names),
+        calls=calls,
+        error=error,
+        started_at=from_iso(started),
+        finished_at=from_iso(finished),
+    )
 
 
 class CrawlerStore:
@@ -137,87 +189,133 @@ class CrawlerStore:
         return to_iso(self.clock.now() + timedelta(seconds=self.lease_seconds))  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ requests
-    async def create_request(self, seeds: Iterable[str], target: int, max_rounds: int,
-                             source: str = "cli") -> CrawlRequest:
+    async def create_request(
+        self, seeds: Iterable[str], target: int, max_rounds: int, source: str = "cli"
+    ) -> CrawlRequest:
         """Record a crawl; seeds are validated (InvalidUsername) before anything is written."""
         names = list(dict.fromkeys(normalize_username(s) for s in seeds))
         if target < 1 or max_rounds < 1:
             raise ValueError("target and rounds must be at least 1")
         now = self._now()
-        row = await self.db.write(lambda c: c.execute(
-            "INSERT INTO crawler_requests (seeds, target, max_rounds, source, created_at, updated_at)"
-            f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {_REQ_COLS}",
-            (json.dumps(names), target, max_rounds, source, now, now)).fetchone())
+        row = await self.db.write(
+            lambda c: c.execute(
+                "INSERT INTO crawler_requests (seeds, target, max_rounds, source, created_at, updated_at)"
+                f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {_REQ_COLS}",
+                (json.dumps(names), target, max_rounds, source, now, now),
+            ).fetchone()
+        )
         return _request(row)
 
     async def claim(self, owner: str, request_id: int | None = None) -> CrawlRequest | None:
         """Atomically take the oldest pending request (or a given one) and lease it to ``owner``."""
         where = "status = 'pending'" + (" AND id = :id" if request_id is not None else "")
         now = self._now()
-        row = await self.db.write(lambda c: c.execute(
-            "UPDATE crawler_requests SET status = 'running', owner = :owner, lease_expires_at = :lease,"
-            " started_at = COALESCE(started_at, :now), updated_at = :now"
-            f" WHERE id = (SELECT id FROM crawler_requests WHERE {where} ORDER BY id LIMIT 1)"
-            f" RETURNING {_REQ_COLS}",
-            {"owner": owner, "lease": self._lease(), "now": now, "id": request_id}).fetchone())
+        row = await self.db.write(
+            lambda c: c.execute(
+                "UPDATE crawler_requests SET status = 'running', owner = :owner, lease_expires_at = :lease,"
+                " started_at = COALESCE(started_at, :now), updated_at = :now"
+                f" WHERE id = (SELECT id FROM crawler_requests WHERE {where} ORDER BY id LIMIT 1)"
+                f" RETURNING {_REQ_COLS}",
+                {"owner": owner, "lease": self._lease(), "now": now, "id": request_id},
+            ).fetchone()
+        )
         return _request(row) if row else None
 
     async def renew(self, request_id: int, owner: str) -> bool:
         """Extend the lease; False means the request is no longer ours."""
         now = self._now()
-        return await self.db.write(lambda c: c.execute(
-            "UPDATE crawler_requests SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND owner = ?"
-            " AND status = 'running'", (self._lease(), now, request_id, owner)).rowcount == 1)
+        return await self.db.write(
+            lambda c: (
+                c.execute(
+                    "UPDATE crawler_requests SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND owner = ?"
+                    " AND status = 'running'",
+                    (self._lease(), now, request_id, owner),
+                ).rowcount
+                == 1
+            )
+        )
 
     async def release(self, request_id: int, owner: str) -> None:
         """Hand an interrupted crawl back to pending; it resumes from its recorded rounds."""
         now = self._now()
-        await self.db.write(lambda c: c.execute(
-            "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
-            " updated_at = ? WHERE id = ? AND owner = ? AND status = 'running'", (now, request_id, owner)))
+        await self.db.write(
+            lambda c: c.execute(
+                "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
+                " updated_at = ? WHERE id = ? AND owner = ? AND status = 'running'",
+                (now, request_id, owner),
+            )
+        )
 
     async def recover(self, owner_prefix: str) -> int:
         """Start-up: crawls left running by this instance or with an expired lease become pending."""
         now = self._now()
-        return await self.db.write(lambda c: c.execute(
-            "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
-            " updated_at = ? WHERE status = 'running' AND (owner LIKE ? OR lease_expires_at IS NULL"
-            " OR lease_expires_at < ?)", (now, owner_prefix + "%", now)).rowcount)
+        return await self.db.write(
+            lambda c: (
+                c.execute(
+                    "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
+                    " updated_at = ? WHERE status = 'running' AND (owner LIKE ? OR lease_expires_at IS NULL"
+                    " OR lease_expires_at < ?)",
+                    (now, owner_prefix + "%", now),
+                ).rowcount
+            )
+        )
 
     async def recover_expired(self) -> int:
         """While running: crawls whose owner stopped renewing its lease (it died) become pending."""
         now = self._now()
-        return await self.db.write(lambda c: c.execute(
-            "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
-            " updated_at = ? WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
-            (now, now)).rowcount)
+        return await self.db.write(
+            lambda c: (
+                c.execute(
+                    "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
+                    " updated_at = ? WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
+                    (now, now),
+                ).rowcount
+            )
+        )
 
-    async def finish(self, request_id: int, owner: str | None, status: RequestStatus,
-                     outcome: CrawlOutcome | None, error: str | None = None) -> None:
+    async def finish(
+        self,
+        request_id: int,
+        owner: str | None,
+        status: RequestStatus,
+        outcome: CrawlOutcome | None,
+        error: str | None = None,
+    ) -> None:
         now = self._now()
-        await self.db.write(lambda c: c.execute(
-            "UPDATE crawler_requests SET status = ?, outcome = ?, error = ?, finished_at = ?, updated_at = ?,"
-            " lease_expires_at = NULL WHERE id = ? AND (? IS NULL OR owner = ?)",
-            (status.value, outcome.value if outcome else None, error, now, now, request_id, owner, owner)))
+        await self.db.write(
+            lambda c: c.execute(
+                "UPDATE crawler_requests SET status = ?, outcome = ?, error = ?, finished_at = ?, updated_at = ?,"
+                " lease_expires_at = NULL WHERE id = ? AND (? IS NULL OR owner = ?)",
+                (status.value, outcome.value if outcome else None, error, now, now, request_id, owner, owner),
+            )
+        )
 
     async def get_request(self, request_id: int) -> CrawlRequest | None:
-        row = await self.db.read(lambda c: c.execute(
-            f"SELECT {_REQ_COLS} FROM crawler_requests WHERE id = ?", (request_id,)).fetchone())
+        row = await self.db.read(
+            lambda c: c.execute(f"SELECT {_REQ_COLS} FROM crawler_requests WHERE id = ?", (request_id,)).fetchone()
+        )
         return _request(row) if row else None
 
     async def list_requests(self, limit: int = 20) -> list[CrawlRequest]:
-        rows = await self.db.read(lambda c: c.execute(
-            f"SELECT {_REQ_COLS} FROM crawler_requests ORDER BY id DESC LIMIT ?", (limit,)).fetchall())
+        rows = await self.db.read(
+            lambda c: c.execute(
+                f"SELECT {_REQ_COLS} FROM crawler_requests ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        )
         return [_request(r) for r in rows]
 
     async def open_count(self) -> int:
         """Requests pending or running (the processor is idle only when this is zero)."""
-        return await self.db.read(lambda c: c.execute(
-            "SELECT COUNT(*) FROM crawler_requests WHERE status IN ('pending','running')").fetchone()[0])
+        return await self.db.read(
+            lambda c: c.execute(
+                "SELECT COUNT(*) FROM crawler_requests WHERE status IN ('pending','running')"
+            ).fetchone()[0]
+        )
 
     async def last_scheduled_at(self) -> datetime | None:
-        value = await self.db.read(lambda c: c.execute(
-            "SELECT MAX(created_at) FROM crawler_requests WHERE source = 'schedule'").fetchone()[0])
+        value = await self.db.read(
+            lambda c: c.execute("SELECT MAX(created_at) FROM crawler_requests WHERE source = 'schedule'").fetchone()[0]
+        )
         return from_iso(value)
 
     # ------------------------------------------------------------------ rounds
@@ -230,23 +328,45 @@ class CrawlerStore:
         conn.execute(
             f"INSERT INTO crawler_rounds ({_ROUND_COLS}, dropped_total, queued)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.request_id, r.round, r.seed, r.found, json.dumps(r.dropped),
-             json.dumps([d.model_dump(mode="json") for d in r.drops]), r.duplicates, json.dumps(r.duplicate_names),
-             json.dumps(r.queued), r.calls, r.error, to_iso(r.started_at), to_iso(r.finished_at), r.dropped_total,
-             len(r.queued)))
+            (
+                r.request_id,
+                r.round,
+                r.seed,
+                r.found,
+                json.dumps(r.dropped),
+                json.dumps([d.model_dump(mode="json") for d in r.drops]),
+                r.duplicates,
+                json.dumps(r.duplicate_names),
+                json.dumps(r.queued),
+                r.calls,
+                r.error,
+                to_iso(r.started_at),
+                to_iso(r.finished_at),
+                r.dropped_total,
+                len(r.queued),
+            ),
+        )
         if r.request_id is not None:
-            conn.execute("UPDATE crawler_requests SET rounds_done = ?, queued = queued + ?, updated_at = ?"
-                         " WHERE id = ?", (r.round, len(r.queued), to_iso(r.finished_at), r.request_id))
+            conn.execute(
+                "UPDATE crawler_requests SET rounds_done = ?, queued = queued + ?, updated_at = ? WHERE id = ?",
+                (r.round, len(r.queued), to_iso(r.finished_at), r.request_id),
+            )
 
     async def rounds_for(self, request_id: int) -> list[RoundReport]:
-        rows = await self.db.read(lambda c: c.execute(
-            f"SELECT {_ROUND_COLS} FROM crawler_rounds WHERE request_id = ? ORDER BY round", (request_id,)).fetchall())
+        rows = await self.db.read(
+            lambda c: c.execute(
+                f"SELECT {_ROUND_COLS} FROM crawler_rounds WHERE request_id = ? ORDER BY round", (request_id,)
+            ).fetchall()
+        )
         return [_round(r) for r in rows]
 
     async def recent_rounds(self, limit: int = 20) -> list[RoundReport]:
         """The newest ``limit`` rounds, oldest first (the order a pane lists them)."""
-        rows = await self.db.read(lambda c: c.execute(
-            f"SELECT {_ROUND_COLS} FROM crawler_rounds ORDER BY id DESC LIMIT ?", (limit,)).fetchall())
+        rows = await self.db.read(
+            lambda c: c.execute(
+                f"SELECT {_ROUND_COLS} FROM crawler_rounds ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        )
         return [_round(r) for r in reversed(rows)]
 
     # ------------------------------------------------------------------ blocklist
@@ -254,14 +374,22 @@ class CrawlerStore:
         """Block a username (validated); False if it was already blocked."""
         name = normalize_username(username)
         now = self._now()
-        return await self.db.write(lambda c: c.execute(
-            "INSERT INTO crawler_blocklist (username, note, created_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(username) DO NOTHING", (name, note, now)).rowcount == 1)
+        return await self.db.write(
+            lambda c: (
+                c.execute(
+                    "INSERT INTO crawler_blocklist (username, note, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(username) DO NOTHING",
+                    (name, note, now),
+                ).rowcount
+                == 1
+            )
+        )
 
     async def unblock(self, username: str) -> bool:
         name = normalize_username(username)
-        return await self.db.write(lambda c: c.execute(
-            "DELETE FROM crawler_blocklist WHERE username = ?", (name,)).rowcount == 1)
+        return await self.db.write(
+            lambda c: c.execute("DELETE FROM crawler_blocklist WHERE username = ?", (name,)).rowcount == 1
+        )
 
     async def blocked(self) -> set[str]:
         rows = await self.db.read(lambda c: c.execute("SELECT username FROM crawler_blocklist").fetchall())
@@ -283,18 +411,22 @@ class CrawlerStore:
         spent = row[0] if row else 0
         granted = wanted if limit <= 0 else max(0, min(wanted, limit - spent))
         if granted:
-            conn.execute("INSERT INTO crawler_budget (day, calls, updated_at) VALUES (?, ?, ?)"
-                         " ON CONFLICT(day) DO UPDATE SET calls = calls + excluded.calls, updated_at = excluded.updated_at",
-                         (day, granted, now))
+            conn.execute(
+                "INSERT INTO crawler_budget (day, calls, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(day) DO UPDATE SET calls = calls + excluded.calls, updated_at = excluded.updated_at",
+                (day, granted, now),
+            )
         return granted
 
     async def refund_calls(self, day: str, count: int) -> None:
         """Give back reserved calls that were never made."""
         if count > 0:
-            await self.db.write(lambda c: c.execute(
-                "UPDATE crawler_budget SET calls = MAX(0, calls - ?) WHERE day = ?", (count, day)))
+            await self.db.write(
+                lambda c: c.execute("UPDATE crawler_budget SET calls = MAX(0, calls - ?) WHERE day = ?", (count, day))
+            )
 
     async def spent(self, day: str) -> int:
-        row = await self.db.read(lambda c: c.execute(
-            "SELECT calls FROM crawler_budget WHERE day = ?", (day,)).fetchone())
+        row = await self.db.read(
+            lambda c: c.execute("SELECT calls FROM crawler_budget WHERE day = ?", (day,)).fetchone()
+        )
         return row[0] if row else 0

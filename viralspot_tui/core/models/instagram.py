@@ -14,9 +14,8 @@ the field path (``data.reels[3].node.media.code``) — never a bare ``KeyError``
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,9 +39,21 @@ from .usernames import Username
 log = logging.getLogger("viralspot.providers")
 
 __all__ = [
-    "ProfileData", "ReelData", "ReelsPage", "ReelDetail", "SimilarAccount", "Transcript",
-    "TranscriptSegment", "parse_follower_text", "reel_url", "parse_json", "parse_profile",
-    "parse_reels_page", "parse_reel_detail", "parse_similar", "parse_transcript",
+    "ProfileData",
+    "ReelData",
+    "ReelsPage",
+    "ReelDetail",
+    "SimilarAccount",
+    "Transcript",
+    "TranscriptSegment",
+    "parse_follower_text",
+    "reel_url",
+    "parse_json",
+    "parse_profile",
+    "parse_reels_page",
+    "parse_reel_detail",
+    "parse_similar",
+    "parse_transcript",
 ]
 
 _MAX_COUNT = 2**62  # SQLite INTEGER is 64-bit; larger "counts" are garbage, not data
@@ -149,8 +160,12 @@ class ProfileData(_Model):
     username: Username
     full_name: str | None = None
     biography: str | None = None
-    followers: Count = Field(None, validation_alias=_alias("followers", "follower_count", AliasPath("edge_followed_by", "count")))
-    following: Count = Field(None, validation_alias=_alias("following", "following_count", AliasPath("edge_follow", "count")))
+    followers: Count = Field(
+        None, validation_alias=_alias("followers", "follower_count", AliasPath("edge_followed_by", "count"))
+    )
+    following: Count = Field(
+        None, validation_alias=_alias("following", "following_count", AliasPath("edge_follow", "count"))
+    )
     media_count: Count = None
     is_verified: Flag = False
     is_business: Flag = Field(False, validation_alias=_alias("is_business", "is_business_account"))
@@ -171,7 +186,8 @@ class ReelData(_Model):
     caption: Caption = None
     video_duration: float | None = Field(None, ge=0, allow_inf_nan=False)
     thumbnail_url: str | None = Field(
-        None, validation_alias=_alias("thumbnail_url", AliasPath("image_versions2", "candidates", 0, "url"), "display_url")
+        None,
+        validation_alias=_alias("thumbnail_url", AliasPath("image_versions2", "candidates", 0, "url"), "display_url"),
     )
 
     @property
@@ -205,14 +221,21 @@ class ReelsPage(_Model):
 class ReelDetail(_Model):
     shortcode: Shortcode = Field(validation_alias=_alias("shortcode", "code"))
     views: Count = Field(None, validation_alias=_alias("views", "video_view_count", "video_play_count", "play_count"))
-    likes: Count = Field(None, validation_alias=_alias("likes", AliasPath("edge_media_preview_like", "count"), "like_count"))
+    likes: Count = Field(
+        None, validation_alias=_alias("likes", AliasPath("edge_media_preview_like", "count"), "like_count")
+    )
     comments: Count = Field(
         None,
         validation_alias=_alias(
-            "comments", AliasPath("edge_media_to_parent_comment", "count"), AliasPath("edge_media_to_comment", "count"), "comment_count"
+            "comments",
+            AliasPath("edge_media_to_parent_comment", "count"),
+            AliasPath("edge_media_to_comment", "count"),
+            "comment_count",
         ),
     )
-    caption: Caption = Field(None, validation_alias=_alias("caption", AliasPath("edge_media_to_caption", "edges", 0, "node", "text")))
+    caption: Caption = Field(
+        None, validation_alias=_alias("caption", AliasPath("edge_media_to_caption", "edges", 0, "node", "text"))
+    )
     display_url: str | None = None
     taken_at: When = Field(None, validation_alias=_alias("taken_at", "taken_at_timestamp"))
 
@@ -243,7 +266,9 @@ class TranscriptSegment(_Model):
 class Transcript(_Model):
     shortcode: str | None = None
     lang: str | None = None
-    available_langs: list[str] = Field(default_factory=list, validation_alias=_alias("available_langs", "availableLangs"))
+    available_langs: list[str] = Field(
+        default_factory=list, validation_alias=_alias("available_langs", "availableLangs")
+    )
     segments: list[TranscriptSegment] = Field(default_factory=list, validation_alias=_alias("segments", "content"))
 
     @property

@@ -75,8 +75,14 @@ class FetchResult:
 class _Run:
     """State of one ``run``: checkpoints loaded, results so far, the stop signal."""
 
-    def __init__(self, pipeline: "ProfileFetchPipeline", name: str, item_key: str, boundary: Boundary | None,
-                 done: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        pipeline: "ProfileFetchPipeline",
+        name: str,
+        item_key: str,
+        boundary: Boundary | None,
+        done: dict[str, Any],
+    ) -> None:
         self.p = pipeline
         self.name = name
         self.item_key = item_key
@@ -170,7 +176,7 @@ class _Run:
             remaining, after = wanted - len(collected), token
             page = await self.step(
                 f"reels:{number}",
-                lambda: self.p.instagram.reels_page(self.name, count=remaining, max_id=after),
+                lambda: self.p.instagram.reels_page(self.name, count=remaining, max_id=after),  # noqa: B023
                 ReelsPage,
             )
             for reel in page.reels:
@@ -327,4 +333,3 @@ class ProfileFetchPipeline:
             clear_sync(conn, item_key)
 
         await self.content.db.write(store)
-

@@ -70,8 +70,9 @@ class QueueProcessor(Processor):
         self._heartbeat: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ settings
-    def set_concurrency(self, max_concurrent: int | None = None, max_high: int | None = None,
-                        max_low: int | None = None) -> None:
+    def set_concurrency(
+        self, max_concurrent: int | None = None, max_high: int | None = None, max_low: int | None = None
+    ) -> None:
         """Change caps while running (SPEC Q5); takes effect at the next dispatch."""
         if max_concurrent is not None:
             if int(max_concurrent) < 1:
@@ -81,17 +82,24 @@ class QueueProcessor(Processor):
             self.max_high = int(max_high) or None
         if max_low is not None:
             self.max_low = int(max_low) or None
-        self.runtime.events.emit("queue.concurrency", f"concurrency: total {self.max_concurrent}, "
-                                 f"HIGH {self.max_high or '-'}, LOW {self.max_low or '-'}")
+        self.runtime.events.emit(
+            "queue.concurrency",
+            f"concurrency: total {self.max_concurrent}, HIGH {self.max_high or '-'}, LOW {self.max_low or '-'}",
+        )
         self._slot_freed.set()
 
     def _pipeline_for(self) -> ProfileFetchPipeline:
         if self._pipeline is None:
             qs = self.runtime.settings.queue
             self._pipeline = ProfileFetchPipeline(
-                self.runtime.providers.instagram, self.runtime.content, self.runtime.checkpoints,
-                reels_count=qs.reels_count, similar_count=qs.similar_count,
-                fetch_reel_details=qs.fetch_reel_details, clock=self.runtime.clock)
+                self.runtime.providers.instagram,
+                self.runtime.content,
+                self.runtime.checkpoints,
+                reels_count=qs.reels_count,
+                similar_count=qs.similar_count,
+                fetch_reel_details=qs.fetch_reel_details,
+                clock=self.runtime.clock,
+            )
         return self._pipeline
 
     # ------------------------------------------------------------------ main loop
@@ -99,8 +107,9 @@ class QueueProcessor(Processor):
         self._control = control
         swept = await self.store.release_dead_local_owners() + await self.store.sweep_expired()
         if swept:
-            self.runtime.events.emit("queue.recovered", f"recovered {len(swept)} item(s) with expired leases",
-                                     usernames=swept[:20])
+            self.runtime.events.emit(
+                "queue.recovered", f"recovered {len(swept)} item(s) with expired leases", usernames=swept[:20]
+            )
         if self._heartbeat is None or self._heartbeat.done():
             self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="queue:heartbeat")
         try:
@@ -159,7 +168,8 @@ class QueueProcessor(Processor):
             self.high_waiting = await self.store.high_waiting()
             return 0
         items, self.high_waiting = await self.store.claim_next(
-            self._free(Priority.HIGH), self._free(Priority.LOW), total, self.lease_seconds)
+            self._free(Priority.HIGH), self._free(Priority.LOW), total, self.lease_seconds
+        )
         # One round trip for the whole batch's checkpoints instead of one per item.
         resume = await self.runtime.checkpoints.load_many([_item_key(item) for item in items])
         for item in items:
@@ -169,9 +179,12 @@ class QueueProcessor(Processor):
     def _start(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
         task = asyncio.create_task(self._work(item, resume), name=f"queue:item:{item.username}")
         self.running[item.id] = _Running(item, task)
-        self.runtime.events.emit("queue.started", f"{item.username} [{item.priority.value}] started "
-                                 f"(attempt {item.attempts}/{item.max_attempts})",
-                                 username=item.username, priority=item.priority.value)
+        self.runtime.events.emit(
+            "queue.started",
+            f"{item.username} [{item.priority.value}] started (attempt {item.attempts}/{item.max_attempts})",
+            username=item.username,
+            priority=item.priority.value,
+        )
 
     # ------------------------------------------------------------------ one item
     async def _boundary(self, item: QueueItem) -> None:
@@ -188,10 +201,12 @@ class QueueProcessor(Processor):
         try:
             now = to_iso(self.runtime.clock.now())
             await self._pipeline_for().run(
-                item.username, _item_key(item),
+                item.username,
+                _item_key(item),
                 boundary=lambda: self._boundary(item),
                 finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, now),
-                resume=resume)
+                resume=resume,
+            )
             self.completed_total += 1
             self._tick()
             events.emit("queue.completed", f"{item.username} completed", username=item.username)
@@ -199,14 +214,21 @@ class QueueProcessor(Processor):
             stopping = self._control is not None and self._control.stopping
             status = Status.PENDING if stopping else Status.PAUSED
             await self._safe(self.store.release(item, status=status))
-            events.emit("queue.paused", f"{item.username} {status.value.lower()} at a step boundary: {pause}",
-                        username=item.username)
+            events.emit(
+                "queue.paused",
+                f"{item.username} {status.value.lower()} at a step boundary: {pause}",
+                username=item.username,
+            )
         except LeaseLost as exc:
             events.emit("queue.lease_lost", f"{item.username}: {exc}", level="warning", username=item.username)
         except QuotaExhaustedError as exc:
             await self._safe(self.store.release(item, not_before=exc.reset_at, note=str(exc)))
-            events.emit("queue.parked", f"{item.username} waits: provider quota exhausted ({exc})",
-                        level="warning", username=item.username)
+            events.emit(
+                "queue.parked",
+                f"{item.username} waits: provider quota exhausted ({exc})",
+                level="warning",
+                username=item.username,
+            )
         except ConfigurationError as exc:
             await self._safe(self.store.release(item, note=str(exc)))
             if self._control is not None:
@@ -214,8 +236,9 @@ class QueueProcessor(Processor):
             self.blocked = f"configuration error: {exc}"
             events.emit("queue.config_error", f"configuration error, queue paused: {exc}", level="error")
         except ProviderError as exc:
-            await self._record_failure(item, str(exc), permanent=exc.kind == "permanent",
-                                       retry_after=getattr(exc, "retry_after", None))
+            await self._record_failure(
+                item, str(exc), permanent=exc.kind == "permanent", retry_after=getattr(exc, "retry_after", None)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - an unexpected bug still ends in a retry/FAILED, never a hang
@@ -225,17 +248,23 @@ class QueueProcessor(Processor):
             self.running.pop(item.id, None)
             self._slot_freed.set()
 
-    async def _record_failure(self, item: QueueItem, error: str, *, permanent: bool,
-                              retry_after: float | None = None) -> None:
+    async def _record_failure(
+        self, item: QueueItem, error: str, *, permanent: bool, retry_after: float | None = None
+    ) -> None:
         retry_at = self.retry.next_time(self.runtime.clock.now(), item.attempts, retry_after)
         status = await self._safe(self.store.fail(item, error, permanent=permanent, retry_at=retry_at))
         if status is Status.FAILED:
             self.failed_total += 1
-            self.runtime.events.emit("queue.failed", f"{item.username} FAILED: {error}", level="error",
-                                     username=item.username)
+            self.runtime.events.emit(
+                "queue.failed", f"{item.username} FAILED: {error}", level="error", username=item.username
+            )
         elif status is Status.PENDING:
-            self.runtime.events.emit("queue.retry", f"{item.username} will retry at {to_iso(retry_at)}: {error}",
-                                     level="warning", username=item.username)
+            self.runtime.events.emit(
+                "queue.retry",
+                f"{item.username} will retry at {to_iso(retry_at)}: {error}",
+                level="warning",
+                username=item.username,
+            )
 
     async def _safe(self, coro: Any) -> Any:
         try:
@@ -265,8 +294,9 @@ class QueueProcessor(Processor):
                 for item_id, _ in leases:
                     if item_id not in kept and item_id in self.running:
                         self.running[item_id].task.cancel()
-                        self.runtime.events.emit("queue.lease_lost", f"lease lost for item {item_id}; stopped it",
-                                                 level="warning")
+                        self.runtime.events.emit(
+                            "queue.lease_lost", f"lease lost for item {item_id}; stopped it", level="warning"
+                        )
                 if time.monotonic() - last_sweep >= sweep_every:
                     last_sweep = time.monotonic()
                     swept = await self.store.sweep_expired()
@@ -317,11 +347,21 @@ class QueueProcessor(Processor):
         self._tick(0)
         return {
             "in_flight": len(self.running),
-            "running": [{"username": r.item.username, "priority": r.item.priority.value,
-                         "attempts": r.item.attempts, "seconds": round(time.monotonic() - r.started, 1)}
-                        for r in self.running.values()],
-            "max_concurrent": self.max_concurrent, "max_high": self.max_high, "max_low": self.max_low,
-            "throughput": list(self._per_second), "completed": self.completed_total, "failed": self.failed_total,
+            "running": [
+                {
+                    "username": r.item.username,
+                    "priority": r.item.priority.value,
+                    "attempts": r.item.attempts,
+                    "seconds": round(time.monotonic() - r.started, 1),
+                }
+                for r in self.running.values()
+            ],
+            "max_concurrent": self.max_concurrent,
+            "max_high": self.max_high,
+            "max_low": self.max_low,
+            "throughput": list(self._per_second),
+            "completed": self.completed_total,
+            "failed": self.failed_total,
             "high_waiting": self.high_waiting,
         }
 

@@ -77,7 +77,9 @@ class AIProvider:
         self.output_cost_per_mtok = output_cost_per_mtok
 
     def cost(self, usage: TokenUsage) -> float:
-        return (usage.prompt_tokens * self.input_cost_per_mtok + usage.completion_tokens * self.output_cost_per_mtok) / 1_000_000
+        return (
+            usage.prompt_tokens * self.input_cost_per_mtok + usage.completion_tokens * self.output_cost_per_mtok
+        ) / 1_000_000
 
     async def structured(
         self,
@@ -131,9 +133,13 @@ class AIProvider:
                 )
             except openai.APIStatusError as exc:
                 self.policy.check(endpoint, exc.response)
-                raise TransientError(f"unexpected status in stage {stage!r}", provider=self.name, endpoint=endpoint) from None
+                raise TransientError(
+                    f"unexpected status in stage {stage!r}", provider=self.name, endpoint=endpoint
+                ) from None
             except openai.APIResponseValidationError:
-                raise TransientError(f"malformed completion in stage {stage!r}", provider=self.name, endpoint=endpoint) from None
+                raise TransientError(
+                    f"malformed completion in stage {stage!r}", provider=self.name, endpoint=endpoint
+                ) from None
             except openai.APITimeoutError:
                 raise TransientError(f"timed out in stage {stage!r}", provider=self.name, endpoint=endpoint) from None
             except openai.APIConnectionError as exc:
@@ -143,11 +149,17 @@ class AIProvider:
                     endpoint=endpoint,
                 ) from None
             except openai.OpenAIError as exc:
-                raise ConfigurationError(f"{type(exc).__name__} in stage {stage!r}", provider=self.name, endpoint=endpoint) from None
+                raise ConfigurationError(
+                    f"{type(exc).__name__} in stage {stage!r}", provider=self.name, endpoint=endpoint
+                ) from None
             self.policy.check(endpoint, raw.http_response)
             try:
                 return raw.parse()
             except (json.JSONDecodeError, ValueError, TypeError) as exc:
-                raise TransientError(f"malformed completion in stage {stage!r} ({type(exc).__name__})", provider=self.name, endpoint=endpoint) from None
+                raise TransientError(
+                    f"malformed completion in stage {stage!r} ({type(exc).__name__})",
+                    provider=self.name,
+                    endpoint=endpoint,
+                ) from None
 
         return await self.policy.run(endpoint, attempt)

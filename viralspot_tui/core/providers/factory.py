@@ -91,16 +91,24 @@ class Providers:
             transport = _SharedTransport(transport)
         rapid = settings.rapidapi
         simulated = transport is not None or settings.simulate
-        rapid_key = api_key_override or _key(rapid.key, simulated, "RAPIDAPI_KEY",
-                                             "the Instagram scraper and transcript APIs")
+        rapid_key = api_key_override or _key(
+            rapid.key, simulated, "RAPIDAPI_KEY", "the Instagram scraper and transcript APIs"
+        )
         ai_cfg = settings.openai
         openai_key = _key(ai_cfg.api_key, simulated, "OPENAI_API_KEY", "the viral ideas AI pipeline")
 
         def policy(name: str, per_second: float, per_minute: float | None = None) -> OutboundPolicy:
             """Each provider its own limit; one retry and back-off setting for all."""
-            return OutboundPolicy(name, requests_per_second=per_second, requests_per_minute=per_minute,
-                                  retries=rapid.retries, backoff_initial=rapid.backoff_initial,
-                                  backoff_max=rapid.backoff_max, max_retry_after=rapid.max_retry_after, clock=clock)
+            return OutboundPolicy(
+                name,
+                requests_per_second=per_second,
+                requests_per_minute=per_minute,
+                retries=rapid.retries,
+                backoff_initial=rapid.backoff_initial,
+                backoff_max=rapid.backoff_max,
+                max_retry_after=rapid.max_retry_after,
+                clock=clock,
+            )
 
         policies = {
             "instagram": policy("instagram", rapid.requests_per_second, rapid.requests_per_minute),

@@ -248,9 +248,13 @@ class OutboundPolicy:
             except httpx.UnsupportedProtocol as exc:
                 raise ConfigurationError(f"bad base URL ({exc})", provider=self.name, endpoint=endpoint) from None
             except httpx.TimeoutException as exc:
-                raise TransientError(f"timed out ({type(exc).__name__})", provider=self.name, endpoint=endpoint) from None
+                raise TransientError(
+                    f"timed out ({type(exc).__name__})", provider=self.name, endpoint=endpoint
+                ) from None
             except httpx.RequestError as exc:
-                raise TransientError(f"connection failed ({type(exc).__name__})", provider=self.name, endpoint=endpoint) from None
+                raise TransientError(
+                    f"connection failed ({type(exc).__name__})", provider=self.name, endpoint=endpoint
+                ) from None
             self.check(endpoint, response)
             return parse(parse_json(endpoint, response.content, self.name))
 
@@ -273,7 +277,9 @@ class OutboundPolicy:
             long_wait = retry_after is not None and retry_after >= QUOTA_RETRY_AFTER
             if remaining_zero or long_wait or _QUOTA_TEXT.search(message):
                 until = self._park(message or "plan quota exhausted", retry_after, now)
-                raise QuotaExhaustedError(f"{message or 'plan quota exhausted'}; parked until {to_iso(until)}", reset_at=until, **kw)
+                raise QuotaExhaustedError(
+                    f"{message or 'plan quota exhausted'}; parked until {to_iso(until)}", reset_at=until, **kw
+                )
             raise RateLimitedError(message or "rate limited", retry_after=retry_after, **kw)
         if remaining_zero:
             self._park("plan quota used up (x-ratelimit-requests-remaining: 0)", retry_after, now)
@@ -299,7 +305,10 @@ class OutboundPolicy:
             if value is not None:
                 setattr(st, attr, value)
                 found = True
-        for attr, name in (("requests_reset_at", "x-ratelimit-requests-reset"), ("window_reset_at", "x-ratelimit-reset")):
+        for attr, name in (
+            ("requests_reset_at", "x-ratelimit-requests-reset"),
+            ("window_reset_at", "x-ratelimit-reset"),
+        ):
             when = _reset_time(headers, name, now)
             if when is not None:
                 setattr(st, attr, when)
@@ -309,7 +318,11 @@ class OutboundPolicy:
 
     # ----------------------------------------------------------------------- internals
     def _park(self, reason: str, retry_after: float | None, now: datetime) -> datetime:
-        until = self.state.requests_reset_at if self.state.requests_reset_at and self.state.requests_reset_at > now else None
+        until = (
+            self.state.requests_reset_at
+            if self.state.requests_reset_at and self.state.requests_reset_at > now
+            else None
+        )
         if until is None:
             until = now + timedelta(seconds=retry_after if retry_after else DEFAULT_PARK_SECONDS)
         self.state.parked_until = until

@@ -20,7 +20,9 @@ __all__ = ["TranscriptProvider"]
 class TranscriptProvider:
     name = "transcripts"
 
-    def __init__(self, client: httpx.AsyncClient, policy: OutboundPolicy, *, base_url: str, chunk_size: int = 500) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, policy: OutboundPolicy, *, base_url: str, chunk_size: int = 500
+    ) -> None:
         self._client = client
         self.policy = policy
         self.base_url = base_url.rstrip("/")

@@ -34,7 +34,9 @@ def load_many_sync(conn: sqlite3.Connection, item_keys: list[str]) -> dict[str, 
     found: dict[str, dict[str, Any]] = {key: {} for key in item_keys}
     rows = conn.execute(
         "SELECT item_key, step, payload FROM pipeline_checkpoints WHERE item_key IN (SELECT value FROM json_each(?))"
-        " ORDER BY created_at, step", (json.dumps(item_keys),)).fetchall()
+        " ORDER BY created_at, step",
+        (json.dumps(item_keys),),
+    ).fetchall()
     for key, step, payload in rows:
         found[key][step] = json.loads(payload)
     return found

@@ -90,10 +90,22 @@ ON CONFLICT(username) DO UPDATE SET
 
 
 def upsert_profile_sync(conn: sqlite3.Connection, profile: ProfileData, now: str) -> None:
-    row = profile.model_dump(include={
-        "username", "pk", "full_name", "biography", "followers", "following", "media_count",
-        "is_verified", "is_business", "is_private", "profile_pic_url", "hd_profile_pic_url",
-    })
+    row = profile.model_dump(
+        include={
+            "username",
+            "pk",
+            "full_name",
+            "biography",
+            "followers",
+            "following",
+            "media_count",
+            "is_verified",
+            "is_business",
+            "is_private",
+            "profile_pic_url",
+            "hd_profile_pic_url",
+        }
+    )
     conn.execute(_PROFILE_SQL, {**row, "now": now})
 
 
@@ -102,20 +114,23 @@ def upsert_reels_sync(conn: sqlite3.Connection, username: str, reels: Iterable[R
     new = updated = 0
     for reel in reels:
         exists = conn.execute("SELECT 1 FROM content WHERE shortcode = ?", (reel.shortcode,)).fetchone() is not None
-        conn.execute(_REEL_SQL, {
-            "content_id": reel.pk or reel.media_id or reel.shortcode,
-            "shortcode": reel.shortcode,
-            "username": username,
-            "url": reel.url,
-            "caption": reel.caption,
-            "taken_at": to_iso(reel.taken_at),
-            "views": reel.views,
-            "likes": reel.likes,
-            "comments": reel.comments,
-            "thumbnail_url": reel.thumbnail_url,
-            "video_duration": reel.video_duration,
-            "now": now,
-        })
+        conn.execute(
+            _REEL_SQL,
+            {
+                "content_id": reel.pk or reel.media_id or reel.shortcode,
+                "shortcode": reel.shortcode,
+                "username": username,
+                "url": reel.url,
+                "caption": reel.caption,
+                "taken_at": to_iso(reel.taken_at),
+                "views": reel.views,
+                "likes": reel.likes,
+                "comments": reel.comments,
+                "thumbnail_url": reel.thumbnail_url,
+                "video_duration": reel.video_duration,
+                "now": now,
+            },
+        )
         if exists:
             updated += 1
         else:
@@ -125,28 +140,56 @@ def upsert_reels_sync(conn: sqlite3.Connection, username: str, reels: Iterable[R
 
 def recompute_sync(conn: sqlite3.Connection, username: str) -> ProfileAggregates:
     """Outlier scores and engagement over ALL stored reels of the profile, then its aggregates."""
-    rows = conn.execute("SELECT shortcode, views, likes, comments FROM content WHERE username = ?", (username,)).fetchall()
+    rows = conn.execute(
+        "SELECT shortcode, views, likes, comments FROM content WHERE username = ?", (username,)
+    ).fetchall()
     baseline = median_nonzero(r["views"] for r in rows)
     conn.executemany(
         "UPDATE content SET outlier_score = ?, engagement_rate = ? WHERE shortcode = ?",
-        [(outlier_score(r["views"], baseline), engagement_rate(r["likes"], r["comments"], r["views"]), r["shortcode"]) for r in rows],
+        [
+            (
+                outlier_score(r["views"], baseline),
+                engagement_rate(r["likes"], r["comments"], r["views"]),
+                r["shortcode"],
+            )
+            for r in rows
+        ],
     )
     agg = profile_aggregates((r["views"], r["likes"], r["comments"]) for r in rows)
     conn.execute(
         "UPDATE primary_profiles SET total_views = ?, median_views = ?, mean_views = ?, std_views = ?,"
         " total_likes = ?, total_comments = ?, reels_count = ? WHERE username = ?",
-        (agg.total_views, agg.median_views, agg.mean_views, agg.std_views, agg.total_likes, agg.total_comments,
-         agg.reels_count, username),
+        (
+            agg.total_views,
+            agg.median_views,
+            agg.mean_views,
+            agg.std_views,
+            agg.total_likes,
+            agg.total_comments,
+            agg.reels_count,
+            username,
+        ),
     )
     return agg
 
 
-def upsert_secondaries_sync(conn: sqlite3.Connection, discovered_by: str, accounts: Iterable[SimilarAccount], now: str) -> int:
+def upsert_secondaries_sync(
+    conn: sqlite3.Connection, discovered_by: str, accounts: Iterable[SimilarAccount], now: str
+) -> int:
     count = 0
     for account in accounts:
-        row = account.model_dump(include={
-            "username", "full_name", "profile_pic_url", "is_verified", "is_private", "pk", "social_context", "followers",
-        })
+        row = account.model_dump(
+            include={
+                "username",
+                "full_name",
+                "profile_pic_url",
+                "is_verified",
+                "is_private",
+                "pk",
+                "social_context",
+                "followers",
+            }
+        )
         conn.execute(_SECONDARY_SQL, {**row, "discovered_by": discovered_by, "now": now})
         count += 1
     return count

@@ -94,7 +94,9 @@ class Database:
         self.path = Path(path)
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._writes: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[
+            tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]
+        ] = queue.SimpleQueue()
         self._drain_scheduled = threading.Event()
         self.commits = 0
         self.writes = 0
@@ -104,8 +106,9 @@ class Database:
             _secure_path(self.path)
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise DatabaseOpenError(f"cannot use data folder {str(self.path.parent)!r}: {reason}",
-                                    configuration=True) from None
+            raise DatabaseOpenError(
+                f"cannot use data folder {str(self.path.parent)!r}: {reason}", configuration=True
+            ) from None
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viralspot-db")
         loop = asyncio.get_running_loop()
         try:
@@ -206,7 +209,9 @@ class Database:
         for loop, items in by_loop.items():
             loop.call_soon_threadsafe(_resolve_all, items)
 
-    def _apply(self, conn: sqlite3.Connection, batch: list[Any], *, isolate: bool) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+    def _apply(
+        self, conn: sqlite3.Connection, batch: list[Any], *, isolate: bool
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
         results: list[tuple[asyncio.Future[Any], bool, Any]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:

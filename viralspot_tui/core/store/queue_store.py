@@ -42,14 +42,39 @@ class ItemNotFound(LookupError):
 
 
 def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
-    (id_, username, priority, status, source, attempts, max_attempts, last_error, not_before,
-     lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id) = tuple(row)[:15]
+    (
+        id_,
+        username,
+        priority,
+        status,
+        source,
+        attempts,
+        max_attempts,
+        last_error,
+        not_before,
+        lease_owner,
+        lease_expires_at,
+        created_at,
+        updated_at,
+        completed_at,
+        request_id,
+    ) = tuple(row)[:15]
     return QueueItem.model_construct(
-        id=id_, username=username, priority=Priority(priority), status=Status(status), source=source,
-        attempts=attempts, max_attempts=max_attempts, last_error=last_error,
-        not_before=from_iso(not_before), lease_owner=lease_owner, lease_expires_at=from_iso(lease_expires_at),
-        created_at=from_iso(created_at), updated_at=from_iso(updated_at),
-        completed_at=from_iso(completed_at), request_id=request_id,
+        id=id_,
+        username=username,
+        priority=Priority(priority),
+        status=Status(status),
+        source=source,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        last_error=last_error,
+        not_before=from_iso(not_before),
+        lease_owner=lease_owner,
+        lease_expires_at=from_iso(lease_expires_at),
+        created_at=from_iso(created_at),
+        updated_at=from_iso(updated_at),
+        completed_at=from_iso(completed_at),
+        request_id=request_id,
     )
 
 
@@ -66,13 +91,15 @@ def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[
     rows = conn.execute(
         "SELECT username FROM queue WHERE username IN (SELECT value FROM json_each(:names))"
         " UNION SELECT username FROM primary_profiles WHERE username IN (SELECT value FROM json_each(:names))",
-        {"names": json.dumps(list(names))}).fetchall()
+        {"names": json.dumps(list(names))},
+    ).fetchall()
     return {r[0] for r in rows}
 
 
 class QueueStore:
-    def __init__(self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None,
-                 max_attempts: int = 3) -> None:
+    def __init__(
+        self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None, max_attempts: int = 3
+    ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.instance_id = instance_id or new_instance_id()
@@ -83,9 +110,14 @@ class QueueStore:
         return to_iso(self.clock.now())  # type: ignore[return-value]
 
     # ----------------------------------------------------------------- enqueue (Q2, Q3)
-    async def enqueue(self, usernames: Iterable[str], priority: Priority = Priority.LOW,
-                      source: str = "manual", request_id: str | None = None,
-                      only_unknown: bool = False) -> list[EnqueueResult]:
+    async def enqueue(
+        self,
+        usernames: Iterable[str],
+        priority: Priority = Priority.LOW,
+        source: str = "manual",
+        request_id: str | None = None,
+        only_unknown: bool = False,
+    ) -> list[EnqueueResult]:
         """Validate then enqueue; raises InvalidUsername before anything is written.
 
         ``only_unknown`` (the crawler, SPEC C3) adds a name only if it has no queue row in any
@@ -94,22 +126,43 @@ class QueueStore:
         """
         names = [normalize_username(u) for u in usernames]
         source = normalize_source(source)
-        return await self.db.write(self._enqueue_sync, names, Priority(priority), source, request_id,
-                                   self._now(), self.max_attempts, only_unknown)
+        return await self.db.write(
+            self._enqueue_sync,
+            names,
+            Priority(priority),
+            source,
+            request_id,
+            self._now(),
+            self.max_attempts,
+            only_unknown,
+        )
 
     @staticmethod
-    def _enqueue_sync(conn: sqlite3.Connection, names: Sequence[str], priority: Priority, source: str,
-                      request_id: str | None, now: str, max_attempts: int,
-                      only_unknown: bool = False) -> list[EnqueueResult]:
+    def _enqueue_sync(
+        conn: sqlite3.Connection,
+        names: Sequence[str],
+        priority: Priority,
+        source: str,
+        request_id: str | None,
+        now: str,
+        max_attempts: int,
+        only_unknown: bool = False,
+    ) -> list[EnqueueResult]:
         results: list[EnqueueResult] = []
         known = known_usernames_sync(conn, list(dict.fromkeys(names))) if only_unknown else set()
         for name in dict.fromkeys(names):
             if name in known:
-                row = conn.execute("SELECT id, priority FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1",
-                                   (name,)).fetchone()
-                results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.ALREADY_QUEUED,
-                                             priority=Priority(row[1]) if row else priority,
-                                             item_id=row[0] if row else None))
+                row = conn.execute(
+                    "SELECT id, priority FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1", (name,)
+                ).fetchone()
+                results.append(
+                    EnqueueResult(
+                        username=name,
+                        outcome=EnqueueOutcome.ALREADY_QUEUED,
+                        priority=Priority(row[1]) if row else priority,
+                        item_id=row[0] if row else None,
+                    )
+                )
                 continue
             row = conn.execute(
                 f"SELECT id, priority FROM queue WHERE username = ? AND status IN {ACTIVE_SQL}", (name,)
@@ -117,13 +170,18 @@ class QueueStore:
             if row is not None:
                 current = Priority(row[1])
                 if priority.rank > current.rank:
-                    conn.execute("UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?",
-                                 (priority.value, now, row[0]))
-                    results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.UPGRADED,
-                                                 priority=priority, item_id=row[0]))
+                    conn.execute(
+                        "UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?", (priority.value, now, row[0])
+                    )
+                    results.append(
+                        EnqueueResult(username=name, outcome=EnqueueOutcome.UPGRADED, priority=priority, item_id=row[0])
+                    )
                 else:
-                    results.append(EnqueueResult(username=name, outcome=EnqueueOutcome.ALREADY_QUEUED,
-                                                 priority=current, item_id=row[0]))
+                    results.append(
+                        EnqueueResult(
+                            username=name, outcome=EnqueueOutcome.ALREADY_QUEUED, priority=current, item_id=row[0]
+                        )
+                    )
                 continue
             done_before = conn.execute(
                 "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
@@ -144,12 +202,19 @@ class QueueStore:
             return []
         now = self.clock.now()
         owner = f"{self.instance_id}:{next(self._claim_seq)}"
-        return await self.db.write(self._claim_sync, Priority(priority).value, limit, owner, to_iso(now),
-                                   to_iso(now + timedelta(seconds=lease_seconds)))
+        return await self.db.write(
+            self._claim_sync,
+            Priority(priority).value,
+            limit,
+            owner,
+            to_iso(now),
+            to_iso(now + timedelta(seconds=lease_seconds)),
+        )
 
     @staticmethod
-    def _claim_sync(conn: sqlite3.Connection, priority: str, limit: int, owner: str, now: str,
-                    expires: str) -> list[QueueItem]:
+    def _claim_sync(
+        conn: sqlite3.Connection, priority: str, limit: int, owner: str, now: str, expires: str
+    ) -> list[QueueItem]:
         guard = ""
         if priority == "LOW":
             guard = f" AND NOT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})"
@@ -163,22 +228,31 @@ class QueueStore:
         ).fetchall()
         return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
 
-    async def claim_next(self, high: int, low: int, total: int,
-                         lease_seconds: float) -> tuple[list[QueueItem], bool]:
+    async def claim_next(self, high: int, low: int, total: int, lease_seconds: float) -> tuple[list[QueueItem], bool]:
         """The dispatcher's one round trip: claim up to ``high`` HIGH items, then LOW items (up to
         ``low``, and ``total`` in all) unless HIGH work still waits. Returns the items and whether
         HIGH work waits — which tells running LOW items to yield (SPEC Q4)."""
         now = self.clock.now()
         owner = f"{self.instance_id}:{next(self._claim_seq)}"
-        return await self.db.write(self._claim_next_sync, max(0, high), max(0, low), max(0, total), owner,
-                                   to_iso(now), to_iso(now + timedelta(seconds=lease_seconds)))
+        return await self.db.write(
+            self._claim_next_sync,
+            max(0, high),
+            max(0, low),
+            max(0, total),
+            owner,
+            to_iso(now),
+            to_iso(now + timedelta(seconds=lease_seconds)),
+        )
 
     @classmethod
-    def _claim_next_sync(cls, conn: sqlite3.Connection, high: int, low: int, total: int, owner: str, now: str,
-                         expires: str) -> tuple[list[QueueItem], bool]:
+    def _claim_next_sync(
+        cls, conn: sqlite3.Connection, high: int, low: int, total: int, owner: str, now: str, expires: str
+    ) -> tuple[list[QueueItem], bool]:
         items = cls._claim_sync(conn, "HIGH", min(high, total), owner, now, expires) if high and total else []
-        waiting = conn.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})",
-                               {"now": now}).fetchone()[0] == 1
+        waiting = (
+            conn.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})", {"now": now}).fetchone()[0]
+            == 1
+        )
         low = min(low, total - len(items))
         if low > 0 and not waiting:
             items += cls._claim_sync(conn, "LOW", low, owner, now, expires)
@@ -188,8 +262,10 @@ class QueueStore:
         """Is any HIGH item claimable right now? (LOW work yields to it, SPEC Q4.)"""
         now = self._now()
         return await self.db.read(
-            lambda c: c.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})",
-                                {"now": now}).fetchone()[0] == 1
+            lambda c: (
+                c.execute(f"SELECT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})", {"now": now}).fetchone()[0]
+                == 1
+            )
         )
 
     async def heartbeat(self, leases: Sequence[tuple[int, str]], lease_seconds: float) -> set[int]:
@@ -197,8 +273,9 @@ class QueueStore:
         if not leases:
             return set()
         now = self.clock.now()
-        return await self.db.write(self._heartbeat_sync, list(leases), to_iso(now),
-                                   to_iso(now + timedelta(seconds=lease_seconds)))
+        return await self.db.write(
+            self._heartbeat_sync, list(leases), to_iso(now), to_iso(now + timedelta(seconds=lease_seconds))
+        )
 
     @staticmethod
     def _heartbeat_sync(conn: sqlite3.Connection, leases: list[tuple[int, str]], now: str, expires: str) -> set[int]:
@@ -206,7 +283,9 @@ class QueueStore:
         for item_id, owner in leases:
             cur = conn.execute(
                 "UPDATE queue SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
-                " AND status = 'PROCESSING'", (expires, now, item_id, owner))
+                " AND status = 'PROCESSING'",
+                (expires, now, item_id, owner),
+            )
             if cur.rowcount:
                 kept.add(item_id)
         return kept
@@ -218,7 +297,9 @@ class QueueStore:
         cur = conn.execute(
             "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
             " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
-            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner))
+            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            (now, now, item_id, owner),
+        )
         if cur.rowcount != 1:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
 
@@ -239,21 +320,26 @@ class QueueStore:
             if conn.execute(
                 "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
                 " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
-                " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner)).rowcount:
+                " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+                (now, now, item_id, owner),
+            ).rowcount:
                 done.append(item_id)
         return done
 
-    async def fail(self, item: QueueItem, error: str, *, permanent: bool,
-                   retry_at: datetime | None = None) -> Status:
+    async def fail(self, item: QueueItem, error: str, *, permanent: bool, retry_at: datetime | None = None) -> Status:
         """Record a failed attempt: FAILED if permanent or out of attempts, else PENDING later."""
-        return await self.db.write(self._fail_sync, item.id, item.lease_owner, redact(error)[:2000], permanent,
-                                   to_iso(retry_at), self._now())
+        return await self.db.write(
+            self._fail_sync, item.id, item.lease_owner, redact(error)[:2000], permanent, to_iso(retry_at), self._now()
+        )
 
     @staticmethod
-    def _fail_sync(conn: sqlite3.Connection, item_id: int, owner: str, error: str, permanent: bool,
-                   retry_at: str | None, now: str) -> Status:
-        row = conn.execute("SELECT attempts, max_attempts FROM queue WHERE id = ? AND lease_owner = ?"
-                           " AND status = 'PROCESSING'", (item_id, owner)).fetchone()
+    def _fail_sync(
+        conn: sqlite3.Connection, item_id: int, owner: str, error: str, permanent: bool, retry_at: str | None, now: str
+    ) -> Status:
+        row = conn.execute(
+            "SELECT attempts, max_attempts FROM queue WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            (item_id, owner),
+        ).fetchone()
         if row is None:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
         final = permanent or row[0] >= row[1]
@@ -261,25 +347,47 @@ class QueueStore:
         conn.execute(
             "UPDATE queue SET status = ?, last_error = ?, not_before = ?, updated_at = ?,"
             " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-            (status.value, error, None if final else retry_at, now, item_id))
+            (status.value, error, None if final else retry_at, now, item_id),
+        )
         return status
 
-    async def release(self, item: QueueItem, *, status: Status = Status.PENDING,
-                      not_before: datetime | None = None, note: str | None = None) -> None:
+    async def release(
+        self,
+        item: QueueItem,
+        *,
+        status: Status = Status.PENDING,
+        not_before: datetime | None = None,
+        note: str | None = None,
+    ) -> None:
         """Hand an item back without charging the attempt (shutdown, pre-emption, parked quota)."""
         if status not in (Status.PENDING, Status.PAUSED):
             raise ValueError("release only returns items to PENDING or PAUSED")
-        await self.db.write(self._release_sync, item.id, item.lease_owner, status.value,
-                            to_iso(not_before), redact(note) if note else None, self._now())
+        await self.db.write(
+            self._release_sync,
+            item.id,
+            item.lease_owner,
+            status.value,
+            to_iso(not_before),
+            redact(note) if note else None,
+            self._now(),
+        )
 
     @staticmethod
-    def _release_sync(conn: sqlite3.Connection, item_id: int, owner: str, status: str,
-                      not_before: str | None, note: str | None, now: str) -> None:
+    def _release_sync(
+        conn: sqlite3.Connection,
+        item_id: int,
+        owner: str,
+        status: str,
+        not_before: str | None,
+        note: str | None,
+        now: str,
+    ) -> None:
         cur = conn.execute(
             "UPDATE queue SET status = ?, attempts = MAX(attempts - 1, 0), not_before = ?,"
             " last_error = COALESCE(?, last_error), updated_at = ?, lease_owner = NULL, lease_expires_at = NULL"
             " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
-            (status, not_before, note, now, item_id, owner))
+            (status, not_before, note, now, item_id, owner),
+        )
         if cur.rowcount != 1:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
 
@@ -292,7 +400,9 @@ class QueueStore:
         rows = conn.execute(
             "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
             " lease_expires_at = NULL, updated_at = ?, last_error = 'lease expired: worker lost, requeued'"
-            " WHERE status = 'PROCESSING' AND lease_expires_at < ? RETURNING username", (now, now)).fetchall()
+            " WHERE status = 'PROCESSING' AND lease_expires_at < ? RETURNING username",
+            (now, now),
+        ).fetchall()
         return [r[0] for r in rows]
 
     async def release_dead_local_owners(self) -> list[str]:
@@ -303,8 +413,14 @@ class QueueStore:
         so its items can go back to PENDING at once. Leases of live or remote owners are left to
         expire normally.
         """
-        owners = await self.db.read(lambda c: [r[0] for r in c.execute(
-            "SELECT DISTINCT lease_owner FROM queue WHERE status = 'PROCESSING' AND lease_owner IS NOT NULL")])
+        owners = await self.db.read(
+            lambda c: [
+                r[0]
+                for r in c.execute(
+                    "SELECT DISTINCT lease_owner FROM queue WHERE status = 'PROCESSING' AND lease_owner IS NOT NULL"
+                )
+            ]
+        )
         host = socket.gethostname()
         dead = sorted({o for o in owners if owner_is_dead_here(o, host)})
         if not dead:
@@ -316,10 +432,15 @@ class QueueStore:
     def _release_owners_sync(conn: sqlite3.Connection, owners: list[str], now: str) -> list[str]:
         released: list[str] = []
         for owner in owners:
-            released += [r[0] for r in conn.execute(
-                "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
-                " lease_expires_at = NULL, updated_at = ?, last_error = 'worker process died, requeued'"
-                " WHERE status = 'PROCESSING' AND lease_owner = ? RETURNING username", (now, owner))]
+            released += [
+                r[0]
+                for r in conn.execute(
+                    "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+                    " lease_expires_at = NULL, updated_at = ?, last_error = 'worker process died, requeued'"
+                    " WHERE status = 'PROCESSING' AND lease_owner = ? RETURNING username",
+                    (now, owner),
+                )
+            ]
         return released
 
     # ----------------------------------------------------------------- operator actions
@@ -329,8 +450,11 @@ class QueueStore:
 
     @staticmethod
     def _bump_sync(conn: sqlite3.Connection, name: str, priority: str, now: str) -> QueueItem:
-        row = conn.execute(f"UPDATE queue SET priority = ?, updated_at = ? WHERE username = ?"
-                           f" AND status IN {ACTIVE_SQL} RETURNING {_COLUMNS}", (priority, now, name)).fetchone()
+        row = conn.execute(
+            f"UPDATE queue SET priority = ?, updated_at = ? WHERE username = ?"
+            f" AND status IN {ACTIVE_SQL} RETURNING {_COLUMNS}",
+            (priority, now, name),
+        ).fetchone()
         if row is None:
             raise ItemNotFound(f"{name} has no pending, running or paused item")
         return row_to_item(row)
@@ -347,30 +471,36 @@ class QueueStore:
         latest = "id IN (SELECT MAX(id) FROM queue WHERE status = 'FAILED' GROUP BY username)"
         return conn.execute(
             "UPDATE queue SET status = 'PENDING', attempts = 0, not_before = NULL, last_error = NULL,"
-            f" updated_at = :now WHERE {where} AND {latest}", {"name": name, "now": now}).rowcount
+            f" updated_at = :now WHERE {where} AND {latest}",
+            {"name": name, "now": now},
+        ).rowcount
 
     async def remove(self, username: str) -> int:
         """Cancel the active item (a running one is fenced off) and forget the name's history."""
         name = normalize_username(username)
-        return await self.db.write(lambda c: c.execute(
-            "DELETE FROM queue WHERE username = ?", (name,)).rowcount)
+        return await self.db.write(lambda c: c.execute("DELETE FROM queue WHERE username = ?", (name,)).rowcount)
 
     # ----------------------------------------------------------------- reads
     async def get(self, username: str) -> QueueItem | None:
         name = normalize_username(username)
-        row = await self.db.read(lambda c: c.execute(
-            f"SELECT {_COLUMNS} FROM queue WHERE username = ? ORDER BY status IN {ACTIVE_SQL} DESC, id DESC LIMIT 1",
-            (name,)).fetchone())
+        row = await self.db.read(
+            lambda c: c.execute(
+                f"SELECT {_COLUMNS} FROM queue WHERE username = ? ORDER BY status IN {ACTIVE_SQL} DESC, id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+        )
         return row_to_item(row) if row else None
 
     async def get_by_id(self, item_id: int) -> QueueItem | None:
-        row = await self.db.read(lambda c: c.execute(f"SELECT {_COLUMNS} FROM queue WHERE id = ?",
-                                                     (item_id,)).fetchone())
+        row = await self.db.read(
+            lambda c: c.execute(f"SELECT {_COLUMNS} FROM queue WHERE id = ?", (item_id,)).fetchone()
+        )
         return row_to_item(row) if row else None
 
     async def counts(self) -> dict[tuple[Priority, Status], int]:
-        rows = await self.db.read(lambda c: c.execute(
-            "SELECT priority, status, COUNT(*) FROM queue GROUP BY priority, status").fetchall())
+        rows = await self.db.read(
+            lambda c: c.execute("SELECT priority, status, COUNT(*) FROM queue GROUP BY priority, status").fetchall()
+        )
         return {(Priority(p), Status(s)): n for p, s, n in rows}
 
     async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:
@@ -404,7 +534,14 @@ class QueueStore:
         Two EXISTS probes, each served by a partial index, so this stays cheap at a million rows.
         """
         horizon = to_iso(self.clock.now() + timedelta(seconds=within_seconds))
-        return await self.db.read(lambda c: c.execute(
-            "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING')"
-            " OR EXISTS (SELECT 1 FROM queue WHERE status IN ('PENDING','PAUSED')"
-            " AND (not_before IS NULL OR not_before <= ?))", (horizon,)).fetchone()[0] == 1)
+        return await self.db.read(
+            lambda c: (
+                c.execute(
+                    "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING')"
+                    " OR EXISTS (SELECT 1 FROM queue WHERE status IN ('PENDING','PAUSED')"
+                    " AND (not_before IS NULL OR not_before <= ?))",
+                    (horizon,),
+                ).fetchone()[0]
+                == 1
+            )
+        )

@@ -20,17 +20,35 @@ from typing import Any
 
 from ..providers.ai import AIProvider, AIResult
 from ..providers.errors import AIOutputError, ProviderError
-from .models import (ContentStrategy, GeneratedHook, HookAnalysis, ProfileAnalysis, Stage, generated_hooks_model,
-                     hook_analysis_model, script_model)
-from .prompts import (ProfileContext, ReelContext, hook_analysis_messages, hook_generation_messages,
-                      profile_analysis_messages, script_messages)
+from .models import (
+    ContentStrategy,
+    GeneratedHook,
+    HookAnalysis,
+    ProfileAnalysis,
+    Stage,
+    generated_hooks_model,
+    hook_analysis_model,
+    script_model,
+)
+from .prompts import (
+    ProfileContext,
+    ReelContext,
+    hook_analysis_messages,
+    hook_generation_messages,
+    profile_analysis_messages,
+    script_messages,
+)
 from .results import ResultStore, Run, StageUsage
 
 __all__ = ["AIPipeline", "StageFailed", "AI_STAGES"]
 
 AI_STAGES = (Stage.PROFILE_ANALYSIS, Stage.HOOK_ANALYSIS, Stage.HOOK_GENERATION, Stage.SCRIPT_WRITING)
-_KEYS = {Stage.PROFILE_ANALYSIS: "profile_analysis", Stage.HOOK_ANALYSIS: "hook_analysis",
-         Stage.HOOK_GENERATION: "hook_generation", Stage.SCRIPT_WRITING: "script_writing"}
+_KEYS = {
+    Stage.PROFILE_ANALYSIS: "profile_analysis",
+    Stage.HOOK_ANALYSIS: "hook_analysis",
+    Stage.HOOK_GENERATION: "hook_generation",
+    Stage.SCRIPT_WRITING: "script_writing",
+}
 OnStage = Callable[[Stage, int], Awaitable[None]]
 
 
@@ -44,8 +62,12 @@ class StageFailed(Exception):
 
 
 def _usage(result: AIResult[Any]) -> StageUsage:
-    return StageUsage(calls=result.attempts, prompt_tokens=result.usage.prompt_tokens,
-                      completion_tokens=result.usage.completion_tokens, cost_usd=result.cost_usd)
+    return StageUsage(
+        calls=result.attempts,
+        prompt_tokens=result.usage.prompt_tokens,
+        completion_tokens=result.usage.completion_tokens,
+        cost_usd=result.cost_usd,
+    )
 
 
 @dataclass
@@ -58,8 +80,16 @@ class AIInputs:
 
 
 class AIPipeline:
-    def __init__(self, ai: AIProvider, results: ResultStore, run: Run, inputs: AIInputs,
-                 *, boundary: Callable[[], Awaitable[None]] | None = None, on_stage: OnStage | None = None) -> None:
+    def __init__(
+        self,
+        ai: AIProvider,
+        results: ResultStore,
+        run: Run,
+        inputs: AIInputs,
+        *,
+        boundary: Callable[[], Awaitable[None]] | None = None,
+        on_stage: OnStage | None = None,
+    ) -> None:
         self.ai = ai
         self.results = results
         self.run_row = run
@@ -96,9 +126,16 @@ class AIPipeline:
         """Refused answers cost tokens too; record them when the provider reports their usage."""
         usage = getattr(exc, "usage", None)
         if isinstance(exc, AIOutputError) and usage is not None:
-            await self.results.add_usage(self.run_row.id, _KEYS[stage], StageUsage(
-                calls=exc.attempts, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                cost_usd=float(getattr(exc, "cost_usd", 0.0) or 0.0)))
+            await self.results.add_usage(
+                self.run_row.id,
+                _KEYS[stage],
+                StageUsage(
+                    calls=exc.attempts,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    cost_usd=float(getattr(exc, "cost_usd", 0.0) or 0.0),
+                ),
+            )
 
     async def _ask(self, stage: Stage, messages: list[dict[str, Any]], schema: type[Any]) -> AIResult[Any]:
         return await self.ai.structured(_KEYS[stage], messages, schema)
@@ -108,11 +145,13 @@ class AIPipeline:
         if self.run_row.profile_analysis is not None:
             return ProfileAnalysis.model_validate(self.run_row.profile_analysis)
         i = self.inputs
-        result = await self._ask(Stage.PROFILE_ANALYSIS,
-                                 profile_analysis_messages(i.profile, i.primary_reels, i.strategy), ProfileAnalysis)
+        result = await self._ask(
+            Stage.PROFILE_ANALYSIS, profile_analysis_messages(i.profile, i.primary_reels, i.strategy), ProfileAnalysis
+        )
         value = result.value.model_dump(mode="json")
-        await self.results.save_stage(self.run_row.id, "profile_analysis", value, _KEYS[Stage.PROFILE_ANALYSIS],
-                                      _usage(result))
+        await self.results.save_stage(
+            self.run_row.id, "profile_analysis", value, _KEYS[Stage.PROFILE_ANALYSIS], _usage(result)
+        )
         self.run_row.profile_analysis = value
         return result.value
 
@@ -122,11 +161,19 @@ class AIPipeline:
         todo = [r for r in self.inputs.primary_reels + self.inputs.competitor_reels if r.shortcode not in done]
 
         async def one(reel: ReelContext) -> None:
-            result = await self._ask(Stage.HOOK_ANALYSIS, hook_analysis_messages(reel, self.inputs.strategy),
-                                     hook_analysis_model(reel.shortcode))
+            result = await self._ask(
+                Stage.HOOK_ANALYSIS,
+                hook_analysis_messages(reel, self.inputs.strategy),
+                hook_analysis_model(reel.shortcode),
+            )
             value = HookAnalysis.model_validate(result.value.model_dump(mode="json"))
-            await self.results.save_hook_analysis(self.run_row.id, reel.shortcode, value.model_dump(mode="json"),
-                                                  _KEYS[Stage.HOOK_ANALYSIS], _usage(result))
+            await self.results.save_hook_analysis(
+                self.run_row.id,
+                reel.shortcode,
+                value.model_dump(mode="json"),
+                _KEYS[Stage.HOOK_ANALYSIS],
+                _usage(result),
+            )
             self.run_row.hook_analysis[reel.shortcode] = value.model_dump(mode="json")
             done[reel.shortcode] = value
 
@@ -141,12 +188,16 @@ class AIPipeline:
         sources.sort(key=lambda pair: -pair[1].score)
         own = [hooks[r.shortcode] for r in i.primary_reels]
         schema = generated_hooks_model([r.shortcode for r, _ in sources], i.hooks)
-        result = await self._ask(Stage.HOOK_GENERATION,
-                                 hook_generation_messages(i.profile, analysis, sources, own, i.strategy, i.hooks), schema)
+        result = await self._ask(
+            Stage.HOOK_GENERATION,
+            hook_generation_messages(i.profile, analysis, sources, own, i.strategy, i.hooks),
+            schema,
+        )
         generated = [GeneratedHook.model_validate(h.model_dump(mode="json")) for h in result.value.hooks]
         value = {"hooks": [h.model_dump(mode="json") for h in generated]}
-        await self.results.save_stage(self.run_row.id, "generated_hooks", value, _KEYS[Stage.HOOK_GENERATION],
-                                      _usage(result))
+        await self.results.save_stage(
+            self.run_row.id, "generated_hooks", value, _KEYS[Stage.HOOK_GENERATION], _usage(result)
+        )
         self.run_row.generated_hooks = value
         return generated
 
@@ -157,12 +208,20 @@ class AIPipeline:
 
         async def one(position: int, hook: GeneratedHook) -> None:
             source = by_code[hook.source_shortcode]
-            result = await self._ask(Stage.SCRIPT_WRITING,
-                                     script_messages(self.inputs.profile, analysis, hook, source, self.inputs.strategy),
-                                     script_model(source.shortcode))
-            await self.results.save_script(self.run_row, position, hook.model_dump(mode="json"), source.username,
-                                           result.value.model_dump(mode="json"), _KEYS[Stage.SCRIPT_WRITING],
-                                           _usage(result))
+            result = await self._ask(
+                Stage.SCRIPT_WRITING,
+                script_messages(self.inputs.profile, analysis, hook, source, self.inputs.strategy),
+                script_model(source.shortcode),
+            )
+            await self.results.save_script(
+                self.run_row,
+                position,
+                hook.model_dump(mode="json"),
+                source.username,
+                result.value.model_dump(mode="json"),
+                _KEYS[Stage.SCRIPT_WRITING],
+                _usage(result),
+            )
 
         await _all(one(pos, hook) for pos, hook in enumerate(hooks, start=1) if pos not in existing)
 
@@ -172,5 +231,6 @@ async def _all(coros: Any) -> None:
     results = await asyncio.gather(*coros, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
-        raise ExceptionGroup("AI calls failed", [e for e in errors if isinstance(e, Exception)] or
-                             [RuntimeError(str(errors[0]))])
+        raise ExceptionGroup(
+            "AI calls failed", [e for e in errors if isinstance(e, Exception)] or [RuntimeError(str(errors[0]))]
+        )

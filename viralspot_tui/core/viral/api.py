@@ -21,8 +21,16 @@ from .store import JobBusy, JobNotFound, ViralStore
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["create_job", "list_jobs", "get_job", "retry_job", "run_job_now", "schedule_rerun_now",
-           "JobNotFound", "JobBusy"]
+__all__ = [
+    "create_job",
+    "list_jobs",
+    "get_job",
+    "retry_job",
+    "run_job_now",
+    "schedule_rerun_now",
+    "JobNotFound",
+    "JobBusy",
+]
 
 
 async def _store(runtime: "Runtime") -> ViralStore:
@@ -44,18 +52,24 @@ def normalize_competitors(primary: str, competitors: list[str]) -> list[str]:
     return names
 
 
-async def create_job(runtime: "Runtime", primary: str, competitors: list[str], strategy: ContentStrategy | None = None,
-                     auto_rerun: bool = False, rerun_every_hours: float | None = None) -> Job:
+async def create_job(
+    runtime: "Runtime",
+    primary: str,
+    competitors: list[str],
+    strategy: ContentStrategy | None = None,
+    auto_rerun: bool = False,
+    rerun_every_hours: float | None = None,
+) -> Job:
     """Record a pending job. Raises ``ValueError`` (with the reason) for invalid input."""
     name = normalize_username(primary)
     names = normalize_competitors(name, list(competitors))
     hours = runtime.settings.viral.rerun_every_hours if rerun_every_hours is None else rerun_every_hours
     if not 0 < hours <= MAX_RERUN_HOURS:  # also refuses NaN and infinity
         raise ValueError(f"rerun_every_hours must be more than 0 and at most {MAX_RERUN_HOURS:.0f}, got {hours}")
-    job = await (await _store(runtime)).create_job(name, names, strategy or ContentStrategy(),
-                                                                 auto_rerun, hours)
-    runtime.events.emit("viral.created", f"job {job.id} created for @{name} with {len(names)} competitor(s)",
-                        job_id=job.id)
+    job = await (await _store(runtime)).create_job(name, names, strategy or ContentStrategy(), auto_rerun, hours)
+    runtime.events.emit(
+        "viral.created", f"job {job.id} created for @{name} with {len(names)} competitor(s)", job_id=job.id
+    )
     return job
 
 
@@ -96,8 +110,10 @@ async def run_job_now(runtime: "Runtime", job_id: int) -> RunOutcome:
     lease = runtime.settings.queue.lease_seconds
     claimed = await store.claim(owner, lease, 1, job_id=job_id)
     if not claimed:
-        raise JobBusy(f"job {job_id} is {job.status.value} and not due: nothing to run"
-                      + (f" (retry it first: viralspot jobs retry {job_id})" if job.status == JobStatus.FAILED else ""))
+        raise JobBusy(
+            f"job {job_id} is {job.status.value} and not due: nothing to run"
+            + (f" (retry it first: viralspot jobs retry {job_id})" if job.status == JobStatus.FAILED else "")
+        )
 
     async def heartbeat() -> None:
         while True:

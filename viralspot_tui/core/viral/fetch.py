@@ -20,8 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from ..pipeline.profile_fetch import ProfileFetchPipeline
-from ..providers.errors import (ConfigurationError, NotFoundError, PermanentError, PrivateProfileError,
-                                TransientError)
+from ..providers.errors import ConfigurationError, NotFoundError, PermanentError, PrivateProfileError, TransientError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -57,7 +56,9 @@ def _pipeline(runtime: "Runtime", recurring: bool) -> ProfileFetchPipeline:
     if providers is None:
         raise ConfigurationError("providers are not configured for this runtime", provider="viral")
     return ProfileFetchPipeline(
-        providers.instagram, runtime.content, runtime.checkpoints,
+        providers.instagram,
+        runtime.content,
+        runtime.checkpoints,
         reels_count=LATEST_PAGE if recurring else runtime.settings.queue.reels_count,
         similar_count=0,  # the analysis needs reels, not the similar-account graph
         fetch_reel_details=False,
@@ -70,7 +71,7 @@ async def _false() -> None:
 
 
 async def _fresh(runtime: "Runtime", username: str) -> str | None:
-    """"public" / "private" when stored data younger than ``fresh_data_hours`` can be reused."""
+    """ "public" / "private" when stored data younger than ``fresh_data_hours`` can be reused."""
     hours = runtime.settings.viral.fresh_data_hours
     if hours <= 0:
         return None
@@ -107,14 +108,22 @@ async def fetch_accounts(
 
     # Decide reuse for every account up front (one burst of reads), so the fetches below all
     # start together instead of each waiting for its own freshness check.
-    fresh = dict(zip([u for u, _ in accounts], await asyncio.gather(
-        *(_fresh(runtime, u) if not recurring else _false() for u, _ in accounts)), strict=True))
+    fresh = dict(
+        zip(
+            [u for u, _ in accounts],
+            await asyncio.gather(*(_fresh(runtime, u) if not recurring else _false() for u, _ in accounts)),
+            strict=True,
+        )
+    )
 
     async def one(username: str, role: Literal["primary", "competitor"]) -> None:
         reuse = fresh[username]
         if reuse is not None:
-            outcome = AccountFetch(username, role, "failed", "the profile is private") if reuse == "private" \
+            outcome = (
+                AccountFetch(username, role, "failed", "the profile is private")
+                if reuse == "private"
                 else AccountFetch(username, role, "reused")
+            )
         else:
             try:
                 await pipeline.run(username, f"{item_prefix}:{username}", boundary=boundary)

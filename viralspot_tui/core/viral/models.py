@@ -14,15 +14,29 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, create_model,
-                      field_validator)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, create_model, field_validator
 
 from ..models.usernames import Username
 
 __all__ = [
-    "JobStatus", "RunType", "Stage", "ContentStrategy", "Job", "CompetitorState", "MIN_COMPETITORS",
-    "MAX_COMPETITORS", "MAX_RERUN_HOURS", "ProfileAnalysis", "HookAnalysis", "GeneratedHook", "ScriptSection", "Script",
-    "hook_analysis_model", "generated_hooks_model", "script_model", "HOOK_TYPES",
+    "JobStatus",
+    "RunType",
+    "Stage",
+    "ContentStrategy",
+    "Job",
+    "CompetitorState",
+    "MIN_COMPETITORS",
+    "MAX_COMPETITORS",
+    "MAX_RERUN_HOURS",
+    "ProfileAnalysis",
+    "HookAnalysis",
+    "GeneratedHook",
+    "ScriptSection",
+    "Script",
+    "hook_analysis_model",
+    "generated_hooks_model",
+    "script_model",
+    "HOOK_TYPES",
 ]
 
 MIN_COMPETITORS = 1
@@ -33,10 +47,30 @@ MAX_RERUN_HOURS = 24.0 * 366 * 10
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
-HOOK_TYPES = ("question", "bold_claim", "statistic", "story", "contrarian", "how_to", "curiosity_gap",
-              "pain_point", "list", "challenge")
-HookType = Literal["question", "bold_claim", "statistic", "story", "contrarian", "how_to", "curiosity_gap",
-                   "pain_point", "list", "challenge"]
+HOOK_TYPES = (
+    "question",
+    "bold_claim",
+    "statistic",
+    "story",
+    "contrarian",
+    "how_to",
+    "curiosity_gap",
+    "pain_point",
+    "list",
+    "challenge",
+)
+HookType = Literal[
+    "question",
+    "bold_claim",
+    "statistic",
+    "story",
+    "contrarian",
+    "how_to",
+    "curiosity_gap",
+    "pain_point",
+    "list",
+    "challenge",
+]
 
 
 class JobStatus(StrEnum):
@@ -117,14 +151,21 @@ class Job(BaseModel):
     def summary(self) -> dict[str, Any]:
         """The row the console and ``jobs list`` show."""
         return {
-            "id": self.id, "primary": self.primary_username, "competitors": list(self.competitors),
-            "status": self.status.value, "stage": self.stage, "progress": self.progress, "runs": self.runs,
-            "auto_rerun": self.auto_rerun, "next_run_at": self.next_run_at.isoformat() if self.next_run_at else None,
+            "id": self.id,
+            "primary": self.primary_username,
+            "competitors": list(self.competitors),
+            "status": self.status.value,
+            "stage": self.stage,
+            "progress": self.progress,
+            "runs": self.runs,
+            "auto_rerun": self.auto_rerun,
+            "next_run_at": self.next_run_at.isoformat() if self.next_run_at else None,
             "error": self.error,
         }
 
 
 # ------------------------------------------------------------------------------ AI stage outputs
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -191,8 +232,7 @@ def hook_analysis_model(shortcode: str) -> type[_Out]:
 def generated_hooks_model(source_codes: list[str], count: int) -> type[_Out]:
     """Exactly ``count`` hooks, each citing one of the competitor reels that were shown."""
     item = _pinned(GeneratedHook, "GeneratedHook", "source_shortcode", source_codes)
-    return create_model("GeneratedHooks", __base__=_Out,
-                        hooks=(list[item], Field(min_length=count, max_length=count)))  # type: ignore[valid-type]
+    return create_model("GeneratedHooks", __base__=_Out, hooks=(list[item], Field(min_length=count, max_length=count)))  # type: ignore[valid-type]
 
 
 def script_model(source_code: str) -> type[_Out]:

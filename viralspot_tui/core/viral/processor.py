@@ -84,13 +84,15 @@ class ViralIdeasProcessor(Processor):
             await self.refresh_view()
 
     async def _run_job(self, job: Job, control: ProcessorControl) -> None:
-        runner = JobRunner(self.runtime, self.store, self.results, self.owner,
-                           boundary=lambda: self._boundary(job, control))
+        runner = JobRunner(
+            self.runtime, self.store, self.results, self.owner, boundary=lambda: self._boundary(job, control)
+        )
         try:
             await runner.run(job)
         except (Stopping, asyncio.CancelledError):
-            self.runtime.events.emit("viral.released", f"job {job.id} handed back; it resumes from its checkpoints",
-                                     job_id=job.id)
+            self.runtime.events.emit(
+                "viral.released", f"job {job.id} handed back; it resumes from its checkpoints", job_id=job.id
+            )
         except Exception:  # noqa: BLE001 - the runner records failures; this is a last resort
             log.exception("viral job %s task failed", job.id)
         finally:
@@ -143,8 +145,12 @@ class ViralIdeasProcessor(Processor):
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "viral.progress":
-            self._patch(event.data["job_id"], stage=event.data["stage"], progress=event.data["progress"],
-                        status=JobStatus.PROCESSING.value)
+            self._patch(
+                event.data["job_id"],
+                stage=event.data["stage"],
+                progress=event.data["progress"],
+                status=JobStatus.PROCESSING.value,
+            )
 
     def snapshot(self) -> dict[str, Any]:
         jobs = sorted(self._view.values(), key=lambda j: -j["id"])
@@ -154,4 +160,3 @@ class ViralIdeasProcessor(Processor):
         if self.tasks:
             return False
         return await self.store.next_due(IDLE_HORIZON_SECONDS) == 0
-

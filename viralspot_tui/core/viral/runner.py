@@ -20,12 +20,12 @@ from ..clock import to_iso
 from ..pipeline.profile_fetch import PauseRequested
 from ..processors.base import Stopping
 from ..providers.errors import ProviderError, QuotaExhaustedError
+from ..redaction import mask_secrets
 from .ai_pipeline import AIInputs, AIPipeline, StageFailed
 from .fetch import AccountFetch, PrimaryFetchError, fetch_accounts
 from .models import Job, JobStatus, RunType, Stage
 from .prompts import ProfileContext, ReelContext
 from .results import ResultStore, Run
-from ..redaction import mask_secrets
 from .selection import SelectionPlan
 from .store import ViralStore
 from .transcripts import candidate_from_row, candidates_for, fill_plan, new_reels
@@ -42,7 +42,6 @@ Boundary = Callable[[], Awaitable[None]]
 _FETCH, _SELECT, _TRANSCRIPTS, _AI, _STORE = (0, 30), 30, (32, 50), (50, 90), 95
 
 
-
 class NoMaterial(Exception):
     """Nothing to analyse (e.g. no competitor reel with a transcript): a clear, permanent failure."""
 
@@ -57,8 +56,15 @@ class RunOutcome:
 
 
 class JobRunner:
-    def __init__(self, runtime: "Runtime", store: ViralStore, results: ResultStore, owner: str,
-                 *, boundary: Boundary | None = None) -> None:
+    def __init__(
+        self,
+        runtime: "Runtime",
+        store: ViralStore,
+        results: ResultStore,
+        owner: str,
+        *,
+        boundary: Boundary | None = None,
+    ) -> None:
         self.runtime = runtime
         self.store = store
         self.results = results
@@ -68,16 +74,26 @@ class JobRunner:
     async def progress(self, job: Job, stage: Stage, percent: float, message: str | None = None) -> None:
         """Publish first (synchronously, so concurrent steps publish in the order they finished), then store."""
         pct = int(max(0, min(100, percent)))
-        self.runtime.events.emit("viral.progress", message or f"job {job.id} @{job.primary_username}: {stage.value} {pct}%",
-                                 job_id=job.id, stage=stage.value, progress=pct)
+        self.runtime.events.emit(
+            "viral.progress",
+            message or f"job {job.id} @{job.primary_username}: {stage.value} {pct}%",
+            job_id=job.id,
+            stage=stage.value,
+            progress=pct,
+        )
         await self.store.set_progress(job.id, self.owner, stage.value, pct)
 
     async def run(self, job: Job) -> RunOutcome:
         """Run (or resume) the job's current run and record the outcome on the job."""
         run, resumed = await self.results.open_run(job.id)
-        self.runtime.events.emit("viral.started", f"job {job.id} @{job.primary_username}: "
-                                 f"{'resuming' if resumed else 'starting'} {run.run_type.value} run {run.run_number}",
-                                 job_id=job.id, run=run.run_number, run_type=run.run_type.value)
+        self.runtime.events.emit(
+            "viral.started",
+            f"job {job.id} @{job.primary_username}: "
+            f"{'resuming' if resumed else 'starting'} {run.run_type.value} run {run.run_number}",
+            job_id=job.id,
+            run=run.run_number,
+            run_type=run.run_type.value,
+        )
         try:
             notes = await self._work(job, run)
         except (PauseRequested, Stopping, asyncio.CancelledError):
@@ -97,9 +113,14 @@ class JobRunner:
         await self.progress(job, Stage.STORING, _STORE)
         next_run = self.runtime.clock.now() + timedelta(hours=job.rerun_every_hours) if job.auto_rerun else None
         await self.store.finish(job.id, self.owner, next_run, run.id, notes)
-        self.runtime.events.emit("viral.completed", f"job {job.id} @{job.primary_username}: {run.run_type.value} run "
-                                 f"{run.run_number} completed" + (f" ({notes})" if notes else ""),
-                                 job_id=job.id, run=run.run_number, next_run_at=to_iso(next_run))
+        self.runtime.events.emit(
+            "viral.completed",
+            f"job {job.id} @{job.primary_username}: {run.run_type.value} run "
+            f"{run.run_number} completed" + (f" ({notes})" if notes else ""),
+            job_id=job.id,
+            run=run.run_number,
+            next_run_at=to_iso(next_run),
+        )
         return RunOutcome(job.id, JobStatus.COMPLETED, run.run_number, run.run_type)
 
     async def _failed(self, job: Job, run: Run, error: str) -> RunOutcome:
@@ -109,8 +130,13 @@ class JobRunner:
         if job.auto_rerun and run.run_type == RunType.RECURRING:
             retry_at = self.runtime.clock.now() + timedelta(hours=job.rerun_every_hours)
         await self.store.fail(job.id, self.owner, error, next_run_at=retry_at)
-        self.runtime.events.emit("viral.failed", f"job {job.id} @{job.primary_username} failed: {error}",
-                                 level="error", job_id=job.id, error=error)
+        self.runtime.events.emit(
+            "viral.failed",
+            f"job {job.id} @{job.primary_username} failed: {error}",
+            level="error",
+            job_id=job.id,
+            error=error,
+        )
         return RunOutcome(job.id, JobStatus.FAILED, run.run_number, run.run_type, error)
 
     # ------------------------------------------------------------------ the work
@@ -132,17 +158,29 @@ class JobRunner:
         if not competitor_rows:
             if recurring:
                 return "no new competitor reels with a transcript since the last run"
-            raise NoMaterial("no competitor reel with a transcript was found: nothing to learn hooks from "
-                             "(every competitor failed, or none has transcribed reels)")
+            raise NoMaterial(
+                "no competitor reel with a transcript was found: nothing to learn hooks from "
+                "(every competitor failed, or none has transcribed reels)"
+            )
         inputs = await self._ai_inputs(job, selection)
 
         async def on_stage(stage: Stage, number: int) -> None:
             lo, hi = _AI
-            await self.progress(job, stage, lo + (hi - lo) * (number - 1) / 4,
-                                f"job {job.id} @{job.primary_username}: AI stage {number}/4 ({stage.value})")
+            await self.progress(
+                job,
+                stage,
+                lo + (hi - lo) * (number - 1) / 4,
+                f"job {job.id} @{job.primary_username}: AI stage {number}/4 ({stage.value})",
+            )
 
-        await AIPipeline(self.runtime.providers.ai, self.results, run, inputs,  # type: ignore[union-attr]
-                         boundary=self.boundary, on_stage=on_stage).run()
+        await AIPipeline(
+            self.runtime.providers.ai,
+            self.results,
+            run,
+            inputs,  # type: ignore[union-attr]
+            boundary=self.boundary,
+            on_stage=on_stage,
+        ).run()
         return None
 
     async def _fetch(self, job: Job, run: Run, recurring: bool) -> dict[str, AccountFetch]:
@@ -150,21 +188,37 @@ class JobRunner:
 
         async def on_done(outcome: AccountFetch, k: int, n: int) -> None:
             if outcome.status == "failed":
-                self.runtime.events.emit("viral.competitor_failed" if outcome.role == "competitor" else "viral.primary_failed",
-                                         f"job {job.id}: @{outcome.username} {outcome.error}", level="warning",
-                                         job_id=job.id, username=outcome.username, error=outcome.error)
+                self.runtime.events.emit(
+                    "viral.competitor_failed" if outcome.role == "competitor" else "viral.primary_failed",
+                    f"job {job.id}: @{outcome.username} {outcome.error}",
+                    level="warning",
+                    job_id=job.id,
+                    username=outcome.username,
+                    error=outcome.error,
+                )
             lo, hi = _FETCH
-            await self.progress(job, Stage.FETCHING, lo + (hi - lo) * k / n,
-                                f"job {job.id} @{job.primary_username}: fetching profiles {k}/{n}")
+            await self.progress(
+                job,
+                Stage.FETCHING,
+                lo + (hi - lo) * k / n,
+                f"job {job.id} @{job.primary_username}: fetching profiles {k}/{n}",
+            )
             if outcome.role == "competitor":
                 await self.store.set_competitor(job.id, outcome.username, outcome.status, outcome.error)
 
-        return await fetch_accounts(self.runtime, job.primary_username, job.competitors,
-                                    item_prefix=f"viral:{job.id}:{run.run_number}", recurring=recurring,
-                                    boundary=self.boundary, on_done=on_done)
+        return await fetch_accounts(
+            self.runtime,
+            job.primary_username,
+            job.competitors,
+            item_prefix=f"viral:{job.id}:{run.run_number}",
+            recurring=recurring,
+            boundary=self.boundary,
+            on_done=on_done,
+        )
 
-    async def _select(self, job: Job, run: Run, outcomes: dict[str, AccountFetch],
-                      baseline: dict[str, list[str]]) -> None:
+    async def _select(
+        self, job: Job, run: Run, outcomes: dict[str, AccountFetch], baseline: dict[str, list[str]]
+    ) -> None:
         if self.boundary is not None:
             await self.boundary()
         await self.progress(job, Stage.SELECTING, _SELECT)
@@ -175,10 +229,20 @@ class JobRunner:
             rows = {u: new_reels(r, set(baseline.get(u, [])), run.since) for u, r in rows.items()}
         window = None if run.run_type == RunType.RECURRING else cfg.lookback_days
         now = self.runtime.clock.now()
-        primary = SelectionPlan([candidate_from_row(r) for r in rows.get(job.primary_username, [])], now,
-                                cfg.primary_transcripts, cfg.primary_candidates, window)
-        competitor = SelectionPlan([candidate_from_row(r) for u in usable if u != job.primary_username for r in rows[u]],
-                                   now, cfg.competitor_transcripts, cfg.competitor_candidates, window)
+        primary = SelectionPlan(
+            [candidate_from_row(r) for r in rows.get(job.primary_username, [])],
+            now,
+            cfg.primary_transcripts,
+            cfg.primary_candidates,
+            window,
+        )
+        competitor = SelectionPlan(
+            [candidate_from_row(r) for u in usable if u != job.primary_username for r in rows[u]],
+            now,
+            cfg.competitor_transcripts,
+            cfg.competitor_candidates,
+            window,
+        )
         total = max(1, cfg.primary_transcripts + cfg.competitor_transcripts)
         counter = {"n": 0}
 
@@ -186,25 +250,35 @@ class JobRunner:
             counter["n"] += 1
             found = len(primary.selected) + len(competitor.selected)  # checked reels may have none
             lo, hi = _TRANSCRIPTS
-            await self.progress(job, Stage.TRANSCRIPTS, lo + (hi - lo) * min(1.0, found / total),
-                                f"job {job.id} @{job.primary_username}: transcripts {found}/{total} "
-                                f"({counter['n']} reels checked)")
+            await self.progress(
+                job,
+                Stage.TRANSCRIPTS,
+                lo + (hi - lo) * min(1.0, found / total),
+                f"job {job.id} @{job.primary_username}: transcripts {found}/{total} ({counter['n']} reels checked)",
+            )
 
         if self.boundary is not None:
             await self.boundary()
         await self.progress(job, Stage.TRANSCRIPTS, _TRANSCRIPTS[0])
-        await asyncio.gather(fill_plan(self.runtime, primary, on_checked=on_checked),
-                             fill_plan(self.runtime, competitor, on_checked=on_checked))
+        await asyncio.gather(
+            fill_plan(self.runtime, primary, on_checked=on_checked),
+            fill_plan(self.runtime, competitor, on_checked=on_checked),
+        )
         by_code = {r["shortcode"]: r for rs in rows.values() for r in rs}
         selected = [("primary", s) for s in primary.selected] + [("competitor", s) for s in competitor.selected]
-        await self.results.save_selection(run, [_selection_row(role, s, by_code[s.candidate.shortcode])
-                                                for role, s in selected])
+        await self.results.save_selection(
+            run, [_selection_row(role, s, by_code[s.candidate.shortcode]) for role, s in selected]
+        )
         run.selection_done = True
         for plan, who in ((primary, "primary"), (competitor, "competitors")):
             if plan.missing:
-                self.runtime.events.emit("viral.selection_short", f"job {job.id}: only {len(plan.selected)} of "
-                                         f"{plan.target} {who} reels with transcripts after {plan.tried} candidates",
-                                         level="warning", job_id=job.id)
+                self.runtime.events.emit(
+                    "viral.selection_short",
+                    f"job {job.id}: only {len(plan.selected)} of "
+                    f"{plan.target} {who} reels with transcripts after {plan.tried} candidates",
+                    level="warning",
+                    job_id=job.id,
+                )
 
     async def _ai_inputs(self, job: Job, selection: list[dict[str, Any]]) -> AIInputs:
         users = sorted({r["username"] for r in selection} | {job.primary_username})
@@ -214,17 +288,27 @@ class JobRunner:
 
         def ctx(row: dict[str, Any]) -> ReelContext:
             stored = content.get(row["shortcode"], {})
-            return ReelContext(shortcode=row["shortcode"], username=row["username"], views=row["views"],
-                               likes=row["likes"], comments=row["comments"], outlier_score=row["outlier_score"],
-                               caption=stored.get("caption") or row.get("caption"),
-                               transcript=stored.get("transcript") or "")
+            return ReelContext(
+                shortcode=row["shortcode"],
+                username=row["username"],
+                views=row["views"],
+                likes=row["likes"],
+                comments=row["comments"],
+                outlier_score=row["outlier_score"],
+                caption=stored.get("caption") or row.get("caption"),
+                transcript=stored.get("transcript") or "",
+            )
 
         return AIInputs(
             strategy=job.content_strategy,
-            profile=ProfileContext(username=job.primary_username, full_name=profile.get("full_name"),
-                                   biography=profile.get("biography"), followers=profile.get("followers"),
-                                   reels_count=profile.get("reels_count") or 0,
-                                   median_views=profile.get("median_views") or 0.0),
+            profile=ProfileContext(
+                username=job.primary_username,
+                full_name=profile.get("full_name"),
+                biography=profile.get("biography"),
+                followers=profile.get("followers"),
+                reels_count=profile.get("reels_count") or 0,
+                median_views=profile.get("median_views") or 0.0,
+            ),
             primary_reels=[ctx(r) for r in selection if r["role"] == "primary"],
             competitor_reels=[ctx(r) for r in selection if r["role"] == "competitor"],
             hooks=self.runtime.settings.viral.hooks,
@@ -233,7 +317,18 @@ class JobRunner:
 
 def _selection_row(role: str, picked: Any, row: dict[str, Any]) -> dict[str, Any]:
     c = picked.candidate
-    return {"shortcode": c.shortcode, "username": c.username, "role": role, "rank": picked.rank,
-            "reason": picked.reason, "views": c.views, "likes": c.likes, "comments": c.comments,
-            "outlier_score": c.outlier_score, "engagement_rate": c.engagement_rate, "taken_at": row.get("taken_at"),
-            "caption": row.get("caption"), "transcript_reused": int(picked.transcript_reused)}
+    return {
+        "shortcode": c.shortcode,
+        "username": c.username,
+        "role": role,
+        "rank": picked.rank,
+        "reason": picked.reason,
+        "views": c.views,
+        "likes": c.likes,
+        "comments": c.comments,
+        "outlier_score": c.outlier_score,
+        "engagement_rate": c.engagement_rate,
+        "taken_at": row.get("taken_at"),
+        "caption": row.get("caption"),
+        "transcript_reused": int(picked.transcript_reused),
+    }

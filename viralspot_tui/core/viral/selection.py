@@ -120,8 +120,9 @@ class SelectionPlan:
 
     def _extend(self) -> None:
         """Append the window's not-yet-ranked reels to the candidate order, fairly ordered."""
-        self._append([r for r in self.reels if r.shortcode not in self._seen and self._in_window(r, self._window)],
-                     self._window)
+        self._append(
+            [r for r in self.reels if r.shortcode not in self._seen and self._in_window(r, self._window)], self._window
+        )
 
     def _append(self, reels: list[ReelCandidate], window: int | None) -> None:
         for reel, account_rank in fair_order(reels):
@@ -197,11 +198,13 @@ class SelectionPlan:
     def _reason(self, choice: Choice, reused: bool) -> str:
         c = choice.candidate
         score = f"outlier {c.outlier_score:.2f}x" if c.outlier_score is not None else "no outlier score"
-        parts = [f"rank {choice.rank} overall, #{choice.account_rank} for @{c.username}",
-                 f"{score}, {c.views:,} views"]
+        parts = [f"rank {choice.rank} overall, #{choice.account_rank} for @{c.username}", f"{score}, {c.views:,} views"]
         if choice.window_days is None:
-            parts.append("new since the last run" if self.lookback_days is None
-                         else "posting date unknown: tried after every dated reel")
+            parts.append(
+                "new since the last run"
+                if self.lookback_days is None
+                else "posting date unknown: tried after every dated reel"
+            )
         elif choice.window_days != self.lookback_days:
             parts.append(f"window widened to {choice.window_days} days")
         else:

@@ -54,8 +54,10 @@ CREATE TABLE IF NOT EXISTS viral_ideas_competitors (
 """
 register_ddl(DDL)
 
-_COLUMNS = ("id, primary_username, content_strategy, status, stage, progress, error, runs, auto_rerun, "
-            "rerun_every_hours, next_run_at, created_at, updated_at, started_at, completed_at")
+_COLUMNS = (
+    "id, primary_username, content_strategy, status, stage, progress, error, runs, auto_rerun, "
+    "rerun_every_hours, next_run_at, created_at, updated_at, started_at, completed_at"
+)
 
 
 class JobNotFound(LookupError):
@@ -68,17 +70,29 @@ class JobBusy(RuntimeError):
 
 
 def _job(conn: sqlite3.Connection, row: sqlite3.Row) -> Job:
-    comps = conn.execute("SELECT username, status, error FROM viral_ideas_competitors WHERE job_id = ?"
-                         " ORDER BY position", (row["id"],)).fetchall()
+    comps = conn.execute(
+        "SELECT username, status, error FROM viral_ideas_competitors WHERE job_id = ? ORDER BY position", (row["id"],)
+    ).fetchall()
     return Job(
-        id=row["id"], primary_username=row["primary_username"], competitors=[c["username"] for c in comps],
+        id=row["id"],
+        primary_username=row["primary_username"],
+        competitors=[c["username"] for c in comps],
         content_strategy=ContentStrategy.model_validate_json(row["content_strategy"]),
-        status=JobStatus(row["status"]), stage=row["stage"], progress=row["progress"], error=row["error"],
-        runs=row["runs"], auto_rerun=bool(row["auto_rerun"]), rerun_every_hours=row["rerun_every_hours"],
-        next_run_at=from_iso(row["next_run_at"]), created_at=from_iso(row["created_at"]),
-        updated_at=from_iso(row["updated_at"]), started_at=from_iso(row["started_at"]),
+        status=JobStatus(row["status"]),
+        stage=row["stage"],
+        progress=row["progress"],
+        error=row["error"],
+        runs=row["runs"],
+        auto_rerun=bool(row["auto_rerun"]),
+        rerun_every_hours=row["rerun_every_hours"],
+        next_run_at=from_iso(row["next_run_at"]),
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+        started_at=from_iso(row["started_at"]),
         completed_at=from_iso(row["completed_at"]),
-        competitor_states=[CompetitorState(username=c["username"], status=c["status"], error=c["error"]) for c in comps],
+        competitor_states=[
+            CompetitorState(username=c["username"], status=c["status"], error=c["error"]) for c in comps
+        ],
     )
 
 
@@ -103,22 +117,38 @@ class ViralStore:
         return to_iso(self.clock.now())  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ jobs
-    async def create_job(self, primary: str, competitors: list[str], strategy: ContentStrategy,
-                         auto_rerun: bool, rerun_every_hours: float) -> Job:
+    async def create_job(
+        self,
+        primary: str,
+        competitors: list[str],
+        strategy: ContentStrategy,
+        auto_rerun: bool,
+        rerun_every_hours: float,
+    ) -> Job:
         """Insert a pending job; inputs are validated by building the :class:`Job` first."""
         now = self.clock.now()
-        Job(id=0, primary_username=primary, competitors=competitors, content_strategy=strategy,
-            auto_rerun=auto_rerun, rerun_every_hours=rerun_every_hours, created_at=now, updated_at=now)
+        Job(
+            id=0,
+            primary_username=primary,
+            competitors=competitors,
+            content_strategy=strategy,
+            auto_rerun=auto_rerun,
+            rerun_every_hours=rerun_every_hours,
+            created_at=now,
+            updated_at=now,
+        )
         iso = to_iso(now)
 
         def write(conn: sqlite3.Connection) -> Job:
             job_id = conn.execute(
                 "INSERT INTO viral_ideas_queue (primary_username, content_strategy, status, auto_rerun,"
                 " rerun_every_hours, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-                (primary, strategy.model_dump_json(), int(auto_rerun), rerun_every_hours, iso, iso)).lastrowid
+                (primary, strategy.model_dump_json(), int(auto_rerun), rerun_every_hours, iso, iso),
+            ).lastrowid
             conn.executemany(
                 "INSERT INTO viral_ideas_competitors (job_id, username, position, updated_at) VALUES (?, ?, ?, ?)",
-                [(job_id, name, i, iso) for i, name in enumerate(competitors)])
+                [(job_id, name, i, iso) for i, name in enumerate(competitors)],
+            )
             job = _get(conn, int(job_id or 0))
             assert job is not None
             return job
@@ -138,19 +168,31 @@ class ViralStore:
     async def claim(self, owner: str, lease_seconds: float, limit: int, job_id: int | None = None) -> list[Job]:
         """Atomically take up to ``limit`` claimable jobs (oldest first), or the one ``job_id``."""
         now = self.clock.now()
-        params: dict[str, Any] = {"now": to_iso(now), "owner": owner, "limit": limit,
-                                  "expires": to_iso(now + timedelta(seconds=lease_seconds)), "id": job_id}
+        params: dict[str, Any] = {
+            "now": to_iso(now),
+            "owner": owner,
+            "limit": limit,
+            "expires": to_iso(now + timedelta(seconds=lease_seconds)),
+            "id": job_id,
+        }
 
         def write(conn: sqlite3.Connection) -> list[Job]:
             where = f"({_CLAIMABLE})" + (" AND id = :id" if job_id is not None else "")
-            ids = [r[0] for r in conn.execute(
-                f"SELECT id FROM viral_ideas_queue WHERE {where} ORDER BY COALESCE(next_run_at, created_at), id"
-                " LIMIT :limit", params)]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM viral_ideas_queue WHERE {where} ORDER BY COALESCE(next_run_at, created_at), id"
+                    " LIMIT :limit",
+                    params,
+                )
+            ]
             for jid in ids:
                 conn.execute(
                     "UPDATE viral_ideas_queue SET status = 'processing', lease_owner = :owner,"
                     " lease_expires_at = :expires, error = NULL, updated_at = :now, progress = 0, stage = 'queued',"
-                    " started_at = :now, completed_at = NULL WHERE id = :jid", {**params, "jid": jid})
+                    " started_at = :now, completed_at = NULL WHERE id = :jid",
+                    {**params, "jid": jid},
+                )
             return [j for j in (_get(conn, jid) for jid in ids) if j is not None]
 
         return await self.db.write(write)
@@ -158,77 +200,116 @@ class ViralStore:
     async def _owned_update(self, job_id: int, owner: str, sql: str, values: dict[str, Any]) -> bool:
         """Apply ``SET sql`` only while ``owner`` still holds the lease (a fencing token)."""
         params = {**values, "id": job_id, "owner": owner, "now": self._now()}
-        return await self.db.write(lambda c: c.execute(
-            f"UPDATE viral_ideas_queue SET {sql}, updated_at = :now WHERE id = :id AND lease_owner = :owner",
-            params).rowcount == 1)
+        return await self.db.write(
+            lambda c: (
+                c.execute(
+                    f"UPDATE viral_ideas_queue SET {sql}, updated_at = :now WHERE id = :id AND lease_owner = :owner",
+                    params,
+                ).rowcount
+                == 1
+            )
+        )
 
     async def renew(self, job_id: int, owner: str, lease_seconds: float) -> bool:
         expires = to_iso(self.clock.now() + timedelta(seconds=lease_seconds))
         return await self._owned_update(job_id, owner, "lease_expires_at = :expires", {"expires": expires})
 
-    async def set_progress(self, job_id: int, owner: str, stage: str, progress: int,
-                           status: JobStatus = JobStatus.PROCESSING) -> bool:
+    async def set_progress(
+        self, job_id: int, owner: str, stage: str, progress: int, status: JobStatus = JobStatus.PROCESSING
+    ) -> bool:
         # Concurrent steps may report out of order: progress never goes backwards within a claim.
         return await self._owned_update(
-            job_id, owner, "stage = CASE WHEN :progress >= progress THEN :stage ELSE stage END,"
+            job_id,
+            owner,
+            "stage = CASE WHEN :progress >= progress THEN :stage ELSE stage END,"
             " progress = MAX(progress, :progress), status = :status",
-            {"stage": stage, "progress": max(0, min(100, progress)), "status": status.value})
+            {"stage": stage, "progress": max(0, min(100, progress)), "status": status.value},
+        )
 
-    async def finish(self, job_id: int, owner: str, next_run_at: datetime | None, result_id: int,
-                     notes: str | None = None) -> bool:
+    async def finish(
+        self, job_id: int, owner: str, next_run_at: datetime | None, result_id: int, notes: str | None = None
+    ) -> bool:
         """The run completed: mark the run and the job, count it, schedule the next one, release the lease.
 
         One transaction, so a crash can never leave a completed run under a job that will run it
         again; a lost lease (another worker took over) changes nothing.
         """
-        params = {"id": job_id, "owner": owner, "now": self._now(), "stage": Stage.DONE.value,
-                  "next": to_iso(next_run_at), "rid": result_id, "notes": notes}
+        params = {
+            "id": job_id,
+            "owner": owner,
+            "now": self._now(),
+            "stage": Stage.DONE.value,
+            "next": to_iso(next_run_at),
+            "rid": result_id,
+            "notes": notes,
+        }
 
         def write(conn: sqlite3.Connection) -> bool:
-            done = conn.execute(
-                "UPDATE viral_ideas_queue SET status = 'completed', stage = :stage, progress = 100, runs = runs + 1,"
-                " error = NULL, next_run_at = :next, completed_at = :now, updated_at = :now, lease_owner = NULL,"
-                " lease_expires_at = NULL WHERE id = :id AND lease_owner = :owner", params).rowcount == 1
+            done = (
+                conn.execute(
+                    "UPDATE viral_ideas_queue SET status = 'completed', stage = :stage, progress = 100, runs = runs + 1,"
+                    " error = NULL, next_run_at = :next, completed_at = :now, updated_at = :now, lease_owner = NULL,"
+                    " lease_expires_at = NULL WHERE id = :id AND lease_owner = :owner",
+                    params,
+                ).rowcount
+                == 1
+            )
             if done:
-                conn.execute("UPDATE viral_analysis_results SET status = 'completed', error = NULL,"
-                             " notes = COALESCE(:notes, notes), completed_at = :now WHERE id = :rid", params)
+                conn.execute(
+                    "UPDATE viral_analysis_results SET status = 'completed', error = NULL,"
+                    " notes = COALESCE(:notes, notes), completed_at = :now WHERE id = :rid",
+                    params,
+                )
             return done
 
         return await self.db.write(write)
 
     async def fail(self, job_id: int, owner: str, error: str, next_run_at: datetime | None = None) -> bool:
         return await self._owned_update(
-            job_id, owner, "status = 'failed', stage = :stage, error = :error, next_run_at = :next,"
+            job_id,
+            owner,
+            "status = 'failed', stage = :stage, error = :error, next_run_at = :next,"
             " completed_at = :now, lease_owner = NULL, lease_expires_at = NULL",
-            {"stage": Stage.FAILED.value, "error": error[:2000], "next": to_iso(next_run_at)})
+            {"stage": Stage.FAILED.value, "error": error[:2000], "next": to_iso(next_run_at)},
+        )
 
-    async def release(self, job_id: int, owner: str, not_before: datetime | None = None,
-                      error: str | None = None) -> bool:
+    async def release(
+        self, job_id: int, owner: str, not_before: datetime | None = None, error: str | None = None
+    ) -> bool:
         """Hand an unfinished job back (shutdown, quota parking); checkpoints keep its progress."""
         return await self._owned_update(
-            job_id, owner, "status = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
-            " next_run_at = :next, error = :error", {"next": to_iso(not_before), "error": error})
+            job_id,
+            owner,
+            "status = 'pending', lease_owner = NULL, lease_expires_at = NULL, next_run_at = :next, error = :error",
+            {"next": to_iso(not_before), "error": error},
+        )
 
     async def retry(self, job_id: int) -> Job:
         """Operator retry of a failed job: back to pending; the failed run resumes where it stopped."""
+
         def write(conn: sqlite3.Connection) -> Job:
             job = _get(conn, job_id)
             if job is None:
                 raise JobNotFound(job_id)
             if job.status != JobStatus.FAILED:
                 raise ValueError(f"job {job_id} is {job.status.value}, only failed jobs can be retried")
-            conn.execute("UPDATE viral_ideas_queue SET status = 'pending', error = NULL, next_run_at = NULL,"
-                         " stage = :stage, updated_at = :now WHERE id = :id",
-                         {"id": job_id, "now": self._now(), "stage": Stage.QUEUED.value})
+            conn.execute(
+                "UPDATE viral_ideas_queue SET status = 'pending', error = NULL, next_run_at = NULL,"
+                " stage = :stage, updated_at = :now WHERE id = :id",
+                {"id": job_id, "now": self._now(), "stage": Stage.QUEUED.value},
+            )
             return _get(conn, job_id)  # type: ignore[return-value]
 
         return await self.db.write(write)
 
     async def schedule(self, job_id: int, when: datetime) -> Job:
         """Turn on re-runs and set the next one to ``when``."""
+
         def write(conn: sqlite3.Connection) -> Job:
-            conn.execute("UPDATE viral_ideas_queue SET auto_rerun = 1, next_run_at = ?, updated_at = ? WHERE id = ?",
-                         (to_iso(when), self._now(), job_id))
+            conn.execute(
+                "UPDATE viral_ideas_queue SET auto_rerun = 1, next_run_at = ?, updated_at = ? WHERE id = ?",
+                (to_iso(when), self._now(), job_id),
+            )
             job = _get(conn, job_id)
             if job is None:
                 raise JobNotFound(job_id)
@@ -239,20 +320,31 @@ class ViralStore:
     async def recover_expired(self) -> int:
         """Jobs whose worker vanished (lease expired) return to pending, to resume from checkpoints."""
         now = self._now()
-        return await self.db.write(lambda c: c.execute(
-            "UPDATE viral_ideas_queue SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
-            " updated_at = ? WHERE status IN ('processing','paused') AND lease_expires_at < ?", (now, now)).rowcount)
+        return await self.db.write(
+            lambda c: (
+                c.execute(
+                    "UPDATE viral_ideas_queue SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
+                    " updated_at = ? WHERE status IN ('processing','paused') AND lease_expires_at < ?",
+                    (now, now),
+                ).rowcount
+            )
+        )
 
     async def set_competitor(self, job_id: int, username: str, status: str, error: str | None = None) -> None:
         now = self._now()
-        await self.db.write(lambda c: c.execute(
-            "UPDATE viral_ideas_competitors SET status = ?, error = ?, updated_at = ? WHERE job_id = ? AND username = ?",
-            (status, error[:1000] if error else None, now, job_id, username)))
+        await self.db.write(
+            lambda c: c.execute(
+                "UPDATE viral_ideas_competitors SET status = ?, error = ?, updated_at = ? WHERE job_id = ? AND username = ?",
+                (status, error[:1000] if error else None, now, job_id, username),
+            )
+        )
 
     async def next_due(self, within_seconds: float) -> int:
         """How many jobs are claimable now or become due within ``within_seconds`` (for idleness)."""
         soon = to_iso(self.clock.now() + timedelta(seconds=within_seconds))
-        return await self.db.read(lambda c: c.execute(
-            f"SELECT COUNT(*) FROM viral_ideas_queue WHERE ({_CLAIMABLE}) OR status IN ('processing','paused')",
-            {"now": soon}).fetchone()[0])
-
+        return await self.db.read(
+            lambda c: c.execute(
+                f"SELECT COUNT(*) FROM viral_ideas_queue WHERE ({_CLAIMABLE}) OR status IN ('processing','paused')",
+                {"now": soon},
+            ).fetchone()[0]
+        )

@@ -29,10 +29,15 @@ Progress = Callable[[int], Awaitable[None]]
 def candidate_from_row(row: dict[str, Any]) -> ReelCandidate:
     """A ``content`` row as selection sees it."""
     return ReelCandidate(
-        username=row["username"], shortcode=row["shortcode"], views=int(row.get("views") or 0),
-        likes=int(row.get("likes") or 0), comments=int(row.get("comments") or 0),
-        outlier_score=row.get("outlier_score"), engagement_rate=row.get("engagement_rate"),
-        taken_at=from_iso(row.get("taken_at")), has_transcript=bool(row.get("transcript")),
+        username=row["username"],
+        shortcode=row["shortcode"],
+        views=int(row.get("views") or 0),
+        likes=int(row.get("likes") or 0),
+        comments=int(row.get("comments") or 0),
+        outlier_score=row.get("outlier_score"),
+        engagement_rate=row.get("engagement_rate"),
+        taken_at=from_iso(row.get("taken_at")),
+        has_transcript=bool(row.get("transcript")),
         transcript_missing=not row.get("transcript") and row.get("transcript_checked_at") is not None,
     )
 

@@ -22,9 +22,29 @@ from ..operator import COMMAND_HELP
 
 __all__ = ["CommandLineScreen"]
 
-_SUGGESTIONS = ["pause queue", "pause viral", "pause crawler", "pause all", "resume queue", "resume viral",
-                "resume crawler", "resume all", "bump ", "add ", "retry all", "retry ", "remove ", "crawl",
-                "concurrency ", "filter ", "screenshot ", "help", "quit", "q", "q!"]
+_SUGGESTIONS = [
+    "pause queue",
+    "pause viral",
+    "pause crawler",
+    "pause all",
+    "resume queue",
+    "resume viral",
+    "resume crawler",
+    "resume all",
+    "bump ",
+    "add ",
+    "retry all",
+    "retry ",
+    "remove ",
+    "crawl",
+    "concurrency ",
+    "filter ",
+    "screenshot ",
+    "help",
+    "quit",
+    "q",
+    "q!",
+]
 
 
 class CommandLineScreen(ModalScreen[str | None]):
@@ -45,8 +65,12 @@ class CommandLineScreen(ModalScreen[str | None]):
         yield Label("  ".join(cmd.split()[0] for cmd, _ in COMMAND_HELP), id="cmdline-hint")
         with Horizontal(id="cmdline"):
             yield Label(":", id="cmdline-prompt")
-            yield Input(self.initial, id="cmdline-input", suggester=SuggestFromList(_SUGGESTIONS),
-                        placeholder="pause crawler · bump NAME high · retry all · q")
+            yield Input(
+                self.initial,
+                id="cmdline-input",
+                suggester=SuggestFromList(_SUGGESTIONS),
+                placeholder="pause crawler · bump NAME high · retry all · q",
+            )
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

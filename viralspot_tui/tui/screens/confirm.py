@@ -31,8 +31,9 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("right", "app.focus_next", "Next button", show=False, id="confirm_right"),
     ]
 
-    def __init__(self, question: str, detail: str = "", *, yes: str = "Yes", no: str = "No",
-                 default_yes: bool = False) -> None:
+    def __init__(
+        self, question: str, detail: str = "", *, yes: str = "Yes", no: str = "No", default_yes: bool = False
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.question = question
         self.detail = detail
@@ -65,7 +66,8 @@ class ConfirmScreen(ModalScreen[bool]):
         target = self.yes_label if focused == "yes" else self.no_label if focused == "no" else None
         hint = f"enter: {target} · " if target else ""
         self.query_one("#confirm-hint", Static).update(
-            f"{hint}y: {self.yes_label} · n/esc: {self.no_label} · tab/←/→: switch")
+            f"{hint}y: {self.yes_label} · n/esc: {self.no_label} · tab/←/→: switch"
+        )
 
     def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
         self._show_focus()

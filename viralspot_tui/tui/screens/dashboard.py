@@ -116,8 +116,7 @@ class DashboardScreen(Screen[None]):
     def action_toggle_focused(self) -> None:
         pane = self.focused_pane
         if pane is None or pane.processor is None:
-            self.app.notify("focus the queue, analysis or crawler pane to pause it (p pauses all)",
-                            severity="warning")
+            self.app.notify("focus the queue, analysis or crawler pane to pause it (p pauses all)", severity="warning")
             return
         self.app.op_toggle(pane.processor)
 
@@ -152,10 +151,15 @@ class DashboardScreen(Screen[None]):
             return
         pane = self.focused_pane
         if isinstance(pane, QueuePane) and (item := pane.selected_item()):
-            text = (f"{item.username} · {item.priority.value} · {item.status.value} · "
-                    f"attempts {item.attempts}/{item.max_attempts} · source {item.source}")
-            self.app.notify(text + (f"\nlast error: {item.last_error}" if item.last_error else ""),
-                            title=f"queue item #{item.id}", markup=False)
+            text = (
+                f"{item.username} · {item.priority.value} · {item.status.value} · "
+                f"attempts {item.attempts}/{item.max_attempts} · source {item.source}"
+            )
+            self.app.notify(
+                text + (f"\nlast error: {item.last_error}" if item.last_error else ""),
+                title=f"queue item #{item.id}",
+                markup=False,
+            )
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:

@@ -32,7 +32,9 @@ class DrainScreen(ModalScreen[None]):
             yield Label("Shutting down gracefully", classes="dialog-title")
             yield Static("stopping intake…", id="drain-status")
             yield ProgressBar(total=max(self.grace, 0.1), show_eta=False, show_percentage=False, id="drain-bar")
-            yield Static("in-flight items finish or go back to the queue · ctrl+q or esc: faster", classes="dialog-detail")
+            yield Static(
+                "in-flight items finish or go back to the queue · ctrl+q or esc: faster", classes="dialog-detail"
+            )
 
     def on_mount(self) -> None:
         self.set_interval(0.25, self.tick)
@@ -43,7 +45,8 @@ class DrainScreen(ModalScreen[None]):
             elapsed = time.monotonic() - self.started
             in_flight = self.app.in_flight_summary()  # type: ignore[attr-defined]
             self.query_one("#drain-status", Static).update(
-                f"{in_flight} · {max(0.0, self.grace - elapsed):.0f}s of {self.grace:.0f}s grace left")
+                f"{in_flight} · {max(0.0, self.grace - elapsed):.0f}s of {self.grace:.0f}s grace left"
+            )
             self.query_one("#drain-bar", ProgressBar).update(progress=min(elapsed, self.grace))
         except Exception:  # noqa: BLE001 - a cosmetic timer must never take the app down
             pass

@@ -32,8 +32,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help-dialog"):
-            yield Label("ViralSpot console — keys (remap them under [keys] in viralspot.toml)",
-                        classes="dialog-title", markup=False)
+            yield Label(
+                "ViralSpot console — keys (remap them under [keys] in viralspot.toml)",
+                classes="dialog-title",
+                markup=False,
+            )
             yield DataTable(id="help-keys", cursor_type="none", show_header=False, zebra_stripes=True)
             yield Label(": commands", classes="dialog-title")
             yield DataTable(id="help-commands", cursor_type="none", show_header=False, zebra_stripes=True)

@@ -20,9 +20,9 @@ from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
 from ...logs import redact
 from ..engine_api import JobDetail, load_job_detail
 from ..format import short, until
+from ..operator import OperatorError
 from ..widgets.footer_fit import fit_footer
 from ..widgets.pane import NARROW_BELOW
-from ..operator import OperatorError
 
 if TYPE_CHECKING:
     from ...core.supervisor import Supervisor
@@ -69,8 +69,9 @@ class JobDetailScreen(Screen[None]):
 
     # ------------------------------------------------------------------ loading
     def action_reload(self) -> None:
-        self.run_worker(self._load(), name=f"job-{self.job_id}-detail", group="detail", exclusive=True,
-                        exit_on_error=False)
+        self.run_worker(
+            self._load(), name=f"job-{self.job_id}-detail", group="detail", exclusive=True, exit_on_error=False
+        )
 
     async def _load(self) -> None:
         try:
@@ -107,15 +108,19 @@ class JobDetailScreen(Screen[None]):
         job = self.job
         snap_at = self.supervisor.runtime.clock.now()
         strategy = self.detail.strategy if self.detail else {}
-        lines = [f"Job #{self.job_id} · {job.get('primary', '?')} · {job.get('status', '?')} · "
-                 f"{job.get('stage', '')} · runs {job.get('runs', 0)} · next run "
-                 f"{until(job.get('next_run_at'), snap_at) if job.get('next_run_at') else '—'}"]
+        lines = [
+            f"Job #{self.job_id} · {job.get('primary', '?')} · {job.get('status', '?')} · "
+            f"{job.get('stage', '')} · runs {job.get('runs', 0)} · next run "
+            f"{until(job.get('next_run_at'), snap_at) if job.get('next_run_at') else '—'}"
+        ]
         if strategy:
             lines.append("strategy: " + " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in strategy.items() if v))
         run = self.detail.run if self.detail else None
         if run:
-            lines.append(f"run {run['number']} ({run['type']}) {run['status']} · {run['tokens']:,} tokens · "
-                         f"${run['cost']:.4f}" + (f" · error: {run['error']}" if run.get("error") else ""))
+            lines.append(
+                f"run {run['number']} ({run['type']}) {run['status']} · {run['tokens']:,} tokens · "
+                f"${run['cost']:.4f}" + (f" · error: {run['error']}" if run.get("error") else "")
+            )
         if job.get("error"):
             lines.append(f"error: {job['error']}")
         self.query_one("#job-summary", Static).update(redact("\n".join(lines)))
@@ -130,8 +135,11 @@ class JobDetailScreen(Screen[None]):
             comps.append(text + (f" ({state['error']})" if state.get("error") else ""))
         self.query_one("#job-competitors", Static).update(redact("\n".join(comps)) or "—")
         self._fill_reels()
-        hooks = [f"{i}. [{h.get('hook_type', '')}] {h.get('hook_text', '')}\n   from {h.get('source_shortcode', '')}:"
-                 f" {short(h.get('adaptation'), 100)}" for i, h in enumerate(detail.hooks, 1)]
+        hooks = [
+            f"{i}. [{h.get('hook_type', '')}] {h.get('hook_text', '')}\n   from {h.get('source_shortcode', '')}:"
+            f" {short(h.get('adaptation'), 100)}"
+            for i, h in enumerate(detail.hooks, 1)
+        ]
         self.query_one("#job-hooks", Static).update("\n".join(hooks) or "no hooks yet")
         self.query_one("#job-scripts", Static).update(_scripts_text(detail.scripts) or "no scripts yet")
 
@@ -149,10 +157,16 @@ class JobDetailScreen(Screen[None]):
         why_width = max(12, self.app.size.width - 52) if narrow else 50
         for r in self.detail.reels if self.detail else []:
             outlier = r.get("outlier_score")
-            cells = {"Role": r.get("role", ""), "Account": short(r.get("username"), 16 if narrow else 30),
-                     "Rank": r.get("rank", ""), "Reel": r.get("shortcode", ""),
-                     "Views": f"{int(r.get('views') or 0):,}", "Outlier": f"{outlier:.1f}×" if outlier else "—",
-                     "Hook": short(r.get("hook_text"), 40), "Why chosen": short(r.get("reason"), why_width)}
+            cells = {
+                "Role": r.get("role", ""),
+                "Account": short(r.get("username"), 16 if narrow else 30),
+                "Rank": r.get("rank", ""),
+                "Reel": r.get("shortcode", ""),
+                "Views": f"{int(r.get('views') or 0):,}",
+                "Outlier": f"{outlier:.1f}×" if outlier else "—",
+                "Hook": short(r.get("hook_text"), 40),
+                "Why chosen": short(r.get("reason"), why_width),
+            }
             table.add_row(*(cells[c] for c in columns))
         if self.detail is not None and not self.detail.reels:
             table.add_row(*("no reels selected yet" if c == "Account" else "" for c in columns))
@@ -174,9 +188,11 @@ def _scripts_text(scripts: list[dict[str, Any]]) -> str:
     blocks = []
     for s in scripts:
         body = s.get("script") or {}
-        lines = [f"{s.get('position', '?')}. {body.get('title', s.get('title', ''))} "
-                 f"(~{s.get('estimated_duration_seconds', '?')}s, after {s.get('source_username', '?')})",
-                 f"   hook: {body.get('hook', s.get('hook_text', ''))}"]
+        lines = [
+            f"{s.get('position', '?')}. {body.get('title', s.get('title', ''))} "
+            f"(~{s.get('estimated_duration_seconds', '?')}s, after {s.get('source_username', '?')})",
+            f"   hook: {body.get('hook', s.get('hook_text', ''))}",
+        ]
         for section in body.get("sections", []):
             lines.append(f"   {section.get('label', '')}: {section.get('text', '')}")
         if body.get("call_to_action"):

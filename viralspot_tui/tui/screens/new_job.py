@@ -89,8 +89,9 @@ class NewJobScreen(ModalScreen[NewJobRequest | None]):
             ok = False
         if not ok:
             return None
-        strategy = {key: self.query_one(f"#{key}", Input).value.strip()
-                    for key in ("content_type", "target_audience", "goals")}
+        strategy = {
+            key: self.query_one(f"#{key}", Input).value.strip() for key in ("content_type", "target_audience", "goals")
+        }
         return NewJobRequest(primary, competitors, {k: v for k, v in strategy.items() if v})
 
     @on(Button.Pressed, "#create")

@@ -25,9 +25,15 @@ __all__ = ["AnalysisPane"]
 _STATUS_STYLE = {"processing": "$success", "failed": "$error", "paused": "$warning", "completed": "$text-muted"}
 _WIDE_STAGE = 16
 # Short forms of the workflow's stages (core.viral.models.Stage) for a narrow Stage column.
-_SHORT_STAGE = {"fetching profiles": "fetching", "selecting reels": "select", "transcripts": "transcr.",
-                "profile analysis": "profile", "hook analysis": "hooks", "hook generation": "hook gen",
-                "script writing": "scripts"}
+_SHORT_STAGE = {
+    "fetching profiles": "fetching",
+    "selecting reels": "select",
+    "transcripts": "transcr.",
+    "profile analysis": "profile",
+    "hook analysis": "hooks",
+    "hook generation": "hook gen",
+    "script writing": "scripts",
+}
 
 
 def _competitors(value: Any) -> list[str]:
@@ -41,8 +47,15 @@ class AnalysisPane(Pane):
     pane_id = "analysis"
     title = "2 Analysis"
     processor = "viral"
-    wide_columns = (("primary", "Primary", 12), ("progress", "Progress", 11), ("stage", "Stage", _WIDE_STAGE),
-                    ("runs", "Runs", 4), ("next", "Next run", 8), ("comp", "Competitors", 10), ("id", "#", 4))
+    wide_columns = (
+        ("primary", "Primary", 12),
+        ("progress", "Progress", 11),
+        ("stage", "Stage", _WIDE_STAGE),
+        ("runs", "Runs", 4),
+        ("next", "Next run", 8),
+        ("comp", "Competitors", 10),
+        ("id", "#", 4),
+    )
     narrow_columns = (("primary", "Primary", 11), ("progress", "Prog", 4), ("stage", "Stage", 8))
     flex_column = "stage"
     wide_flex_column = "comp"
@@ -62,15 +75,23 @@ class AnalysisPane(Pane):
     def apply(self, snap: EngineSnapshot) -> None:
         self.last_snapshot = snap
         jobs = list((snap.viral or {}).get("jobs", []))
-        self._jobs = {str(job.get("id")): job for job in jobs
-                      if self.matches(str(job.get("primary", "")), *_competitors(job.get("competitors")))}
+        self._jobs = {
+            str(job.get("id")): job
+            for job in jobs
+            if self.matches(str(job.get("primary", "")), *_competitors(job.get("competitors")))
+        }
         self.query_one("#analysis-empty").display = not jobs
         running = (snap.viral or {}).get("running", 0)
         info = snap.processors.get("viral")
         state = info.state if info else "not running"
-        self.set_titles(*self.titles_with_state(
-            f"{self.title} · {len(jobs)} jobs, {running} running", f"{self.title} · {len(jobs)} jobs, {running} run",
-            f"{self.title} · {running}/{len(jobs)} run", state=state))
+        self.set_titles(
+            *self.titles_with_state(
+                f"{self.title} · {len(jobs)} jobs, {running} running",
+                f"{self.title} · {len(jobs)} jobs, {running} run",
+                f"{self.title} · {running}/{len(jobs)} run",
+                state=state,
+            )
+        )
         assert self.table is not None
         widths = self.table.widths
         self.table.sync([(key, self._row(job, snap, widths)) for key, job in self._jobs.items()])
@@ -85,13 +106,17 @@ class AnalysisPane(Pane):
         pct = f"{progress:3.0f}%"
         primary = str(job.get("primary", ""))
         stage_width = widths.get("stage") or _WIDE_STAGE
-        return {"primary": short(primary, widths.get("primary") or 12),
-                "progress": f"{bar(progress / 100, 6)} {pct}" if (widths.get("progress") or 11) >= 11 else pct,
-                "stage": Content.styled(short(_stage(job, status, stage_width), stage_width),
-                                        _STATUS_STYLE.get(status, "")),
-                "runs": str(job.get("runs", 0)),
-                "next": until(job.get("next_run_at"), snap.at) if job.get("next_run_at") else "—",
-                "comp": short(comp_text, widths.get("comp") or 24), "id": job.get("id")}
+        return {
+            "primary": short(primary, widths.get("primary") or 12),
+            "progress": f"{bar(progress / 100, 6)} {pct}" if (widths.get("progress") or 11) >= 11 else pct,
+            "stage": Content.styled(
+                short(_stage(job, status, stage_width), stage_width), _STATUS_STYLE.get(status, "")
+            ),
+            "runs": str(job.get("runs", 0)),
+            "next": until(job.get("next_run_at"), snap.at) if job.get("next_run_at") else "—",
+            "comp": short(comp_text, widths.get("comp") or 24),
+            "id": job.get("id"),
+        }
 
 
 def _stage(job: dict[str, Any], status: str, width: int) -> str:

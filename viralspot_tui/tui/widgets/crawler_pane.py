@@ -33,8 +33,15 @@ class CrawlerPane(Pane):
     pane_id = "crawler"
     title = "3 Crawler"
     processor = "crawler"
-    wide_columns = (("round", "Rnd", 5), ("seed", "Seed", 16), ("found", "Found", 5), ("dropped", "Drop", 4),
-                    ("dup", "Dup", 4), ("queued", "Queued", 6), ("why", "Dropped because", 12))
+    wide_columns = (
+        ("round", "Rnd", 5),
+        ("seed", "Seed", 16),
+        ("found", "Found", 5),
+        ("dropped", "Drop", 4),
+        ("dup", "Dup", 4),
+        ("queued", "Queued", 6),
+        ("why", "Dropped because", 12),
+    )
     narrow_columns = (("round", "Rnd", 4), ("seed", "Seed", 6), ("found", "Fnd", 3), ("queued", "Queued", 6))
     flex_column = "seed"
     wide_flex_column = "why"
@@ -59,10 +66,20 @@ class CrawlerPane(Pane):
             total, why = _dropped(r.get("dropped"))
             queued = r.get("queued", 0)
             queued = len(queued) if isinstance(queued, list) else int(queued or 0)
-            rows.append((label, {"round": label, "seed": short(str(r.get("seed", "")), seed_width),
-                                 "found": int(r.get("found", 0)), "dropped": total, "dup": int(r.get("duplicates", 0)),
-                                 "queued": queued,
-                                 "why": short(redact(why or str(r.get("error") or "")), self.table.widths.get("why") or 40)}))
+            rows.append(
+                (
+                    label,
+                    {
+                        "round": label,
+                        "seed": short(str(r.get("seed", "")), seed_width),
+                        "found": int(r.get("found", 0)),
+                        "dropped": total,
+                        "dup": int(r.get("duplicates", 0)),
+                        "queued": queued,
+                        "why": short(redact(why or str(r.get("error") or "")), self.table.widths.get("why") or 40),
+                    },
+                )
+            )
         self.table.sync(rows)
 
     def _apply_totals(self, crawler: dict[str, Any], snap: EngineSnapshot) -> None:
@@ -93,7 +110,9 @@ def _describe_current(current: Any) -> str:
         return str(current)
     text = f"#{current.get('request_id', '?')} {current.get('state', 'running')}"
     if current.get("max_rounds"):
-        text += f" round {min(int(current.get('rounds_done', 0)) + 1, int(current['max_rounds']))}/{current['max_rounds']}"
+        text += (
+            f" round {min(int(current.get('rounds_done', 0)) + 1, int(current['max_rounds']))}/{current['max_rounds']}"
+        )
     if current.get("seed"):
         text += f" seed {current['seed']}"
     return text

@@ -40,8 +40,9 @@ class HeaderBar(Static):
         self.update(self.render_header(snap, quota, procs))
 
     @staticmethod
-    def render_header(snap: EngineSnapshot, quota: tuple[tuple[str, str], ...],
-                      procs: tuple[tuple[str, str, int], ...]) -> Content:
+    def render_header(
+        snap: EngineSnapshot, quota: tuple[tuple[str, str], ...], procs: tuple[tuple[str, str, int], ...]
+    ) -> Content:
         parts: list[Content] = [Content.from_markup("[b]ViralSpot[/b] ")]
         if snap.simulated:
             parts.append(Content.from_markup("[reverse $warning] SIMULATED DATA [/] "))

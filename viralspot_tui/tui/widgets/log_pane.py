@@ -21,15 +21,18 @@ from .pane import Pane
 
 __all__ = ["LogPane", "EventLog"]
 
-_LOG_ACTIONS = {"cursor_down": "scroll_down", "cursor_up": "scroll_up", "scroll_top": "scroll_home",
-                "scroll_bottom": "scroll_end"}
+_LOG_ACTIONS = {
+    "cursor_down": "scroll_down",
+    "cursor_up": "scroll_up",
+    "scroll_top": "scroll_home",
+    "scroll_bottom": "scroll_end",
+}
 
 
 class EventLog(Log):
     """A Log with the same j/k/g/G keys (and binding ids) as the tables."""
 
-    BINDINGS = [b.__class__(b.key, _LOG_ACTIONS[b.action], b.description, show=False, id=b.id)
-                for b in TABLE_BINDINGS]
+    BINDINGS = [b.__class__(b.key, _LOG_ACTIONS[b.action], b.description, show=False, id=b.id) for b in TABLE_BINDINGS]
 
 
 class LogPane(Pane):
@@ -82,5 +85,4 @@ class LogPane(Pane):
         super().set_filter(text)
         log = self.query_one(EventLog)
         log.clear()
-        log.write_lines([line for kind, message, line in self._history if self.matches(kind, message)],
-                        scroll_end=True)
+        log.write_lines([line for kind, message, line in self._history if self.matches(kind, message)], scroll_end=True)

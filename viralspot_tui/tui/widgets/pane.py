@@ -62,8 +62,9 @@ class Pane(Vertical):
         gives the side panes 48 cells); then the flex column takes the width left over. Widths
         declared for flex columns are their minimum.
         """
-        columns, flex = (self.narrow_columns, self.flex_column) if self.narrow else (self.wide_columns,
-                                                                                      self.wide_flex_column)
+        columns, flex = (
+            (self.narrow_columns, self.flex_column) if self.narrow else (self.wide_columns, self.wide_flex_column)
+        )
         columns = list(columns)
         if not self.outer_size.width:  # not laid out yet: the resize that follows fits it
             return columns
@@ -78,8 +79,9 @@ class Pane(Vertical):
             columns = [column for column in columns if column[0] != key]
         if flex is not None:
             spare = room - needed(columns)
-            columns = [(key, label, (width or 0) + max(0, spare) if key == flex else width)
-                       for key, label, width in columns]
+            columns = [
+                (key, label, (width or 0) + max(0, spare) if key == flex else width) for key, label, width in columns
+            ]
         return columns
 
     def make_table(self, **kwargs: Any) -> KeyedTable:
@@ -120,8 +122,12 @@ class Pane(Vertical):
         if not state or state == "running":
             return (*bodies, self.title)
         short = _SHORT_STATE.get(state, state)
-        titles = (*(f"{b} · {state}" for b in bodies), *(f"{b} · {short}" for b in bodies),
-                  f"{self.title} · {short}", self.title)
+        titles = (
+            *(f"{b} · {state}" for b in bodies),
+            *(f"{b} · {short}" for b in bodies),
+            f"{self.title} · {short}",
+            self.title,
+        )
         return tuple(dict.fromkeys(titles))
 
     @property

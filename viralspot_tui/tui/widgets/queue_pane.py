@@ -31,18 +31,35 @@ _STATE = {
     Status.COMPLETED: ("✓ done", "$text-muted"),
 }
 _LANE_ORDER = (Status.PROCESSING, Status.PENDING, Status.PAUSED, Status.FAILED, Status.COMPLETED)
-_LANE_LABEL = {Status.PROCESSING: "run", Status.PENDING: "pend", Status.PAUSED: "paus",
-               Status.FAILED: "fail", Status.COMPLETED: "done"}
+_LANE_LABEL = {
+    Status.PROCESSING: "run",
+    Status.PENDING: "pend",
+    Status.PAUSED: "paus",
+    Status.FAILED: "fail",
+    Status.COMPLETED: "done",
+}
 
 
 class QueuePane(Pane):
     pane_id = "queue"
     title = "1 Queue"
     processor = "queue"
-    wide_columns = (("state", "State", 6), ("prio", "Pri", 4), ("user", "Username", 18), ("att", "Try", 3),
-                    ("age", "Age", 4), ("error", "Last error", 10), ("id", "#", 6))
-    narrow_columns = (("state", "State", 5), ("prio", "Pri", 4), ("user", "Username", 13), ("att", "Try", 3),
-                      ("error", "Last error", 10))
+    wide_columns = (
+        ("state", "State", 6),
+        ("prio", "Pri", 4),
+        ("user", "Username", 18),
+        ("att", "Try", 3),
+        ("age", "Age", 4),
+        ("error", "Last error", 10),
+        ("id", "#", 6),
+    )
+    narrow_columns = (
+        ("state", "State", 5),
+        ("prio", "Pri", 4),
+        ("user", "Username", 13),
+        ("att", "Try", 3),
+        ("error", "Last error", 10),
+    )
     flex_column = "error"
     wide_flex_column = "error"
     drop_order = ("id", "age")
@@ -86,8 +103,11 @@ class QueuePane(Pane):
             lines.append(Content("").join(cells))
         self.query_one("#lanes", Static).update(Content("\n").join(lines))
         running = f"{q.in_flight}/{q.max_concurrent}"
-        self.set_titles(*self.titles_with_state(f"{self.title} · {running} running", f"{self.title} · {running} run",
-                                                state=getattr(info, "state", "")))
+        self.set_titles(
+            *self.titles_with_state(
+                f"{self.title} · {running} running", f"{self.title} · {running} run", state=getattr(info, "state", "")
+            )
+        )
 
     def _apply_throughput(self, q: QueueSnapshot) -> None:
         data = list(q.throughput[-60:])
@@ -108,8 +128,12 @@ class QueuePane(Pane):
         if (widths.get("state") or 6) < 6:
             label = label.replace(" ", "")  # "✗fail": the glyph and the word, without the gap
         user_width = widths.get("user") or 18
-        return {"state": Content.styled(label, style),
-                "prio": Content.styled(item.priority.value, "bold $accent" if item.priority is Priority.HIGH else ""),
-                "user": item.username if user_width >= 18 else short(item.username, user_width),
-                "att": f"{item.attempts}/{item.max_attempts}", "age": age(item.created_at, snap.at),
-                "error": short(redact(item.last_error or ""), widths.get("error") or 30), "id": item.id}
+        return {
+            "state": Content.styled(label, style),
+            "prio": Content.styled(item.priority.value, "bold $accent" if item.priority is Priority.HIGH else ""),
+            "user": item.username if user_width >= 18 else short(item.username, user_width),
+            "att": f"{item.attempts}/{item.max_attempts}",
+            "age": age(item.created_at, snap.at),
+            "error": short(redact(item.last_error or ""), widths.get("error") or 30),
+            "id": item.id,
+        }
