@@ -75,20 +75,21 @@ async def run(out: Path) -> None:
             await asyncio.sleep(0.05)
         sup = app.supervisor
         await sup.runtime.queue.enqueue(EXTRA, Priority.LOW, "crawler")
-        await app.operator.create_job("natgeo", ["nasa", "garyvee", "hubermanlab"], {"goals": "more saves"})
-        await app.operator.run_crawler(["natgeo"])
+        await app.ops.create_job("natgeo", ["nasa", "garyvee", "hubermanlab"], {"goals": "more saves"})
+        await app.ops.request_crawl(["natgeo"], source="console")
 
         async def job_done() -> bool:
-            jobs = (sup.snapshot().viral or {}).get("jobs", [])
-            return bool(jobs) and jobs[-1].get("status") == "completed"
+            viral = sup.snapshot().viral
+            jobs = list(viral.jobs) if viral else []
+            return bool(jobs) and jobs[-1].status == "completed"
 
         async def busy_everywhere() -> bool:
             snap = sup.snapshot()
             done = sum(n for (_, status), n in snap.queue.counts.items() if status.value == "COMPLETED")
-            return done >= 4 and bool((snap.crawler or {}).get("rounds")) and snap.queue.in_flight > 0
+            return done >= 4 and bool(snap.crawler and snap.crawler.rounds) and snap.queue.in_flight > 0
 
         await wait_until(job_done, 120, "the analysis job")
-        await app.operator.create_job("nasa", ["natgeo", "garyvee"], {"content_type": "explainers"})
+        await app.ops.create_job("nasa", ["natgeo", "garyvee"], {"content_type": "explainers"})
         await wait_until(busy_everywhere, 120, "queue and crawler progress")
         await asyncio.sleep(1.5)
         await pilot.pause()
@@ -100,7 +101,7 @@ async def run(out: Path) -> None:
         await pilot.pause(0.5)
         await pilot.press("2")
         table = app.screen.query_one("#analysis-table")
-        table.select_key(str(min(int(j["id"]) for j in sup.snapshot().viral["jobs"])))
+        table.select_key(str(min(j.id for j in sup.snapshot().viral.jobs)))
         await pilot.press("enter")
         while not (isinstance(app.screen, JobDetailScreen) and app.screen.detail and app.screen.detail.scripts):
             await asyncio.sleep(0.1)

@@ -241,13 +241,15 @@ class Settings(BaseSettings):
     def db_path(self) -> Path:
         return self.data_dir / "viralspot.db"
 
-    def require_real_keys(self) -> None:
-        """Refuse a real (non-simulated) run without the keys it needs, naming the variable."""
+    def require_real_keys(self, *, ai: bool = True) -> None:
+        """Refuse a real (non-simulated) run without the keys it needs, naming the variable.
+
+        ``ai=False`` when no hosted processor uses the AI (``run --processors queue,crawler``)."""
         if self.simulate:
             return
         if self.rapidapi.key is None:
             raise MissingSecret("RAPIDAPI_KEY", "the Instagram scraper and transcript APIs")
-        if self.openai.api_key is None:
+        if ai and self.openai.api_key is None:
             raise MissingSecret("OPENAI_API_KEY", "the viral ideas AI pipeline")
         if self.queue.backend == "supabase":
             if not self.supabase.url:

@@ -61,14 +61,14 @@ async def test_processor_stops_on_the_budget_and_resumes_the_next_day(make_runti
     try:
 
         async def waiting() -> bool:
-            current = processor.snapshot()["current"]
-            return current is not None and current["state"] == "waiting_budget"
+            current = processor.snapshot().current
+            return current is not None and current.state == "waiting_budget"
 
         await _until(waiting)
         assert sim.stats.count(endpoint="similar") == 3
         snap = processor.snapshot()
-        assert snap["budget"]["spent"] == 3 and snap["budget"]["limit"] == 3
-        assert snap["current"]["rounds_done"] == 3
+        assert snap.budget.used == 3 and snap.budget.limit == 3
+        assert snap.current.rounds_done == 3
         await asyncio.sleep(0.1)  # still waiting: no call is made on a spent budget
         assert sim.stats.count(endpoint="similar") == 3
         assert not await processor.is_idle()

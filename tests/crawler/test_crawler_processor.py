@@ -47,14 +47,14 @@ async def test_runs_a_pending_request_and_reports_it_in_the_snapshot(runtime, si
     finally:
         await _stop(control, task)
     snap = processor.snapshot()
-    json.dumps(snap)  # JSON-serialisable for `status --json`
-    assert snap["current"] is None
-    assert snap["totals"] == {"queued": 15, "target": 15}
-    assert snap["last"]["outcome"] == "target_reached"
-    assert [r["seed"] for r in snap["rounds"]] == seeds[: len(snap["rounds"])]
-    for r in snap["rounds"]:
-        assert r["found"] == r["dropped_total"] + r["duplicates"] + r["queued"]
-    assert snap["budget"]["spent"] >= len(snap["rounds"])
+    json.dumps(snap.to_json())  # JSON-serialisable for `status --json`
+    assert snap.current is None
+    assert (snap.queued, snap.target) == (15, 15)
+    assert snap.last_outcome == "target_reached"
+    assert [r.seed for r in snap.rounds] == seeds[: len(snap.rounds)]
+    for r in snap.rounds:
+        assert r.found == r.dropped_total + r.duplicates + r.queued
+    assert snap.budget.used >= len(snap.rounds)
     assert await processor.is_idle()
 
 
@@ -77,11 +77,11 @@ async def test_history_survives_a_new_processor(runtime, sim):
         await _until(lambda: _has_rounds(second))
     finally:
         await _stop(control, task)
-    assert [r["round"] for r in second.snapshot()["rounds"]] == [1, 2]
+    assert [r.round for r in second.snapshot().rounds] == [1, 2]
 
 
 async def _has_rounds(processor):
-    return len(processor.snapshot()["rounds"]) > 0
+    return len(processor.snapshot().rounds) > 0
 
 
 async def test_pausable_between_rounds(runtime, sim):
@@ -94,7 +94,7 @@ async def test_pausable_between_rounds(runtime, sim):
         await _until(lambda: _state_is(processor, "paused"))
         await asyncio.sleep(0.1)
         assert sim.stats.count(endpoint="similar") == 1
-        assert processor.snapshot()["current"]["rounds_done"] == 1
+        assert processor.snapshot().current.rounds_done == 1
         control.resume()
         await _until(lambda: _status(processor, request.id, RequestStatus.COMPLETED))
     finally:
@@ -103,8 +103,8 @@ async def test_pausable_between_rounds(runtime, sim):
 
 
 async def _state_is(processor, state):
-    current = processor.snapshot()["current"]
-    return current is not None and current["state"] == state
+    current = processor.snapshot().current
+    return current is not None and current.state == state
 
 
 async def test_stop_between_rounds_hands_the_crawl_back_and_a_restart_resumes_it(runtime, sim):
@@ -154,7 +154,7 @@ async def test_scheduled_crawls_run_every_interval(make_runtime, sim, clock):
         await asyncio.sleep(0.1)
         assert await _count_scheduled(processor, 1)  # not due again yet
         assert await processor.is_idle()
-        assert processor.snapshot()["next_scheduled_at"] == (clock.now() + timedelta(minutes=10)).isoformat()
+        assert processor.snapshot().next_scheduled_at == clock.now() + timedelta(minutes=10)
         clock.advance(minutes=10)
         control.wake()
         await _until(lambda: _count_scheduled(processor, 2, done=True))

@@ -71,7 +71,7 @@ def test_pause_resume_add_and_status_against_a_running_runner(tmp_path: Path) ->
         _until(lambda: _status(data)["engine_running"])
 
         paused = _cli(data, "pause", "queue")
-        assert paused.returncode == 0 and "paused queue" in paused.stdout
+        assert paused.returncode == 0 and "queue paused" in paused.stdout
         assert _until(lambda: _status(data)["processors"].get("queue", {}).get("state") == "paused")
 
         added = _cli(data, "queue", "add", "natgeo", "@nasa", "bad..name", "--priority", "high")
@@ -82,7 +82,7 @@ def test_pause_resume_add_and_status_against_a_running_runner(tmp_path: Path) ->
         assert _status(data)["queue"]["HIGH"] == {"PENDING": 2}  # paused: nothing was claimed
 
         resumed = _cli(data, "resume", "queue")
-        assert "resumed queue" in resumed.stdout
+        assert "queue resumed" in resumed.stdout
         assert _until(lambda: _status(data)["queue"]["HIGH"] == {"COMPLETED": 2})
 
         listed = json.loads(_cli(data, "queue", "list", "--json").stdout)

@@ -50,22 +50,22 @@ def test_bump_retry_and_remove(tmp_path: Path) -> None:
     data = tmp_path / "d"
     _run(data, "queue", "add", "alpha", "beta", "gamma")
     bumped = _run(data, "queue", "bump", "beta", "--priority", "high")
-    assert bumped.exit_code == 0 and "beta: priority HIGH" in bumped.output
+    assert bumped.exit_code == 0 and "beta is now HIGH" in bumped.output
     assert _run(data, "queue", "bump", "nobody").exit_code == 1
 
     _fail_everything(data)
     failed = json.loads(_run(data, "queue", "list", "--status", "failed", "--json").output)
     assert {i["username"] for i in failed} == {"alpha", "beta", "gamma"}
     one = _run(data, "queue", "retry", "alpha")
-    assert one.exit_code == 0 and "1 item(s) back to PENDING" in one.output
+    assert one.exit_code == 0 and "alpha queued again" in one.output
     rest = _run(data, "queue", "retry", "--all-failed")
-    assert "2 item(s) back to PENDING" in rest.output
+    assert "2 failed items queued again" in rest.output
     pending = json.loads(_run(data, "queue", "list", "--status", "pending", "--json").output)
     assert {i["username"] for i in pending} == {"alpha", "beta", "gamma"}
     assert all(i["attempts"] == 0 and i["last_error"] is None for i in pending)
 
     removed = _run(data, "queue", "remove", "gamma")
-    assert removed.exit_code == 0 and "removed 1 row(s)" in removed.output
+    assert removed.exit_code == 0 and "gamma removed from the queue" in removed.output
     assert _run(data, "queue", "remove", "gamma").exit_code == 1
     assert _run(data, "queue", "remove", "..bad").exit_code == 2
 

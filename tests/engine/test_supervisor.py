@@ -69,6 +69,7 @@ async def test_paused_processors_are_remembered_across_restarts(tmp_path):
 
 async def test_control_commands_are_applied_and_answered(tmp_path):
     from viralspot_tui.core.control import ControlChannel
+    from viralspot_tui.core.ops.link import decode_answer
 
     runtime = await Runtime.open(make_settings(tmp_path), with_providers=False)
     sup = Supervisor(runtime, [crashing_processor(runtime, crashes=0)], LocalOnlyBackend())
@@ -76,9 +77,12 @@ async def test_control_commands_are_applied_and_answered(tmp_path):
     try:
         await sup.start()
         answer = await channel.wait_result(await channel.post("pause", target="crashy"))
-        assert answer is not None and answer.result == "paused crashy" and sup.is_paused("crashy")
+        assert answer is not None and sup.is_paused("crashy")
+        assert decode_answer(answer.result) == (True, "crashy paused")
         bad = await channel.wait_result(await channel.post("explode"))
-        assert bad is not None and bad.result.startswith("error: unknown command")
+        assert bad is not None
+        ok, message = decode_answer(bad.result)
+        assert not ok and message.startswith("unknown command")
         await channel.post("quit")
         await wait_for(lambda: sup.quit_requested.is_set())
     finally:
@@ -96,7 +100,7 @@ async def test_a_crash_message_is_redacted_before_it_is_stored_or_published(tmp_
         await sup.start()
         await wait_for(lambda: crashy.ticks > 0)
         snap = await sup.refresh()
-        await sup._publish_state()
+        await sup.publisher.publish(sup.snapshot())
         published = await runtime.control_state("engine")
     finally:
         await sup.stop(grace_seconds=0)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from tui_kit import make_app, started, tui_settings, until
 
+from viralspot_tui.core.views import JobView, ViralSnapshot
 from viralspot_tui.tui.screens.job_detail import JobDetailScreen
 
 
@@ -35,9 +36,10 @@ async def test_a_bad_job_row_does_not_kill_the_job_detail_timer(tmp_path):
 
         def odd_snapshot():
             snap = real()
-            return replace(snap, viral={"running": 0, "jobs": [{"id": 1, "primary": "x", "progress": "n/a"}]})
+            return replace(snap, viral=ViralSnapshot(jobs=(replace(job, progress="n/a"),)))  # type: ignore[arg-type]
 
-        app.show_job({"id": 1, "primary": "x", "status": "pending", "progress": 0})
+        job = JobView(1, "x", ("y",), "pending", "queued", 0, 0, False, None, None)
+        app.show_job(job)
         await until(lambda: isinstance(app.screen, JobDetailScreen), what="detail open")
         app.supervisor.snapshot = odd_snapshot  # a malformed row reaches the 1 s follow timer
         await pilot.pause(2.5)

@@ -69,7 +69,8 @@ async def test_add_usernames_valid_and_invalid(tmp_path):
         await pilot.press("enter")
         await until(lambda: not isinstance(app.screen, AddUsernamesScreen), what="dialog closed")
         await until(lambda: _count(app, 2), what="two names enqueued")
-        assert await statuses(app) == {"good_one": ("HIGH", "PENDING"), "other.user": ("HIGH", "PENDING")}
+        # The one default of every way in (core/ops): LOW, as on the command line.
+        assert await statuses(app) == {"good_one": ("LOW", "PENDING"), "other.user": ("LOW", "PENDING")}
 
 
 async def test_retry_selected_and_retry_all_failed(tmp_path):

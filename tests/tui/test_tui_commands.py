@@ -6,7 +6,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input
 from tui_kit import app_state, focused, make_app, screen_text, started, statuses, tui_settings, until
 
-from viralspot_tui.core.models.queue import Priority
+from viralspot_tui.core.models.queue import Priority, Status
 from viralspot_tui.tui.screens.command_line import CommandLineScreen
 from viralspot_tui.tui.screens.help import HelpScreen
 
@@ -43,7 +43,17 @@ async def test_command_line_pause_bump_and_quit(tmp_path):
         await until(lambda: not sup.is_paused("crawler"), what=":resume all")
         # alice now runs; wait until she settles so that ":q" finds nothing in flight
         await until(lambda: _settled(app, "alice"), timeout=30, what="alice settled")
-        await until(lambda: app.work_in_flight() == 0, timeout=30, what="nothing in flight")
+        # The console decides from its snapshot, which may lag the database: wait until the snapshot
+        # itself shows alice done, or ``:q`` may still see her in flight and ask first.
+        await until(
+            lambda: (
+                app.work_in_flight() == 0
+                and app.last_snapshot.queue.count(status=Status.PROCESSING) == 0
+                and app.last_snapshot.queue.count(status=Status.PENDING) == 0
+            ),
+            timeout=30,
+            what="nothing in flight",
+        )
         await _command(pilot, "q")
         await until(lambda: not app.is_running, timeout=30, what=lambda: f":q exits when idle; {app_state(app)}")
     assert app.return_code == 0

@@ -66,9 +66,16 @@ async def test_job_detail_shows_reels_hooks_and_scripts(tmp_path):
 
 async def test_c_asks_the_crawler_for_a_crawl(tmp_path):
     app = make_app(tui_settings(tmp_path), processors=("crawler",))
-    async with app.run_test() as pilot:
+    async with app.run_test(notifications=True) as pilot:
         await started(app, pilot)
         app.supervisor.pause("crawler")  # record only: the request must be there, run or not
+        await pilot.press("c")  # nothing stored to seed from: refused, saying how to give a seed
+        await until(lambda: any("--seed" in n.message for n in app._notifications), what="refusal shown")
+        await app.supervisor.runtime.db.write(
+            lambda c: c.execute(
+                "INSERT INTO primary_profiles (username, first_scraped_at, last_scraped_at) VALUES ('seed.one', '', '')"
+            )
+        )
         await pilot.press("c")
         store = CrawlerStore(app.supervisor.runtime.db, app.supervisor.runtime.clock)
         await until(lambda: _requests(store, 1), what="crawl requested")

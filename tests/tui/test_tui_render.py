@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from textual.app import App, ComposeResult
 from tui_kit import make_app, screen_text, started, tui_settings
+from views_kit import crawler_view, jobs_view
 
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.models.queue import Priority
@@ -37,49 +39,34 @@ def assert_frame(name: str, text: str) -> None:
     assert frame == expected, "\n".join(["frame differs from " + path.name, frame])
 
 
-VIRAL = {
-    "running": 1,
-    "jobs": [
-        {
-            "id": 7,
-            "primary": "sunny.bakes",
-            "competitors": ["rival_one", "rival_two"],
-            "status": "processing",
-            "stage": "transcripts",
-            "progress": 45,
-            "runs": 1,
-            "next_run_at": None,
-            "error": None,
-        },
-        {
-            "id": 6,
-            "primary": "natgeo",
-            "competitors": ["nasa"],
-            "status": "completed",
-            "stage": "done",
-            "progress": 100,
-            "runs": 2,
-            "next_run_at": "2026-11-02T12:00:00+00:00",
-            "error": None,
-        },
-    ],
-}
-CRAWLER = {
-    "rounds": [
-        {
-            "request_id": 3,
-            "round": 1,
-            "seed": "natgeo",
-            "found": 14,
-            "dropped": {"private": 2, "below_min_followers": 3},
-            "duplicates": 4,
-            "queued": 5,
-        }
-    ],
-    "current": None,
-    "totals": {"queued": 5, "target": 20},
-    "budget": None,
-}
+JOBS = [
+    {
+        "primary": "natgeo",
+        "competitors": ["nasa"],
+        "status": "completed",
+        "stage": "done",
+        "progress": 100,
+        "runs": 2,
+        "next_run_at": None,  # set from the frozen clock below
+    },
+    {
+        "primary": "sunny.bakes",
+        "competitors": ["rival_one", "rival_two"],
+        "status": "processing",
+        "stage": "transcripts",
+        "progress": 45,
+        "runs": 1,
+    },
+]
+ROUNDS = [
+    {
+        "seed": "natgeo",
+        "found": 14,
+        "dropped": {"private": 2, "below_min_followers": 3},
+        "duplicates": 4,
+        "queued": [f"found{i}" for i in range(5)],
+    }
+]
 
 
 async def _dashboard(tmp_path, size):
@@ -91,8 +78,12 @@ async def _dashboard(tmp_path, size):
         queue = app.supervisor.runtime.queue
         await queue.enqueue(["alice", "bob"], Priority.HIGH)
         await queue.enqueue([f"low{i}" for i in range(30)], Priority.LOW)
+        runtime = app.supervisor.runtime
+        jobs = [dict(JOBS[0], next_run_at=clock.now() + timedelta(hours=23, minutes=30)), JOBS[1]]
+        viral = await jobs_view(runtime, jobs, running=1)
+        crawler = await crawler_view(runtime, ROUNDS, target=20)
         clock.advance(90)
-        snap = replace(await app.supervisor.refresh(), viral=VIRAL, crawler=CRAWLER)
+        snap = replace(await app.supervisor.refresh(), viral=viral, crawler=crawler)
         with app.batch_update():
             app.screen.show_snapshot(snap)
         await pilot.pause()

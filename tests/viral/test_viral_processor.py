@@ -39,7 +39,7 @@ async def test_processor_runs_jobs_with_bounded_concurrency(runtime: Runtime, si
     async def watch() -> None:
         nonlocal peak
         while True:
-            peak = max(peak, len(processor.tasks), processor.snapshot()["running"])
+            peak = max(peak, len(processor.tasks), processor.snapshot().running)
             await asyncio.sleep(0.002)
 
     watcher = asyncio.create_task(watch())
@@ -55,11 +55,11 @@ async def test_processor_runs_jobs_with_bounded_concurrency(runtime: Runtime, si
     assert peak == runtime.settings.viral.max_concurrent_jobs == 2
     await processor.refresh_view()
     snap = processor.snapshot()
-    assert snap["running"] == 0 and [j["id"] for j in snap["jobs"]] == [j.id for j in reversed(jobs)]
-    assert all(j["status"] == "completed" and j["progress"] == 100 and j["runs"] == 1 for j in snap["jobs"])
-    assert set(snap["jobs"][0]) >= {
+    assert snap.running == 0 and [j.id for j in snap.jobs] == [j.id for j in reversed(jobs)]
+    assert all(j.status == "completed" and j.progress == 100 and j.runs == 1 for j in snap.jobs)
+    assert set(snap.jobs[0].to_json()) >= {
         "id",
-        "primary",
+        "primary_username",
         "competitors",
         "status",
         "stage",
@@ -96,7 +96,7 @@ async def test_pause_holds_a_job_at_a_boundary_and_resume_finishes_it(tmp_path: 
         calls = len(sim.stats.calls)
         await asyncio.sleep(0.2)
         assert len(sim.stats.calls) == calls  # nothing is sent while paused
-        assert processor.snapshot()["jobs"][0]["status"] == "paused" and paused_at
+        assert processor.snapshot().jobs[0].status == "paused" and paused_at
         assert "AI stage" not in " ".join(e.message for e in runtime.events.recent(500))
         control.resume()
 

@@ -17,9 +17,13 @@ import click
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..core.ops import Operations, OpResult
     from ..core.runtime import Runtime
 
 __all__ = [
+    "open_ops",
+    "run_op",
+    "report",
     "CliState",
     "pass_state",
     "run_async",
@@ -99,29 +103,38 @@ async def open_runtime(state: CliState, *, with_providers: bool = False) -> Asyn
 
 
 async def engine_running(runtime: "Runtime") -> bool:
-    from ..core.control import engine_is_running, read_state_sync
+    from ..core.ops import ControlLink
 
-    state = await runtime.db.read(read_state_sync, "engine")
-    return engine_is_running(state, runtime.clock.now())
+    return await ControlLink(runtime).engine_running()
 
 
-async def notify_engine(runtime: "Runtime", command: str, **args: Any) -> None:
-    """Tell a running engine to look now rather than at its next poll.
+@asynccontextmanager
+async def open_ops(state: CliState, *, with_providers: bool = False) -> AsyncIterator["Operations"]:
+    """The operations layer for one command: the local database, and a control link that reaches
+    a running engine (or records the request for the next start). docs/architecture.md."""
+    from ..core.ops import ControlLink, Operations
 
-    With no engine running and the CSV backend configured, the queue file is brought up to
-    date at once instead (merge the file's edits, write statuses back), so the file an
-    operator looks at always matches what the command just did.
-    """
-    from ..core.control import ControlChannel
+    async with open_runtime(state, with_providers=with_providers) as runtime:
+        yield Operations(runtime, ControlLink(runtime))
 
-    if await engine_running(runtime):
-        await ControlChannel(runtime.db, runtime.clock).post(command, **args)
-        return
-    queue = runtime.settings.queue
-    if command == "wake" and queue.backend == "csv" and queue.queue_file.is_file():
-        from ..core.backends.csv_backend import CsvBackend
 
-        await CsvBackend(runtime, queue.queue_file).stop()
+def run_op(coro: Awaitable[T]) -> T:
+    """Run one operations-layer call; a refusal prints ``error: …`` and exits with its code."""
+    from ..core.ops import OpError
+
+    try:
+        return run_async(coro)
+    except OpError as exc:
+        fail(str(exc), code=exc.exit_code)
+        raise  # unreachable
+
+
+def report(result: "OpResult") -> None:
+    """Print what an action did (one line per name for batches) and exit with its code."""
+    for line in result.lines or (result.message,):
+        click.echo(line, err=line.startswith("refused:"))
+    if result.exit_code:
+        raise SystemExit(result.exit_code)
 
 
 def echo_json(value: Any) -> None:

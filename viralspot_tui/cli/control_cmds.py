@@ -13,29 +13,12 @@ from typing import Any
 
 import click
 
-from .common import CliState, echo_json, engine_running, open_runtime, pass_state, run_async
+from .common import CliState, echo_json, open_ops, open_runtime, pass_state, report, run_async, run_op
 
 __all__ = ["register"]
 
-_TARGET = click.Choice(["queue", "viral", "crawler", "all"])
+_TARGET = click.Choice(["queue", "viral", "crawler", "all"], case_sensitive=False)
 _PROCESSORS = ("queue", "viral", "crawler")
-
-
-async def _steer(state: CliState, command: str, target: str) -> str:
-    from ..core.control import ControlChannel
-
-    async with open_runtime(state) as runtime:
-        channel = ControlChannel(runtime.db, runtime.clock)
-        if await engine_running(runtime):
-            result = await channel.wait_result(await channel.post(command, target=target), timeout=5.0)
-            if result is None:
-                return f"{command} {target}: sent, but the running engine did not answer within 5 s"
-            return result.result or "done"
-        stored = set(json.loads(await channel.get_state("paused") or "[]"))
-        names = set(_PROCESSORS) if target == "all" else {target}
-        stored = stored | names if command == "pause" else stored - names
-        await channel.set_state("paused", json.dumps(sorted(stored)))
-        return f"no engine running; {target} will start {'paused' if command == 'pause' else 'running'}"
 
 
 def _steer_command(command: str) -> click.Command:
@@ -43,7 +26,11 @@ def _steer_command(command: str) -> click.Command:
     @click.argument("target", type=_TARGET)
     @pass_state
     def steer(state: CliState, target: str) -> None:
-        click.echo(run_async(_steer(state, command, target)))
+        async def go():  # noqa: ANN202
+            async with open_ops(state) as ops:
+                return await (ops.pause(target) if command == "pause" else ops.resume(target))
+
+        report(run_op(go()))
 
     return steer
 
@@ -53,18 +40,18 @@ def _steer_command(command: str) -> click.Command:
 @pass_state
 def status(state: CliState, as_json: bool) -> None:
     """Counts by priority and status, processors, jobs, crawler, online/offline and outbox depth."""
-    from ..core.control import engine_is_running, read_state_sync
+    from ..core.control import read_engine
 
     async def go() -> dict[str, object]:
         async with open_runtime(state) as runtime:
             counts = await runtime.queue.counts()
-            published = await runtime.db.read(read_state_sync, "engine")
-            running = engine_is_running(published, runtime.clock.now())
+            published = await runtime.db.read(read_engine, runtime.clock.now())
             stored = await runtime.db.read(_stored_work_sync)
+            paused = json.loads(await runtime.control_state("paused") or "[]")
         by_priority: dict[str, dict[str, int]] = {}
         for (prio, st), n in sorted(counts.items()):
             by_priority.setdefault(prio.value, {})[st.value] = n
-        engine = json.loads(published) if published else {}
+        engine, running = published.state, published.alive
         return {
             "engine_running": running,
             "queue": by_priority,
@@ -79,17 +66,16 @@ def status(state: CliState, as_json: bool) -> None:
             "jobs": stored["jobs"],
             "crawls": stored["crawls"],
             "last_seen": engine.get("heartbeat"),
+            "paused": paused,
         }
 
     data = run_async(go())
     if as_json:
         echo_json(data)
         return
-    click.echo(
-        "engine: "
-        + ("running" if data["engine_running"] else "not running")
-        + (f" ({data['backend']})" if data["backend"] else "")
-    )
+    running = bool(data["engine_running"])
+    seen = f", last heartbeat {data['last_seen']}" if not running and data["last_seen"] else ""
+    click.echo("engine: " + ("running" if running else "not running") + (f" ({data['backend']})" if running else seen))
     queue = data["queue"]
     assert isinstance(queue, dict)
     for prio in ("HIGH", "LOW"):
@@ -107,6 +93,13 @@ def status(state: CliState, as_json: bool) -> None:
             f"  backend {'online' if data['online'] else 'OFFLINE'}, outbox depth {data['outbox_depth']}"
             + (" [SIMULATED DATA]" if data["simulated"] else "")
         )
+        quota = data["quota"]
+        assert isinstance(quota, dict)
+        for name, q in quota.items():
+            if isinstance(q, dict) and q.get("parked_until"):
+                click.echo(f"  {name}: PARKED until {q['parked_until']} ({q.get('parked_reason') or 'quota'})")
+    elif data["paused"]:
+        click.echo(f"  paused at next start: {', '.join(data['paused'])}")  # type: ignore[arg-type]
 
 
 def _stored_work_sync(conn: Any) -> dict[str, dict[str, int]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from .common import CliState, echo_json, engine_running, fail, notify_engine, open_runtime, parse_or_exit, run_async
+from .common import CliState, echo_json, fail, open_ops, report, run_op
 
 __all__ = ["register", "crawl"]
 
@@ -56,10 +56,7 @@ def crawl(
     """Run the network crawler once now (or ask the running console to do it)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..core.models.usernames import normalize_username
-
-    names = parse_or_exit(lambda: list(dict.fromkeys(normalize_username(s) for s in seeds)))
-    code = run_async(_crawl(_state(ctx), names, target, rounds, wait, as_json))
+    code = run_op(_crawl(_state(ctx), list(seeds), target, rounds, wait, as_json))
     if code:
         ctx.exit(code)
 
@@ -67,96 +64,33 @@ def crawl(
 async def _crawl(
     state: CliState, seeds: list[str], target: int | None, rounds: int | None, wait: bool, as_json: bool
 ) -> int:
-    from ..core.crawler.store import CrawlerStore
-
-    cfg = state.settings.crawler
-    async with open_runtime(state, with_providers=wait) as runtime:
-        store = CrawlerStore(runtime.db, runtime.clock)
-        await store.ensure_schema()
-        request = await store.create_request(
-            seeds, target or cfg.target_new_profiles, rounds or cfg.max_rounds, source="cli"
-        )
-        seeds_text = ", ".join(request.seeds) or "automatic"
-        if await engine_running(runtime):
-            await notify_engine(runtime, "wake", target="crawler")
-            if not wait:
-                click.echo(
-                    f"crawl #{request.id} recorded (seeds: {seeds_text}, target {request.target}, "
-                    f"up to {request.max_rounds} rounds); the running engine picks it up now"
-                )
-                return 0
-            return await _follow(store, request.id, as_json)
+    async with open_ops(state) as ops:
+        result = await ops.request_crawl(seeds, target, rounds, source="cli", wait=wait)
+        request_id = result.data.id
         if not wait:
-            click.echo(
-                f"crawl #{request.id} recorded (seeds: {seeds_text}, target {request.target}, "
-                f"up to {request.max_rounds} rounds); no engine is running: it starts with the next "
-                "`viralspot run`, or use --wait to run it now"
-            )
+            click.echo(result.message)
             return 0
-        return await _run_here(runtime, store, request.id, as_json)
-
-
-async def _run_here(runtime: Any, store: Any, request_id: int, as_json: bool) -> int:
-    """No engine: claim our own request and crawl in the foreground."""
-    from ..core.crawler.budget import DailyBudget
-    from ..core.crawler.crawl import Crawl
-    from ..core.crawler.models import CrawlOutcome, RequestStatus
-    from ..core.crawler.seeds import SeedPool
-    from ..core.redaction import mask_secrets
-
-    owner = f"{runtime.instance_id}:cli"
-    request = await store.claim(owner, request_id=request_id)
-    if request is None:  # an engine started meanwhile and took it
-        return await _follow(store, request_id, as_json)
-    if not as_json:
-        click.echo(
-            f"crawl #{request.id}: running here (no engine running)"
-            + (" on SIMULATED data" if runtime.simulated else "")
+        if await ops.link.engine_running():
+            return await _follow(ops, request_id, as_json)
+    async with open_ops(state, with_providers=True) as ops:  # no engine: crawl here
+        if not as_json:
+            click.echo(
+                f"crawl #{request_id}: running here (no engine running)"
+                + (" on SIMULATED data" if ops.runtime.simulated else "")
+            )
+        report = await ops.run_crawl_here(
+            request_id, on_round=None if as_json else (lambda r: click.echo("  " + r.describe()))
         )
-    budget = DailyBudget(store, runtime.clock, runtime.settings.crawler.daily_call_budget)
-
-    async def renew() -> None:
-        await store.renew(request.id, owner)
-
-    crawl = Crawl(
-        runtime,
-        store=store,
-        budget=budget,
-        pool=SeedPool(runtime.db),
-        seeds=request.seeds,
-        target=request.target,
-        max_rounds=request.max_rounds,
-        request_id=request.id,
-        previous=await store.rounds_for(request.id),
-        heartbeat=renew,
-        on_round=None if as_json else (lambda r: click.echo("  " + r.describe())),
-    )
-    try:
-        report = await crawl.run()
-    except asyncio.CancelledError:
-        await asyncio.shield(store.release(request.id, owner))
-        raise
-    except Exception as exc:
-        error = mask_secrets(runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
-        await store.finish(request.id, owner, RequestStatus.FAILED, None, error)
-        fail(f"crawl #{request.id} failed: {error}")
-        return 1
-    failed = report.outcome is CrawlOutcome.PROVIDER_UNAVAILABLE and not report.queued
-    await store.finish(
-        request.id,
-        owner,
-        RequestStatus.FAILED if failed and report.error else RequestStatus.COMPLETED,
-        report.outcome,
-        report.error,
-    )
-    if as_json:
-        echo_json(report.to_json())
-    else:
-        click.echo(f"crawl #{request.id}: {report.describe()}")
-    return 1 if report.outcome is CrawlOutcome.PROVIDER_UNAVAILABLE else 0
+        if report is None:  # an engine started meanwhile and took it
+            return await _follow(ops, request_id, as_json)
+        if as_json:
+            echo_json(report.to_json())
+        else:
+            click.echo(f"crawl #{request_id}: {report.describe()}")
+        return 0 if report.request_status().value == "completed" else 1
 
 
-async def _follow(store: Any, request_id: int, as_json: bool) -> int:
+async def _follow(ops: Any, request_id: int, as_json: bool) -> int:
     """An engine does the work: print its rounds as they are recorded, until the crawl ends."""
     from ..core.crawler.models import RequestStatus
 
@@ -165,12 +99,12 @@ async def _follow(store: Any, request_id: int, as_json: bool) -> int:
             f"crawl #{request_id}: handed to the running engine; following it (Ctrl-C stops following, not the crawl)"
         )
     printed = 0
+    polls = 0
     while True:
-        request = await store.get_request(request_id)
-        rounds = await store.rounds_for(request_id)
+        request, rounds = await ops.crawl_request(request_id)
         if not as_json:
-            for report in rounds[printed:]:
-                click.echo("  " + report.describe())
+            for r in rounds[printed:]:
+                click.echo("  " + r.describe())
         printed = len(rounds)
         if request is None:
             fail(f"crawl #{request_id} disappeared from the database")
@@ -195,6 +129,10 @@ async def _follow(store: Any, request_id: int, as_json: bool) -> int:
                     + (f" ({request.error})" if request.error else "")
                 )
             return 0 if request.status is RequestStatus.COMPLETED else 1
+        polls += 1
+        if polls % 10 == 0 and not await ops.link.engine_running():
+            fail(f"the engine stopped before crawl #{request_id} finished; it resumes with the next `viralspot run`")
+            return 1
         await asyncio.sleep(_FOLLOW_POLL_SECONDS)
 
 
@@ -205,18 +143,12 @@ async def _follow(store: Any, request_id: int, as_json: bool) -> int:
 @click.pass_context
 def block(ctx: click.Context, usernames: tuple[str, ...], note: str | None) -> None:
     """Never let the crawler queue these accounts."""
-    from ..core.models.usernames import normalize_username
 
-    names = parse_or_exit(lambda: list(dict.fromkeys(normalize_username(u) for u in usernames)))
+    async def go():  # noqa: ANN202
+        async with open_ops(_state(ctx)) as ops:
+            return await ops.block(list(usernames), note)
 
-    async def go() -> None:
-        async with open_runtime(_state(ctx)) as runtime:
-            store = await _store(runtime)
-            for name in names:
-                added = await store.block(name, note)
-                click.echo(f"{name}: blocked" if added else f"{name}: already blocked")
-
-    run_async(go())
+    report(run_op(go()))
 
 
 @crawl.command(name="unblock")
@@ -224,23 +156,12 @@ def block(ctx: click.Context, usernames: tuple[str, ...], note: str | None) -> N
 @click.pass_context
 def unblock(ctx: click.Context, usernames: tuple[str, ...]) -> None:
     """Allow previously blocked accounts again (entries in crawler.blocked config stay blocked)."""
-    from ..core.models.usernames import normalize_username
 
-    names = parse_or_exit(lambda: list(dict.fromkeys(normalize_username(u) for u in usernames)))
+    async def go():  # noqa: ANN202
+        async with open_ops(_state(ctx)) as ops:
+            return await ops.unblock(list(usernames))
 
-    async def go() -> None:
-        state = _state(ctx)
-        configured = _configured_blocks(state)
-        async with open_runtime(state) as runtime:
-            store = await _store(runtime)
-            for name in names:
-                removed = await store.unblock(name)
-                text = f"{name}: unblocked" if removed else f"{name}: was not on the blocklist"
-                if name in configured:
-                    text += " (still blocked by crawler.blocked in the configuration)"
-                click.echo(text)
-
-    run_async(go())
+    report(run_op(go()))
 
 
 @crawl.command(name="blocklist")
@@ -249,20 +170,16 @@ def unblock(ctx: click.Context, usernames: tuple[str, ...]) -> None:
 def blocklist(ctx: click.Context, as_json: bool) -> None:
     """List blocked accounts (operator blocklist plus crawler.blocked from the configuration)."""
 
-    async def go() -> None:
-        state = _state(ctx)
-        async with open_runtime(state) as runtime:
-            stored = sorted(await (await _store(runtime)).blocked())
-        configured = sorted(_configured_blocks(state))
-        if as_json:
-            echo_json({"blocklist": stored, "config": configured})
-            return
-        for name in stored:
-            click.echo(name)
-        for name in configured:
-            click.echo(f"{name} (config)")
+    async def go():  # noqa: ANN202
+        async with open_ops(_state(ctx)) as ops:
+            return await ops.blocklist()
 
-    run_async(go())
+    result = run_op(go())
+    if as_json:
+        echo_json(result.data)
+        return
+    for line in result.lines:
+        click.echo(line)
 
 
 @crawl.command(name="history")
@@ -272,29 +189,13 @@ def blocklist(ctx: click.Context, as_json: bool) -> None:
 def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Recent crawler rounds, oldest first."""
 
-    async def go() -> None:
-        async with open_runtime(_state(ctx)) as runtime:
-            rounds = await (await _store(runtime)).recent_rounds(limit)
-        if as_json:
-            echo_json([r.summary() for r in rounds])
-            return
-        if not rounds:
-            click.echo("no crawler rounds yet")
-        for r in rounds:
-            click.echo(f"#{r.request_id} " + r.describe())
+    async def go():  # noqa: ANN202
+        async with open_ops(_state(ctx)) as ops:
+            return await ops.crawl_history(limit)
 
-    run_async(go())
-
-
-def _configured_blocks(state: CliState) -> set[str]:
-    from ..core.crawler.quality import normalize_blocklist
-
-    return normalize_blocklist(state.settings.crawler.blocked)
-
-
-async def _store(runtime: Any) -> Any:
-    from ..core.crawler.store import CrawlerStore
-
-    store = CrawlerStore(runtime.db, runtime.clock)
-    await store.ensure_schema()
-    return store
+    result = run_op(go())
+    if as_json:
+        echo_json(result.data)
+        return
+    for line in result.lines or (result.message,):
+        click.echo(line)

@@ -78,7 +78,7 @@ def _launch(
 
 @click.command("run")
 @click.option("--no-ui", is_flag=True, help="Run headless: logs to stderr, status line, signals.")
-@click.option("--backend", type=click.Choice(["csv", "supabase"]), default=None)
+@click.option("--backend", type=click.Choice(["csv", "supabase"], case_sensitive=False), default=None)
 @click.option("--queue-file", type=click.Path(dir_okay=False), default=None, help="The CSV queue file.")
 @click.option("--simulate", is_flag=True, default=None, help="Use the simulator instead of the real APIs.")
 @click.option("--exit-when-idle", is_flag=True, help="Stop once nothing is pending, running or due soon.")

@@ -26,8 +26,10 @@ _PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds")
 )
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A viralspot.toml file.")
 @click.option("--simulate", is_flag=True, default=None, help="Talk to the built-in simulator, not the real APIs.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option("--log-format", type=click.Choice(["text", "json"], case_sensitive=False), default=None)
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default=None
+)
 @click.option(
     "--rapidapi-base-url",
     metavar="URL",

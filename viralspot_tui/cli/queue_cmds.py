@@ -1,14 +1,16 @@
-"""``viralspot queue add|list|bump|retry|remove`` — operator actions on the queue (Q2, Q3, Q6).
+"""``viralspot queue add|list|bump|retry|remove`` — the queue's operator actions from a shell.
 
-They write the shared SQLite database directly (WAL lets them run beside a console) and then
-nudge a running engine so it reacts at once instead of at its next poll.
+Each command is one call into the core operations layer (docs/architecture.md, "One way in"):
+it validates, writes the shared SQLite database (WAL lets it run beside a console), wakes a
+running engine, and says what happened. The console's keys call the very same actions.
+Exit codes (docs/cli.md): 0 done, 1 refused or partly refused, 2 bad usage.
 """
 
 from __future__ import annotations
 
 import click
 
-from .common import EXIT_USAGE, CliState, echo_json, fail, notify_engine, open_runtime, pass_state, run_async
+from .common import CliState, echo_json, open_ops, pass_state, report, run_op
 
 __all__ = ["register"]
 
@@ -21,64 +23,52 @@ def queue_group() -> None:
     """Add, list, bump, retry and remove queued usernames."""
 
 
+def _source(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from ..core.models.queue import normalize_source
+
+    try:  # the queue file must be able to carry the source back (and it must not be a formula)
+        return normalize_source(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @queue_group.command("add")
 @click.argument("usernames", nargs=-1, required=True)
 @click.option("--priority", type=_PRIORITY, default="low", show_default=True)
-@click.option("--source", default="manual", show_default=True)
+@click.option("--source", default="manual", show_default=True, callback=_source)
 @pass_state
 def add(state: CliState, usernames: tuple[str, ...], priority: str, source: str) -> None:
     """Enqueue USERNAMES (names, @names or profile URLs). Invalid names are refused, the rest added."""
-    from ..core.models.queue import Priority, normalize_source
-    from ..core.models.usernames import InvalidUsername, normalize_username
 
-    try:  # the queue file must be able to carry the source back (and it must not be a formula)
-        source = normalize_source(source)
-    except ValueError as exc:
-        fail(f"--source {source!r:.60}: {exc}", code=EXIT_USAGE)
-    valid: list[str] = []
-    bad = 0
-    for raw in usernames:
-        try:
-            valid.append(normalize_username(raw))
-        except InvalidUsername as exc:
-            click.echo(f"refused: {exc}", err=True)
-            bad += 1
+    async def go():  # noqa: ANN202
+        async with open_ops(state) as ops:
+            return await ops.add(list(usernames), priority, source=source)
 
-    async def go() -> None:
-        async with open_runtime(state) as runtime:
-            for result in await runtime.queue.enqueue(valid, Priority.parse(priority), source=source):
-                click.echo(result.describe())
-            await notify_engine(runtime, "wake", target="queue")
-
-    if valid:
-        run_async(go())
-    if bad:
-        raise SystemExit(EXIT_USAGE if not valid else 1)
+    report(run_op(go()))
 
 
 @queue_group.command("list")
 @click.option("--status", type=_STATUS, default=None)
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def list_(state: CliState, status: str | None, limit: int | None, as_json: bool) -> None:
     """List queue items, running first, then HIGH before LOW."""
-    from ..core.models.queue import Status
 
-    async def go() -> None:
-        async with open_runtime(state) as runtime:
-            items = await runtime.queue.list(Status.parse(status) if status else None, limit=limit)
-        if as_json:
-            echo_json([i.model_dump(mode="json") for i in items])
-            return
-        click.echo(f"{'ID':>6}  {'USERNAME':<30} {'PRIO':<4} {'STATUS':<10} {'TRIES':>5}  LAST ERROR")
-        for i in items:
-            click.echo(
-                f"{i.id:>6}  {i.username:<30} {i.priority.value:<4} {i.status.value:<10} "
-                f"{i.attempts:>2}/{i.max_attempts:<2}  {(i.last_error or '')[:60]}"
-            )
+    async def go():  # noqa: ANN202
+        async with open_ops(state) as ops:
+            return await ops.list_items(status, limit=limit)
 
-    run_async(go())
+    items = run_op(go()).data
+    if as_json:
+        echo_json([i.model_dump(mode="json") for i in items])
+        return
+    click.echo(f"{'ID':>6}  {'USERNAME':<30} {'PRIO':<4} {'STATUS':<10} {'TRIES':>5}  LAST ERROR")
+    for i in items:
+        click.echo(
+            f"{i.id:>6}  {i.username:<30} {i.priority.value:<4} {i.status.value:<10} "
+            f"{i.attempts:>2}/{i.max_attempts:<2}  {(i.last_error or '')[:60]}"
+        )
 
 
 @queue_group.command("bump")
@@ -87,22 +77,12 @@ def list_(state: CliState, status: str | None, limit: int | None, as_json: bool)
 @pass_state
 def bump(state: CliState, username: str, priority: str) -> None:
     """Change the priority of USERNAME's active item."""
-    from ..core.models.queue import Priority
-    from ..core.models.usernames import InvalidUsername
-    from ..core.store.queue_store import ItemNotFound
 
-    async def go() -> None:
-        async with open_runtime(state) as runtime:
-            item = await runtime.queue.bump(username, Priority.parse(priority))
-            click.echo(f"{item.username}: priority {item.priority.value} ({item.status.value})")
-            await notify_engine(runtime, "wake", target="queue")
+    async def go():  # noqa: ANN202
+        async with open_ops(state) as ops:
+            return await ops.bump(username, priority)
 
-    try:
-        run_async(go())
-    except InvalidUsername as exc:
-        fail(str(exc), code=EXIT_USAGE)
-    except ItemNotFound as exc:
-        fail(str(exc))
+    report(run_op(go()))
 
 
 @queue_group.command("retry")
@@ -111,25 +91,14 @@ def bump(state: CliState, username: str, priority: str) -> None:
 @pass_state
 def retry(state: CliState, username: str | None, all_failed: bool) -> None:
     """Put FAILED items back to PENDING with fresh attempts."""
-    from ..core.models.usernames import InvalidUsername
-
     if bool(username) == all_failed:
-        fail("give either USERNAME or --all-failed", code=EXIT_USAGE)
+        raise click.UsageError("give either USERNAME or --all-failed")
 
-    async def go() -> int:
-        async with open_runtime(state) as runtime:
-            count = await runtime.queue.retry(None if all_failed else username)
-            await notify_engine(runtime, "wake", target="queue")
-            return count
+    async def go():  # noqa: ANN202
+        async with open_ops(state) as ops:
+            return await ops.retry(None if all_failed else username)
 
-    try:
-        count = run_async(go())
-    except InvalidUsername as exc:
-        fail(str(exc), code=EXIT_USAGE)
-        return
-    click.echo(f"{count} item(s) back to PENDING")
-    if count == 0 and username:
-        raise SystemExit(1)
+    report(run_op(go()))
 
 
 @queue_group.command("remove")
@@ -137,23 +106,12 @@ def retry(state: CliState, username: str | None, all_failed: bool) -> None:
 @pass_state
 def remove(state: CliState, username: str) -> None:
     """Cancel USERNAME's active item and delete its queue history."""
-    from ..core.models.usernames import InvalidUsername
 
-    async def go() -> int:
-        async with open_runtime(state) as runtime:
-            count = await runtime.queue.remove(username)
-            if count:
-                await notify_engine(runtime, "wake", target="queue")  # the queue file drops the row now
-            return count
+    async def go():  # noqa: ANN202
+        async with open_ops(state) as ops:
+            return await ops.remove(username)
 
-    try:
-        count = run_async(go())
-    except InvalidUsername as exc:
-        fail(str(exc), code=EXIT_USAGE)
-        return
-    click.echo(f"removed {count} row(s)")
-    if count == 0:
-        raise SystemExit(1)
+    report(run_op(go()))
 
 
 def register(cli: click.Group) -> None:

@@ -13,18 +13,7 @@ from typing import Any
 
 import click
 
-from .common import (
-    EXIT_ERROR,
-    EXIT_USAGE,
-    CliState,
-    echo_json,
-    engine_running,
-    fail,
-    notify_engine,
-    open_runtime,
-    pass_state,
-    run_async,
-)
+from .common import EXIT_ERROR, CliState, echo_json, open_ops, pass_state, run_op
 
 __all__ = ["register"]
 
@@ -66,57 +55,38 @@ def analyze(
     wait: bool,
 ) -> None:
     """Create a viral ideas job for PRIMARY against the given competitors."""
-    from ..core.viral import api
-    from ..core.viral.models import ContentStrategy
-
     fields = {"content_type": content_type, "target_audience": audience, "goals": goals}
-    try:
-        strategy = ContentStrategy(**{k: v for k, v in fields.items() if v is not None})
-    except ValueError as exc:
-        fail(f"invalid content strategy: {exc}", code=EXIT_USAGE)
 
     async def go() -> int:
-        async with open_runtime(state, with_providers=False) as runtime:
-            try:
-                job = await api.create_job(runtime, primary, list(competitors), strategy, auto_rerun, rerun_hours)
-            except ValueError as exc:
-                fail(str(exc), code=EXIT_USAGE)
-            click.echo(
-                f"job {job.id} created: @{job.primary_username} vs {', '.join('@' + c for c in job.competitors)}"
-            )
-            code = await _hand_over(runtime, job.id, wait)
-        return await _run_here(state, job.id) if code is None else code
+        async with open_ops(state) as ops:
+            result = await ops.create_job(primary, list(competitors), fields, auto_rerun, rerun_hours)
+            click.echo(result.text() if not wait else result.message)
+            code = await _hand_over(ops, result.data.id, wait)
+        return await _run_here(state, result.data.id) if code is None else code
 
-    code = run_async(go())
+    code = run_op(go())
     if code:
         raise SystemExit(code)
 
 
-async def _hand_over(runtime: Any, job_id: int, wait: bool) -> int | None:
-    """A job is ready to run: wake the engine (and follow it with ``--wait``), or say how it starts.
+async def _hand_over(ops: Any, job_id: int, wait: bool) -> int | None:
+    """The job is recorded (and a running engine woken): follow it with ``--wait``.
 
     Returns an exit code, or ``None`` when no engine runs and the caller waits: running here
     needs providers, so the caller closes its runtime first and calls :func:`_run_here`."""
-    if await engine_running(runtime):
-        await notify_engine(runtime, "wake", target="viral")
-        if not wait:
-            click.echo("the running engine picks it up now")
-            return 0
-        return await _follow(runtime, job_id)
     if not wait:
-        click.echo("no engine is running: it starts with the next `viralspot run`, or use --wait")
         return 0
+    if await ops.link.engine_running():
+        return await _follow(ops, job_id)
     return None
 
 
-async def _follow(runtime: Any, job_id: int) -> int:
+async def _follow(ops: Any, job_id: int) -> int:
     """Poll the shared database while a running engine works on the job."""
-    from ..core.viral import api
-
     last = None
     polls = 0
     while True:
-        job = await api.get_job(runtime, job_id)
+        job = await ops.get_job(job_id)
         line = f"  {job.status.value}: {job.stage} {job.progress}%"
         if line != last:
             click.echo(line)
@@ -124,7 +94,7 @@ async def _follow(runtime: Any, job_id: int) -> int:
         if job.status.value in _TERMINAL:
             return _report(job)
         polls += 1
-        if polls % 10 == 0 and not await engine_running(runtime):  # it died or was stopped meanwhile
+        if polls % 10 == 0 and not await ops.link.engine_running():  # it died or was stopped meanwhile
             click.echo(
                 f"error: the engine stopped before job {job_id} finished; it is {job.status.value} and "
                 "resumes with the next `viralspot run` (or run `analyze --wait` again)",
@@ -137,7 +107,8 @@ async def _follow(runtime: Any, job_id: int) -> int:
 async def _run_here(state: CliState, job_id: int) -> int:
     from ..core.viral import api
 
-    async with open_runtime(state, with_providers=True) as runtime:
+    async with open_ops(state, with_providers=True) as ops:
+        runtime = ops.runtime
         if runtime.simulated:
             click.echo("running here (no engine running) on SIMULATED data")
         unsubscribe = runtime.events.subscribe(
@@ -148,12 +119,12 @@ async def _run_here(state: CliState, job_id: int) -> int:
             )
         )
         try:
-            await api.run_job_now(runtime, job_id)
+            job = await ops.run_job_here(job_id)
         except api.JobBusy:  # an engine started meanwhile and claimed it
-            return await _follow(runtime, job_id)
+            return await _follow(ops, job_id)
         finally:
             unsubscribe()
-        return _report(await api.get_job(runtime, job_id))
+        return _report(job)
 
 
 def _report(job: Any) -> int:
@@ -174,18 +145,19 @@ def jobs_group() -> None:
 @pass_state
 def list_jobs(state: CliState, as_json: bool) -> None:
     """List analysis jobs, newest first."""
-    from ..core.viral import api
+    from ..core.views import JobView
 
     async def go() -> list[Any]:
-        async with open_runtime(state) as runtime:
-            return await api.list_jobs(runtime)
+        async with open_ops(state) as ops:
+            return (await ops.list_jobs()).data
 
-    jobs = run_async(go())
+    jobs = run_op(go())
     if as_json:
         echo_json(
             [
                 {
-                    **j.summary(),
+                    **JobView.of(j).to_json(),
+                    "rerun_every_hours": j.rerun_every_hours,
                     "content_strategy": j.content_strategy.model_dump(),
                     "competitor_status": [c.model_dump() for c in j.competitor_states],
                 }
@@ -201,7 +173,8 @@ def list_jobs(state: CliState, as_json: bool) -> None:
             f"{j.stage:<18} {j.progress:>3}% {j.runs:>4}  {next_run}"
         )
         if j.error:
-            click.echo(f"       error: {j.error[:100]}")
+            error = j.error if len(j.error) <= 100 else j.error[:99].rsplit(" ", 1)[0] + "…"
+            click.echo(f"       error: {error}")
 
 
 @jobs_group.command("retry")
@@ -223,33 +196,23 @@ def rerun_job(state: CliState, job_id: int, wait: bool) -> None:
 
 
 def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:
-    from ..core.viral import api
-
     async def go() -> int:
-        async with open_runtime(state, with_providers=False) as runtime:
-            try:
-                job = await (
-                    api.retry_job(runtime, job_id) if how == "retry" else api.schedule_rerun_now(runtime, job_id)
-                )
-            except api.JobNotFound as exc:
-                fail(str(exc), code=EXIT_ERROR)
-            except ValueError as exc:
-                fail(str(exc), code=EXIT_USAGE)
-            click.echo(
-                f"job {job.id} {'back to pending' if how == 'retry' else 'due now'} "
-                f"(@{job.primary_username}, {job.runs} run(s) so far)"
-            )
-            code = await _hand_over(runtime, job.id, wait)
+        async with open_ops(state) as ops:
+            result = await (ops.retry_job(job_id) if how == "retry" else ops.rerun_job(job_id))
+            click.echo(result.text() if not wait else result.message)
+            code = await _hand_over(ops, job_id, wait)
         return await _run_here(state, job_id) if code is None else code
 
-    code = run_async(go())
+    code = run_op(go())
     if code:
         raise SystemExit(code)
 
 
 @click.command("export")
 @click.argument("job_id", metavar="JOB", type=int)
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "json"], case_sensitive=False), default="md", show_default=True
+)
 @click.option("--run", "run_number", type=click.IntRange(min=1), default=None, help="Run number (default: latest).")
 @click.option(
     "-o",
@@ -261,17 +224,12 @@ def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:
 @pass_state
 def export(state: CliState, job_id: int, fmt: str, run_number: int | None, output: Path | None) -> None:
     """Export a finished run of JOB: hooks, scripts and source reels."""
-    from ..core.viral.export import NoResults, export_bundle, render
-    from ..core.viral.store import JobNotFound
 
     async def go() -> str:
-        async with open_runtime(state) as runtime:
-            return render(await export_bundle(runtime, job_id, run_number), fmt)
+        async with open_ops(state) as ops:
+            return await ops.export_job(job_id, fmt, run_number)
 
-    try:
-        text = run_async(go())
-    except (JobNotFound, NoResults) as exc:
-        fail(str(exc), code=EXIT_ERROR)
+    text = run_op(go())
     if output is None:
         click.echo(text, nl=False)
         return

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +21,15 @@ from typing import Any
 from .clock import Clock, from_iso, to_iso
 from .store.database import Database
 
-__all__ = ["ControlChannel", "ControlCommand", "engine_is_running", "read_state_sync", "post_command_sync"]
+__all__ = [
+    "ControlChannel",
+    "ControlCommand",
+    "PublishedEngine",
+    "engine_is_running",
+    "read_engine",
+    "read_state_sync",
+    "post_command_sync",
+]
 
 
 @dataclass(frozen=True)
@@ -51,16 +61,73 @@ def read_state_sync(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
+def _pid_gone_here(instance: str) -> bool:
+    """True when ``instance`` (``host:pid:uuid``) ran on this host and its process is gone.
+
+    A process killed with SIGKILL can linger as a zombie until it is reaped; that counts as gone.
+    """
+    parts = instance.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@dataclass(frozen=True)
+class PublishedEngine:
+    """What a running engine publishes about itself in ``runtime_state`` (see docs/architecture.md)."""
+
+    alive: bool
+    state: dict[str, Any]
+
+    @property
+    def processors(self) -> dict[str, str]:
+        """Hosted processors and their state (``running``, ``paused`` …)."""
+        procs = self.state.get("processors") or {}
+        return {str(n): str((p or {}).get("state", "?")) for n, p in procs.items()} if isinstance(procs, dict) else {}
+
+    @property
+    def heartbeat(self) -> datetime | None:
+        return from_iso(self.state.get("heartbeat"))
+
+
 def engine_is_running(state_json: str | None, now: datetime, stale_after: float = 5.0) -> bool:
-    """Is a runner alive? Its published heartbeat must be recent and it must not have said goodbye."""
+    """Is a runner alive? Its heartbeat must be recent, it must not have said goodbye, and, when it
+    ran on this machine, its process must still exist (a ``kill -9`` leaves a fresh heartbeat)."""
     if not state_json:
         return False
     try:
         state = json.loads(state_json)
     except ValueError:
         return False
+    if not isinstance(state, dict):
+        return False
     beat = from_iso(state.get("heartbeat"))
-    return bool(state.get("running")) and beat is not None and now - beat < timedelta(seconds=stale_after)
+    if not state.get("running") or beat is None or now - beat >= timedelta(seconds=stale_after):
+        return False
+    return not _pid_gone_here(str(state.get("instance") or ""))
+
+
+def read_engine(conn: sqlite3.Connection, now: datetime) -> PublishedEngine:
+    """The published engine state and whether that engine is alive, in one read."""
+    raw = read_state_sync(conn, "engine")
+    try:
+        state = json.loads(raw) if raw else {}
+    except ValueError:
+        state = {}
+    return PublishedEngine(engine_is_running(raw, now), state if isinstance(state, dict) else {})
 
 
 class ControlChannel:

@@ -69,7 +69,8 @@ async def open_engine(
     refresh_seconds: float = 0.4,
 ) -> AsyncIterator[Supervisor]:
     """Yield a built (not yet started) supervisor; on exit stop it if running and close everything."""
-    runtime = await Runtime.open(settings, clock=clock, transport=transport, simulator=simulator)
+    processors = tuple(processors)
+    runtime = await Runtime.open(settings, clock=clock, transport=transport, simulator=simulator, processors=processors)
     try:
         supervisor = Supervisor(
             runtime,

@@ -13,8 +13,10 @@ import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
+from .clock import from_iso
 from .engine import open_engine
 from .events import Event
+from .idle import IdleVerdict, IdleWatch
 from .models.queue import Priority, Status
 
 if TYPE_CHECKING:
@@ -31,14 +33,19 @@ def status_line(supervisor: "Supervisor") -> str:
     snap = supervisor.snapshot()
     q = snap.queue
     parts = [
-        f"{p.value}: " + " ".join(f"{s.value.lower()}={q.count(p, s)}" for s in Status if q.count(p, s))
+        f"{p.value}: " + (" ".join(f"{s.value.lower()}={q.count(p, s)}" for s in Status if q.count(p, s)) or "empty")
         for p in Priority
     ]
     procs = " ".join(f"{n}={i.state}" for n, i in snap.processors.items())
     rate = sum(q.throughput[-10:]) / 10 if q.throughput else 0.0
     online = "online" if snap.online else f"OFFLINE (outbox {snap.outbox_depth})"
     sim = " [SIMULATED DATA]" if snap.simulated else ""
-    return f"{' | '.join(parts) or 'queue empty'} | in-flight {q.in_flight} | {rate:.1f}/s | {procs} | {online}{sim}"
+    parked = "".join(
+        f" | {name} PARKED until {quota['parked_until']}"
+        for name, quota in snap.quota.items()
+        if (until := from_iso(quota.get("parked_until"))) is not None and until > snap.at
+    )
+    return f"{' | '.join(parts) or 'queue empty'} | in-flight {q.in_flight} | {rate:.1f}/s | {procs} | {online}{sim}{parked}"
 
 
 def _log_event(event: Event) -> None:
@@ -76,10 +83,10 @@ async def run_headless(
             await supervisor.start()
             if setup is not None:
                 await setup(supervisor)
-            blocked = await _wait_until_done(supervisor, stop, exit_when_idle, settings.status_interval_seconds)
-            if blocked:
-                log.error("batch run stopped: %s", blocked)
-                code = 1
+            verdict = await _wait_until_done(supervisor, stop, exit_when_idle, settings.status_interval_seconds)
+            if verdict is not None:
+                log.log(logging.ERROR if verdict.exit_code else logging.INFO, "batch run: %s", verdict.reason)
+                code = verdict.exit_code
             log.info("stopping: %s", status_line(supervisor))
             await supervisor.stop()
             log.info("final: %s", status_line(await _final_refresh(supervisor)))
@@ -100,11 +107,11 @@ async def _final_refresh(supervisor: "Supervisor") -> "Supervisor":
 
 async def _wait_until_done(
     supervisor: "Supervisor", stop: asyncio.Event, exit_when_idle: bool, status_every: float
-) -> str | None:
-    """Wait for a stop request, or (batch mode) idleness; returns why a batch run cannot go on."""
+) -> IdleVerdict | None:
+    """Wait for a stop request, or (batch mode) the engine's idle verdict (core/idle.py)."""
     loop = asyncio.get_running_loop()
     next_status = loop.time() + status_every
-    idle_checks = 0
+    watch = IdleWatch(supervisor)
     while not stop.is_set() and not supervisor.quit_requested.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=0.25)
@@ -113,12 +120,6 @@ async def _wait_until_done(
         if loop.time() >= next_status:
             next_status = loop.time() + status_every
             log.info(status_line(supervisor))
-        if exit_when_idle:
-            blocked = [f"{p.name}: {p.blocked}" for p in supervisor.processors.values() if p.blocked]
-            if blocked:  # nobody is there to fix it; waiting would hang a cron job
-                return "; ".join(blocked)
-            idle_checks = idle_checks + 1 if await supervisor.is_idle() else 0
-            if idle_checks >= 3:
-                log.info("idle: nothing pending, running or scheduled soon")
-                return None
+        if exit_when_idle and (verdict := await watch.check()) is not None:
+            return verdict
     return None

@@ -17,6 +17,8 @@ from .store.database import Database
 from .store.queue_store import QueueStore, new_instance_id
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import httpx
 
     from ..config import Settings
@@ -81,6 +83,7 @@ class Runtime:
         with_providers: bool = True,
         transport: "httpx.AsyncBaseTransport | None" = None,
         simulator: Any = None,
+        processors: "Iterable[str] | None" = None,
     ) -> "Runtime":
         """Open the database and stores; build providers (real or simulated) when asked.
 
@@ -105,10 +108,12 @@ class Runtime:
             checkpoints=CheckpointStore(db, clock=clock),
         )
         if with_providers:
-            await runtime._open_providers(transport, simulator)
+            await runtime._open_providers(transport, simulator, ai=processors is None or "viral" in processors)
         return runtime
 
-    async def _open_providers(self, transport: "httpx.AsyncBaseTransport | None", simulator: Any) -> None:
+    async def _open_providers(
+        self, transport: "httpx.AsyncBaseTransport | None", simulator: Any, *, ai: bool = True
+    ) -> None:
         from .providers.factory import Providers
 
         api_key = None
@@ -120,10 +125,10 @@ class Runtime:
         if transport is not None:
             api_key = "simulator-key"
         else:
-            self.settings.require_real_keys()
+            self.settings.require_real_keys(ai=ai)
         self.simulator = simulator
         self.providers = Providers.create(
-            self.settings, transport=transport, clock=self.clock, api_key_override=api_key
+            self.settings, transport=transport, clock=self.clock, api_key_override=api_key, require_ai=ai
         )
 
     async def control_state(self, key: str) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .events import Event
 from .models.queue import Priority, QueueItem, Status
+from .views import CrawlerSnapshot, ViralSnapshot, to_json
 
 __all__ = ["ProcessorInfo", "QueueSnapshot", "EngineSnapshot"]
 
@@ -54,8 +55,8 @@ class EngineSnapshot:
     quota: dict[str, dict[str, Any]]
     processors: dict[str, ProcessorInfo]
     queue: QueueSnapshot
-    viral: dict[str, Any]
-    crawler: dict[str, Any]
+    viral: ViralSnapshot | None
+    crawler: CrawlerSnapshot | None
     events: list[Event]
     draining: bool = False
     backend_messages: list[str] = field(default_factory=list)
@@ -78,6 +79,6 @@ class EngineSnapshot:
             },
             "queue": by_priority,
             "in_flight": self.queue.in_flight,
-            "viral": self.viral,
-            "crawler": self.crawler,
+            "viral": to_json(self.viral),
+            "crawler": to_json(self.crawler),
         }

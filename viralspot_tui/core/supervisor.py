@@ -1,30 +1,32 @@
-"""The supervisor: hosts the processors, steers them, and publishes snapshots.
+"""The supervisor: hosts the processors and steers them.
 
-It is the single object both front ends talk to. Each processor runs as its own task; one
-that raises is logged, reported as an event and restarted with exponential back-off, so a
-bug in one processor never takes the others (or the console) down. Pause and resume go
-through each processor's :class:`ProcessorControl`. A background refresher rebuilds the
+Each processor runs as its own task; one that raises is logged, reported as an event and
+restarted with exponential back-off, so a bug in one processor never takes the others (or the
+console) down. Pause and resume go through each processor's :class:`ProcessorControl`. Around
+it, small services do one job each (core/engine_services/): answering control rows, keeping
+the queue's home in step, publishing state. A background refresher rebuilds the
 :class:`EngineSnapshot` a few times a second, so ``snapshot()`` is free for a UI to call.
+See docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backends.base import QueueBackend
-from .clock import to_iso
-from .control import ControlChannel
+from .engine_services import BackendSync, ControlPoller, StatePublisher
 from .heap import settle_heap_for_long_run
 from .processors.base import Processor, ProcessorControl, ProcessorState, Stopping
 from .redaction import redact
 from .runtime import Runtime
 from .snapshot import EngineSnapshot, ProcessorInfo, QueueSnapshot
+
+if TYPE_CHECKING:
+    from .ops import Operations
 
 __all__ = ["Supervisor", "PROCESSOR_NAMES"]
 
@@ -60,9 +62,12 @@ class Supervisor:
         self.refresh_seconds = refresh_seconds
         self.restart_initial = restart_initial
         self.restart_max = restart_max
-        self.control_channel = ControlChannel(runtime.db, runtime.clock, owner=runtime.instance_id)
+        self.publisher = StatePublisher(runtime)
+        self.control_poller = ControlPoller(self)
+        self.backend_sync = BackendSync(backend)
         self._tasks: list[asyncio.Future[None]] = []
         self._snapshot: EngineSnapshot | None = None
+        self._operations: Operations | None = None
         self._started = False
         self.draining = False
         self.stopped = asyncio.Event()
@@ -76,6 +81,15 @@ class Supervisor:
     def processor(self, name: str) -> Processor:
         return self.slots[name].processor
 
+    def operations(self) -> "Operations":
+        """The operations layer bound to this engine, in-process (docs/architecture.md)."""
+        if self._operations is None:
+            from .ops import Operations
+            from .ops.link import InProcessLink
+
+            self._operations = Operations(self.runtime, InProcessLink(self))
+        return self._operations
+
     async def start(self, spawn: Spawn | None = None) -> None:
         """Import the backend, then start every processor.
 
@@ -87,16 +101,28 @@ class Supervisor:
         self._started = True
         spawn = spawn or (lambda coro, name: asyncio.create_task(coro, name=name))
         await self.backend.start()
-        await self._restore_paused()
+        paused = [n for n in await self.publisher.load_paused() if n in self.slots]
+        for name in paused:
+            self.slots[name].control.pause()
         for slot in self.slots.values():
             slot.task = spawn(self._host(slot), f"processor:{slot.processor.name}")
         self._tasks.append(spawn(self._refresh_loop(), "supervisor:refresh"))
-        self._tasks.append(spawn(self._control_loop(), "supervisor:control"))
+        self._tasks.append(spawn(self.control_poller.run(), "supervisor:control"))
+        self._tasks.append(spawn(self.backend_sync.run(), "supervisor:backend"))
+        self._tasks.append(spawn(self.publisher.run(lambda: self._snapshot), "supervisor:publish"))
         await self.refresh()
+        await self.publisher.publish(self._snapshot)
         settle_heap_for_long_run()  # full GC passes over the start-up heap stalled the loop (core/heap.py)
         self.runtime.events.emit(
             "supervisor.started", "engine started" + (" on SIMULATED data" if self.runtime.simulated else "")
         )
+        if paused:
+            self.runtime.events.emit(
+                "supervisor.paused_at_start",
+                f"{', '.join(paused)} paused by an earlier command; `viralspot resume {paused[0]}` "
+                "(or space on its pane) resumes it",
+                level="warning",
+            )
 
     async def _host(self, slot: _Slot) -> None:
         """Run one processor forever, restarting it with back-off when it raises."""
@@ -129,12 +155,15 @@ class Supervisor:
         slot.state = ProcessorState.STOPPED
 
     async def stop(self, grace_seconds: float | None = None) -> None:
-        """Graceful shutdown (SPEC Q8): stop claiming, drain up to the grace period, release the rest."""
+        """Graceful shutdown (docs/queue.md, "Shutdown"): stop claiming, drain up to the grace
+        period, release the rest."""
         if self.stopped.is_set():
             return
         grace = self.runtime.settings.queue.grace_seconds if grace_seconds is None else grace_seconds
         self.draining = True
-        self.runtime.events.emit("supervisor.draining", f"draining: in-flight work has {grace:.0f}s to finish")
+        with contextlib.suppress(Exception):  # before stop() wakes every paused control
+            await self.publisher.save_paused(n for n, s in self.slots.items() if s.control.paused)
+        self.runtime.events.emit("supervisor.draining", f"draining: in-flight work has {grace:g}s to finish")
         for slot in self.slots.values():
             slot.state = ProcessorState.STOPPING
             slot.control.stop()
@@ -150,7 +179,7 @@ class Supervisor:
             await self.backend.stop()
         with contextlib.suppress(Exception):
             await self.refresh()
-            await self._publish_state(final=True)
+            await self.publisher.publish(self._snapshot, final=True)
         self.runtime.events.emit("supervisor.stopped", "engine stopped cleanly")
         self.stopped.set()
 
@@ -168,68 +197,45 @@ class Supervisor:
         return [target]
 
     def pause(self, target: str = "all") -> None:
+        """Pause in memory at once; :meth:`steer` also saves it before returning."""
         for name in self._names(target):
             self.slots[name].control.pause()
             self.slots[name].state = ProcessorState.PAUSED
             self.runtime.events.emit(f"{name}.paused", f"{name} paused")
-        self._persist_paused()
 
     def resume(self, target: str = "all") -> None:
         for name in self._names(target):
             self.slots[name].control.resume()
             self.slots[name].state = ProcessorState.RUNNING
             self.runtime.events.emit(f"{name}.resumed", f"{name} resumed")
-        self._persist_paused()
+
+    async def steer(self, command: str, target: str = "all") -> None:
+        """``pause`` or ``resume`` and save the paused set, so it holds across a restart."""
+        (self.pause if command == "pause" else self.resume)(target)
+        await self.publisher.save_paused(n for n, s in self.slots.items() if s.control.paused)
 
     def is_paused(self, name: str) -> bool:
         return self.slots[name].control.paused
-
-    def toggle(self, target: str = "all") -> bool:
-        """Pause if anything targeted runs, else resume; returns the new paused state."""
-        names = self._names(target)
-        if any(not self.slots[n].control.paused for n in names):
-            self.pause(target)
-            return True
-        self.resume(target)
-        return False
 
     def wake(self, name: str) -> None:
         if name in self.slots:
             self.slots[name].control.wake()
 
-    def _persist_paused(self) -> None:
-        paused = sorted(n for n, s in self.slots.items() if s.control.paused)
-        asyncio.get_running_loop().create_task(self.control_channel.set_state("paused", json.dumps(paused)))
+    def set_concurrency(
+        self, max_concurrent: int | None = None, max_high: int | None = None, max_low: int | None = None
+    ) -> None:
+        from .processors.queue_processor import QueueProcessor
 
-    async def _restore_paused(self) -> None:
-        value = await self.control_channel.get_state("paused")
-        for name in json.loads(value) if value else []:
-            if name in self.slots:
-                self.slots[name].control.pause()
+        queue = self.slots["queue"].processor
+        assert isinstance(queue, QueueProcessor)
+        queue.set_concurrency(max_concurrent=max_concurrent, max_high=max_high, max_low=max_low)
 
     async def apply_command(self, command: str, args: dict[str, Any]) -> str:
-        """Apply one control command (from another process, the TUI command line or a test)."""
-        from .commands import apply_command
+        """Apply one control command here (as a row from another process would be)."""
+        return (await self.operations().apply_control(self, command, args)).message
 
-        return await apply_command(self, command, args)
-
-    async def _control_loop(self) -> None:
-        while True:
-            try:
-                for cmd in await self.control_channel.fetch_pending():
-                    try:
-                        result = await self.apply_command(cmd.command, cmd.args)
-                    except Exception as exc:  # noqa: BLE001 - report back to the caller
-                        result = f"error: {exc}"
-                    await self.control_channel.mark_applied(cmd.id, result)
-                    self.runtime.events.emit("control.applied", f"control: {cmd.command} → {result}")
-                await self.backend.sync()
-                await self._publish_state()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001
-                log.exception("control loop iteration failed")
-            await asyncio.sleep(0.5)
+    async def control_pending(self) -> int:
+        return await self.control_poller.pending()
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self) -> EngineSnapshot:
@@ -281,30 +287,13 @@ class Supervisor:
                 max_low=qdetail.get("max_low", settings.max_low),
                 in_flight=qdetail.get("in_flight", 0),
             ),
-            viral=self.slots["viral"].processor.snapshot() if "viral" in self.slots else {},
-            crawler=self.slots["crawler"].processor.snapshot() if "crawler" in self.slots else {},
+            viral=self.slots["viral"].processor.snapshot() if "viral" in self.slots else None,
+            crawler=self.slots["crawler"].processor.snapshot() if "crawler" in self.slots else None,
             events=self.runtime.events.recent(200),
             draining=self.draining,
             backend_messages=list(backend_state.messages),
         )
         return self._snapshot
-
-    async def _publish_state(self, final: bool = False) -> None:
-        """Write the snapshot where ``viralspot status`` in another process can read it."""
-        if self._snapshot is None:
-            return
-        payload = self._snapshot.to_json()
-        payload["pid"] = os.getpid()
-        payload["instance"] = self.runtime.instance_id
-        payload["running"] = not final
-        payload["heartbeat"] = to_iso(self.runtime.clock.now())
-        await self.control_channel.set_state("engine", json.dumps(payload, default=str))
-
-    async def is_idle(self) -> bool:
-        for slot in self.slots.values():
-            if not await slot.processor.is_idle():
-                return False
-        return await self.control_channel.pending_count() == 0
 
     def on_event(self, callback: Callable[..., None]) -> Callable[[], None]:
         return self.runtime.events.subscribe(callback)

@@ -1,7 +1,8 @@
 """What the operator's keys, the ``:`` line and the palette *do*: the App's action half.
 
-Every request goes through :class:`~.operator.Operator` in an ``ops`` worker (never raising
-into the App: refusals become warnings, failures become notifications), and every dialog
+Every request goes through the core operations layer (:class:`~viralspot_tui.core.ops.Operations`,
+bound in-process to this console's engine) in an ``ops`` worker (never raising into the App:
+refusals become warnings, failures become notifications), and every dialog
 hands its answer back through a callback. Kept apart from :mod:`.app`, which owns the
 engine's life, the refresh clock and quitting; :class:`~.app.ViralSpotApp` mixes this in.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..core.models.queue import Priority
-from .operator import CommandResult, Operator, OperatorError
+from ..core.ops import Operations, OpError, OpResult
+from ..core.ops.command_line import CommandResult, execute
+from ..core.views import JobView
 from .screens.add_usernames import AddRequest, AddUsernamesScreen
 from .screens.command_line import CommandLineScreen
 from .screens.confirm import ConfirmScreen
@@ -37,11 +39,11 @@ __all__ = ["OperatorActions"]
 class OperatorActions(_Base):
     """Key actions and operator requests of :class:`~.app.ViralSpotApp` (a mixin).
 
-    What it needs from the App, which provides all of it: ``operator``, ``supervisor``,
+    What it needs from the App, which provides all of it: ``ops``, ``supervisor``,
     ``screenshot_dir``, ``refresh_tick()``, ``graceful_quit()`` and ``action_request_quit()``.
     """
 
-    operator: Operator | None
+    ops: Operations | None
     screenshot_dir: Path | None
     if TYPE_CHECKING:
 
@@ -52,21 +54,22 @@ class OperatorActions(_Base):
         def action_request_quit(self) -> None: ...
 
     # ------------------------------------------------------------------ running operator requests
-    def run_op(self, label: str, call: Callable[[Operator], Awaitable[str] | str]) -> None:
+    def run_op(self, label: str, call: Callable[[Operations], Awaitable[OpResult]]) -> None:
         """Run one operator request in a worker and toast its outcome (refusals as warnings)."""
 
         async def job() -> None:
-            if self.operator is None:
+            if self.ops is None:
                 self.notify("the engine is still starting", severity="warning")
                 return
             try:
-                result = call(self.operator)
-                message = await result if not isinstance(result, str) else result
-            except OperatorError as exc:
+                result = await call(self.ops)
+            except OpError as exc:
                 self.notify(str(exc), title=label, severity="warning", markup=False)
                 return
-            if message:
-                self.notify(message, title=label, markup=False)
+            if result.text():
+                self.notify(
+                    result.text(), title=label, markup=False, severity="warning" if result.exit_code else "information"
+                )
             self.refresh_tick()
 
         self.run_worker(job(), name=label, group="ops", exit_on_error=False)
@@ -75,7 +78,7 @@ class OperatorActions(_Base):
         self.run_op("pause/resume", lambda op: op.toggle(target))
 
     def op_bump(self, username: str, priority: str) -> None:
-        self.run_op("priority", lambda op: op.bump(username, Priority.parse(priority)))
+        self.run_op("priority", lambda op: op.bump(username, priority))
 
     def op_retry(self, username: str | None) -> None:
         self.run_op("retry", lambda op: op.retry(username))
@@ -92,7 +95,7 @@ class OperatorActions(_Base):
             done,
         )
 
-    def show_job(self, job: dict[str, Any]) -> None:
+    def show_job(self, job: JobView) -> None:
         from .screens.job_detail import JobDetailScreen
 
         if self.supervisor is not None:
@@ -106,12 +109,12 @@ class OperatorActions(_Base):
         self.push_screen(CommandLineScreen(initial), self._command_entered)
 
     def _command_entered(self, text: str | None) -> None:
-        if text and self.operator is not None:
+        if text and self.ops is not None:
             self.run_worker(self._run_command(text), name="command", group="ops", exit_on_error=False)
 
     async def _run_command(self, text: str) -> None:
-        assert self.operator is not None
-        result: CommandResult = await self.operator.execute(text)
+        assert self.ops is not None
+        result: CommandResult = await execute(self.ops, text)
         match result.ui_action:
             case "quit":
                 self.action_request_quit()
@@ -143,12 +146,12 @@ class OperatorActions(_Base):
         self.op_retry(None)
 
     def action_run_crawler(self) -> None:
-        self.run_op("crawler", lambda op: op.run_crawler())
+        self.run_op("crawler", lambda op: op.request_crawl(source="console"))
 
     def action_add_usernames(self) -> None:
         def done(request: AddRequest | None) -> None:
             if request is not None:
-                self.run_op("add", lambda op: op.add(request.names, request.priority))
+                self.run_op("add", lambda op: op.add(request.names, request.priority, source="manual"))
 
         self.push_screen(AddUsernamesScreen(), done)
 

@@ -4,7 +4,8 @@ The App hosts the engine (see :mod:`.engine_host`): the supervisor's processors 
 workers with ``exit_on_error=False`` and the supervisor restarts a crashed processor with
 back-off, while the App turns the crash into a notification. The UI only *reads*: a timer
 pulls the supervisor's snapshot a few times a second and diffs it into the dashboard, and
-every operator action goes through :class:`~.operator.Operator` to the supervisor or the
+every operator action goes through the core operations layer (``supervisor.operations()``) to the
+supervisor or the
 stores. Nothing a processor does can reach a widget, and nothing a widget does can raise
 into a processor.
 """
@@ -23,13 +24,13 @@ from textual.markup import escape
 from textual.worker import Worker, WorkerState
 
 from ..config import ConfigError, Settings
+from ..core.ops import Operations
 from ..core.snapshot import EngineSnapshot
 from ..logs import redact
 from .actions import OperatorActions
 from .bindings import APP_BINDINGS, build_keymap
 from .commands import ViralSpotCommands
 from .engine_host import EngineFactory, EngineHost, Setup
-from .operator import Operator
 from .screens.confirm import ConfirmScreen
 from .screens.dashboard import DashboardScreen
 from .screens.drain import DrainScreen
@@ -68,7 +69,7 @@ class ViralSpotApp(OperatorActions, App[int]):
         if screenshot_dir is None and settings is not None:  # F8 saves beside the database, not wherever we started
             screenshot_dir = Path(settings.data_dir) / "screenshots"
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
-        self.operator: Operator | None = None
+        self.ops: Operations | None = None
         self.last_snapshot: EngineSnapshot | None = None
         self.stats = {"refreshes": 0, "skipped_busy": 0, "skipped_modal": 0, "errors": 0}
         self._refreshing = False
@@ -116,15 +117,18 @@ class ViralSpotApp(OperatorActions, App[int]):
             log.exception("engine failed to start")
             self.exit(1, return_code=1, message=f"engine failed to start: {type(exc).__name__}: {exc}")
             return
-        self.operator = Operator(supervisor)
+        self.ops = supervisor.operations()
         self.refresh_tick()
         self.run_worker(
             self.host.wait_for_quit_command(self.graceful_quit), name="quit-watch", group="boot", exit_on_error=False
         )
         if self.exit_when_idle:
-            self.run_worker(
-                self.host.watch_idle(self.graceful_quit), name="idle-watch", group="boot", exit_on_error=False
-            )
+            self.run_worker(self.host.watch_idle(self._idle_quit), name="idle-watch", group="boot", exit_on_error=False)
+
+    def _idle_quit(self, reason: str) -> None:
+        log.info("%s", reason)
+        self.notify(reason, title="exit when idle", markup=False)
+        self.graceful_quit()
 
     def _terminal_lost(self) -> None:
         log.warning("terminal lost (stdin is no longer a TTY); shutting down")
@@ -190,15 +194,15 @@ class ViralSpotApp(OperatorActions, App[int]):
             return 0
         return (
             snap.queue.in_flight
-            + int((snap.viral or {}).get("running", 0) or 0)
-            + (1 if (snap.crawler or {}).get("current") else 0)
+            + (snap.viral.running if snap.viral else 0)
+            + (1 if snap.crawler and snap.crawler.current else 0)
         )
 
     def in_flight_summary(self) -> str:
         snap = self.supervisor.snapshot() if self.host.started.is_set() else None
         if snap is None:
             return "nothing in flight"
-        jobs = int((snap.viral or {}).get("running", 0) or 0)
+        jobs = snap.viral.running if snap.viral else 0
         return f"{snap.queue.in_flight} item(s) in flight, {jobs} analysis job(s) running"
 
     # ------------------------------------------------------------------ quitting
@@ -242,4 +246,5 @@ class ViralSpotApp(OperatorActions, App[int]):
         finally:
             remove_signal_handlers(self._signals)
             self._signals = []
-            self.exit(0, return_code=0)
+            code = self.host.idle_verdict.exit_code if self.host.idle_verdict is not None else 0
+            self.exit(code, return_code=code)

@@ -45,6 +45,7 @@ class EngineHost:
         self._stopping: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
         self.closed = asyncio.Event()
+        self.idle_verdict: Any = None
 
     async def open(self) -> "Supervisor":
         supervisor = await self._stack.enter_async_context(self.factory())
@@ -90,17 +91,20 @@ class EngineHost:
         await self.supervisor.quit_requested.wait()
         on_quit()
 
-    async def watch_idle(self, on_idle: Callable[[], Any], every: float = 1.0, settle: int = 2) -> None:
-        """``--exit-when-idle``: quit once nothing is pending, running or due (twice in a row)."""
+    async def watch_idle(self, on_idle: Callable[[str], Any], every: float = 1.0) -> None:
+        """``--exit-when-idle``: quit once the engine's one idle rule says so (core/idle.py)."""
+        from ..core.idle import IdleWatch
+
         await self.started.wait()
         assert self.supervisor is not None
-        calm = 0
+        watch = IdleWatch(self.supervisor, settle=2)
         while not self.stopping:
             await asyncio.sleep(every)
             try:
-                calm = calm + 1 if await self.supervisor.is_idle() else 0
+                verdict = await watch.check()
             except Exception:  # noqa: BLE001 - an idle probe failing just means "not idle yet"
-                calm = 0
-            if calm >= settle:
-                on_idle()
+                verdict = None
+            if verdict is not None:
+                self.idle_verdict = verdict
+                on_idle(verdict.reason)
                 return

@@ -196,6 +196,12 @@ class CrawlReport(BaseModel):
     def calls(self) -> int:
         return sum(r.calls for r in self.rounds)
 
+    def request_status(self) -> "RequestStatus":
+        """How the crawl request ends: FAILED only when an error stopped it before any round ran.
+
+        The one rule for the engine's crawls and a foreground ``crawl --wait`` (docs/cli.md)."""
+        return RequestStatus.FAILED if self.error and not self.rounds else RequestStatus.COMPLETED
+
     def describe(self) -> str:
         n = len(self.queued)
         what = {

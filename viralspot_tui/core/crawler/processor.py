@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..processors.base import Processor, ProcessorControl, Stopping
 from ..redaction import mask_secrets
+from ..views import BudgetView, CrawlerSnapshot, CrawlView, RoundView
 from .budget import DailyBudget
 from .crawl import Crawl
 from .models import CrawlReport, CrawlRequest, RequestStatus, RoundReport
@@ -57,7 +58,7 @@ class CrawlerProcessor(Processor):
         self.budget = DailyBudget(self.store, runtime.clock, cfg.daily_call_budget)
         self.pool = SeedPool(runtime.db, rng)
         self.owner = f"{runtime.instance_id}:crawler"
-        self._rounds: deque[dict[str, Any]] = deque(maxlen=history)
+        self._rounds: deque[RoundView] = deque(maxlen=history)
         self._current: dict[str, Any] | None = None
         self._totals: dict[str, int] = {"queued": 0, "target": cfg.target_new_profiles}
         self._last: dict[str, Any] | None = None
@@ -72,7 +73,7 @@ class CrawlerProcessor(Processor):
         if recovered:
             self.runtime.events.emit("crawler.recovered", f"crawler: {recovered} interrupted crawl(s) will resume")
         if not self._loaded:
-            self._rounds.extend(r.summary() for r in await self.store.recent_rounds(self._rounds.maxlen or 20))
+            self._rounds.extend(RoundView.of(r) for r in await self.store.recent_rounds(self._rounds.maxlen or 20))
             await self.budget.spent()
             self._loaded = True
         while not control.stopping:
@@ -158,9 +159,8 @@ class CrawlerProcessor(Processor):
         await self._finished(report)
 
     async def _finished(self, report: CrawlReport) -> None:
-        status = RequestStatus.FAILED if report.error and not report.rounds else RequestStatus.COMPLETED
         assert report.request_id is not None
-        await self.store.finish(report.request_id, self.owner, status, report.outcome, report.error)
+        await self.store.finish(report.request_id, self.owner, report.request_status(), report.outcome, report.error)
         self._totals = {"queued": len(report.queued), "target": report.target}
         self._last = {
             "request_id": report.request_id,
@@ -180,7 +180,7 @@ class CrawlerProcessor(Processor):
 
     # ------------------------------------------------------------------ callbacks from the crawl
     def _on_round(self, report: RoundReport) -> None:
-        self._rounds.append(report.summary())
+        self._rounds.append(RoundView.of(report))
         if self._current is not None:
             self._current["rounds_done"] = report.round
             self._current["queued"] += len(report.queued)
@@ -213,16 +213,40 @@ class CrawlerProcessor(Processor):
         return wait
 
     # ------------------------------------------------------------------ Processor API
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "rounds": list(self._rounds),
-            "current": dict(self._current) if self._current is not None else None,
-            "totals": dict(self._totals),
-            "budget": self.budget.cached(),
-            "last": dict(self._last) if self._last is not None else None,
-            "schedule_every_minutes": self.runtime.settings.crawler.schedule_every_minutes,
-            "next_scheduled_at": self._next_scheduled.isoformat() if self._next_scheduled else None,
-        }
+    def snapshot(self) -> CrawlerSnapshot:
+        current = None
+        if self._current is not None:
+            c = self._current
+            known = ("request_id", "source", "seeds", "target", "max_rounds", "state", "rounds_done", "queued")
+            current = CrawlView(
+                request_id=c["request_id"],
+                source=c["source"],
+                seeds=tuple(c["seeds"]),
+                target=c["target"],
+                max_rounds=c["max_rounds"],
+                state=str(c.get("state", "starting")),
+                rounds_done=int(c.get("rounds_done", 0)),
+                queued=int(c.get("queued", 0)),
+                detail={k: v for k, v in c.items() if k not in known},
+            )
+        budget = self.budget.cached()
+        return CrawlerSnapshot(
+            rounds=tuple(self._rounds),
+            current=current,
+            queued=self._totals["queued"],
+            target=self._totals["target"],
+            budget=BudgetView(
+                used=int(budget["spent"]),  # type: ignore[call-overload]
+                limit=int(budget["limit"]),  # type: ignore[call-overload]
+                unlimited=bool(budget["unlimited"]),
+                day=str(budget["day"]),
+                resets_at=str(budget["resets_at"]),
+            ),
+            last_outcome=self._last["outcome"] if self._last else None,
+            last_error=self._last["error"] if self._last else None,
+            schedule_every_minutes=self.runtime.settings.crawler.schedule_every_minutes,
+            next_scheduled_at=self._next_scheduled,
+        )
 
     async def is_idle(self) -> bool:
         if self._executing or await self.store.open_count() > 0:

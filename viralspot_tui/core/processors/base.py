@@ -117,8 +117,8 @@ class Processor(ABC):
         """Work until ``control.stopping``; honour ``control.paused`` at safe points."""
 
     @abstractmethod
-    def snapshot(self) -> dict[str, Any]:
-        """A cheap, JSON-serialisable view of the processor's state for UIs and ``status``."""
+    def snapshot(self) -> Any:
+        """A cheap view of the processor's state for UIs and ``status`` (typed: see core/views.py)."""
 
     async def is_idle(self) -> bool:
         """True when nothing is pending, running or scheduled soon (for --exit-when-idle)."""

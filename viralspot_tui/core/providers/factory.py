@@ -80,11 +80,13 @@ class Providers:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         api_key_override: str | None = None,
+        require_ai: bool = True,
     ) -> "Providers":
         """Wire providers from ``settings``; ``api_key_override`` replaces the RapidAPI key.
 
         Without a key, a run that talks to a simulator (a ``transport`` or ``settings.simulate``)
-        uses a placeholder key; a real run raises :class:`MissingSecret` naming the variable.
+        uses a placeholder key; a real run raises :class:`MissingSecret` naming the variable. The
+        OpenAI key is required only when a hosted processor uses the AI (``require_ai``).
         """
         clock = clock or SystemClock()
         if transport is not None:
@@ -95,7 +97,7 @@ class Providers:
             rapid.key, simulated, "RAPIDAPI_KEY", "the Instagram scraper and transcript APIs"
         )
         ai_cfg = settings.openai
-        openai_key = _key(ai_cfg.api_key, simulated, "OPENAI_API_KEY", "the viral ideas AI pipeline")
+        openai_key = _key(ai_cfg.api_key, simulated or not require_ai, "OPENAI_API_KEY", "the viral ideas AI pipeline")
 
         def policy(name: str, per_second: float, per_minute: float | None = None) -> OutboundPolicy:
             """Each provider its own limit; one retry and back-off setting for all."""

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from ..models.usernames import normalize_username
 from .models import MAX_COMPETITORS, MAX_RERUN_HOURS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
 from .results import ResultStore, ensure_schema
-from .runner import JobRunner, RunOutcome
 from .store import JobBusy, JobNotFound, ViralStore
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from .runner import RunOutcome
 
 __all__ = [
     "create_job",
@@ -98,12 +98,14 @@ async def schedule_rerun_now(runtime: "Runtime", job_id: int) -> Job:
     return await store.schedule(job_id, runtime.clock.now())
 
 
-async def run_job_now(runtime: "Runtime", job_id: int) -> RunOutcome:
+async def run_job_now(runtime: "Runtime", job_id: int) -> "RunOutcome":
     """Run the job's next run here and now (pending, or a recurring run that is due).
 
     Raises :class:`JobBusy` when the job is not claimable: another worker runs it, it already
     completed and is not due, or it failed (use :func:`retry_job` first).
     """
+    from .runner import JobRunner  # the runner pulls in the AI client: only when work runs here
+
     store, results = await _store(runtime), ResultStore(runtime.db, runtime.clock)
     job = await get_job(runtime, job_id)
     owner = f"{runtime.instance_id}:viral-now"

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..processors.base import Processor, ProcessorControl, Stopping
+from ..views import JobView, ViralSnapshot
 from .models import Job, JobStatus
 from .results import ResultStore, ensure_schema
 from .runner import JobRunner
@@ -46,7 +48,7 @@ class ViralIdeasProcessor(Processor):
         self.lease_seconds = runtime.settings.queue.lease_seconds
         self.max_jobs = runtime.settings.viral.max_concurrent_jobs
         self.tasks: dict[int, asyncio.Task[None]] = {}
-        self._view: dict[int, dict[str, Any]] = {}
+        self._view: dict[int, JobView] = {}
         self._unsubscribe = runtime.events.subscribe(self._on_event)
 
     # ------------------------------------------------------------------ main loop
@@ -103,8 +105,8 @@ class ViralIdeasProcessor(Processor):
         """Between stages: wait here while paused, showing the job as paused."""
         if not control.paused:
             return
-        view = self._view.get(job.id, {})
-        stage, progress = view.get("stage", job.stage), view.get("progress", job.progress)
+        view = self._view.get(job.id)
+        stage, progress = (view.stage, view.progress) if view else (job.stage, job.progress)
         await self.store.set_progress(job.id, self.owner, stage, progress, JobStatus.PAUSED)
         self._patch(job.id, status=JobStatus.PAUSED.value)
         self.runtime.events.emit("viral.paused", f"job {job.id} paused at {stage}", job_id=job.id)
@@ -137,11 +139,11 @@ class ViralIdeasProcessor(Processor):
     # ------------------------------------------------------------------ state for UIs
     async def refresh_view(self) -> None:
         jobs = await self.store.list_jobs(limit=200)
-        self._view = {job.id: job.summary() for job in jobs}
+        self._view = {job.id: JobView.of(job) for job in jobs}
 
     def _patch(self, job_id: int, **fields: Any) -> None:
         if job_id in self._view:
-            self._view[job_id].update(fields)
+            self._view[job_id] = replace(self._view[job_id], **fields)
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "viral.progress":
@@ -152,9 +154,9 @@ class ViralIdeasProcessor(Processor):
                 status=JobStatus.PROCESSING.value,
             )
 
-    def snapshot(self) -> dict[str, Any]:
-        jobs = sorted(self._view.values(), key=lambda j: -j["id"])
-        return {"jobs": [dict(j) for j in jobs], "running": len(self.tasks), "max_concurrent_jobs": self.max_jobs}
+    def snapshot(self) -> ViralSnapshot:
+        jobs = tuple(sorted(self._view.values(), key=lambda j: -j.id))
+        return ViralSnapshot(jobs=jobs, running=len(self.tasks), max_concurrent_jobs=self.max_jobs)
 
     async def is_idle(self) -> bool:
         if self.tasks:

@@ -18,7 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from ...core.models.queue import Priority
-from ..operator import Operator, OperatorError
+from ...core.ops import DEFAULT_PRIORITY, OpError
+from ...core.ops.queue_ops import parse_names
 
 __all__ = ["AddUsernamesScreen", "AddRequest"]
 
@@ -38,8 +39,8 @@ class AddUsernamesScreen(ModalScreen[AddRequest | None]):
             yield Input(placeholder="alice, @bob, https://instagram.com/carol", id="names")
             yield Static("", id="names-error", classes="field-error")
             with RadioSet(id="priority"):
-                yield RadioButton("HIGH — run next", value=True, id="prio-high")
-                yield RadioButton("LOW", id="prio-low")
+                yield RadioButton("HIGH — run next", value=DEFAULT_PRIORITY is Priority.HIGH, id="prio-high")
+                yield RadioButton("LOW", value=DEFAULT_PRIORITY is Priority.LOW, id="prio-low")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", variant="primary", id="add")
                 yield Button("Cancel", id="cancel")
@@ -65,8 +66,8 @@ class AddUsernamesScreen(ModalScreen[AddRequest | None]):
     def submit(self) -> None:
         text = self.query_one("#names", Input).value
         try:
-            names = Operator.parse_names(text)
-        except OperatorError as exc:
+            names = parse_names(text)
+        except OpError as exc:
             self._show_error(str(exc))
             self.query_one("#names", Input).focus()
             return

@@ -1,6 +1,6 @@
 """The ``:`` command line (k9s/vim style): one line at the bottom, completion, history.
 
-It only collects the text; :class:`~viralspot_tui.tui.operator.Operator` interprets it, so
+It only collects the text; :mod:`viralspot_tui.core.ops.command_line` interprets it, so
 ``:pause crawler`` here and ``viralspot pause crawler`` in a shell share one meaning. The
 line remembers what was typed this session (``up``/``down``) because operators repeat
 commands (``:bump``, ``:retry``) far more often than they invent new ones.
@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label
 
-from ..operator import COMMAND_HELP
+from ...core.ops.command_line import COMMAND_HELP
 
 __all__ = ["CommandLineScreen"]
 

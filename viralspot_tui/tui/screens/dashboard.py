@@ -8,7 +8,7 @@ so a refresh is one repaint however many cells changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from ...core.snapshot import EngineSnapshot
+from ...core.views import JobView
 from ..bindings import DASHBOARD_BINDINGS
 from ..widgets.analysis_pane import AnalysisPane
 from ..widgets.crawler_pane import CrawlerPane
@@ -108,7 +109,7 @@ class DashboardScreen(Screen[None]):
         item = pane.selected_item() if isinstance(pane, QueuePane) else None
         return item.username if item else None
 
-    def selected_job(self) -> dict[str, Any] | None:
+    def selected_job(self) -> JobView | None:
         pane = self.focused_pane
         return pane.selected_job() if isinstance(pane, AnalysisPane) else None
 
@@ -134,7 +135,7 @@ class DashboardScreen(Screen[None]):
         """``r``: the selected failed queue item, or the selected failed job in the analysis pane."""
         job = self.selected_job()
         if job is not None:
-            job_id = int(job["id"])
+            job_id = job.id
             self.app.run_op("retry", lambda op: op.retry_job(job_id))
             return
         if name := self._need_queue_item():

@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from ...core.ops.command_line import COMMAND_HELP
 from ..bindings import APP_BINDINGS, DASHBOARD_BINDINGS, TABLE_BINDINGS
-from ..operator import COMMAND_HELP
 
 __all__ = ["HelpScreen", "effective_keys"]
 

@@ -17,10 +17,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
 
+from ...core.ops import JobDetail, OpError
+from ...core.views import JobView
 from ...logs import redact
-from ..engine_api import JobDetail, load_job_detail
 from ..format import short, until
-from ..operator import OperatorError
 from ..widgets.footer_fit import fit_footer
 from ..widgets.pane import NARROW_BELOW
 
@@ -38,11 +38,11 @@ class JobDetailScreen(Screen[None]):
         Binding("r", "reload", "Reload", id="detail_reload"),
     ]
 
-    def __init__(self, supervisor: "Supervisor", job: dict[str, Any]) -> None:
+    def __init__(self, supervisor: "Supervisor", job: JobView) -> None:
         super().__init__()
         self.supervisor = supervisor
-        self.job_id = int(job["id"])
-        self.job = dict(job)
+        self.job_id = job.id
+        self.job = job
         self.detail: JobDetail | None = None
         self._seen: tuple[Any, ...] | None = None
 
@@ -75,12 +75,12 @@ class JobDetailScreen(Screen[None]):
 
     async def _load(self) -> None:
         try:
-            detail = await load_job_detail(self.supervisor, self.job_id)
-        except OperatorError as exc:
+            detail = await self.supervisor.operations().job_detail(self.job_id)
+        except OpError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
         self.detail = detail
-        self.job.update(detail.job)
+        self.job = detail.job
         self._show_summary()
         self._show_detail(detail)
 
@@ -92,13 +92,13 @@ class JobDetailScreen(Screen[None]):
             log.exception("job detail refresh failed")
 
     def _follow(self) -> None:
-        jobs = (self.supervisor.snapshot().viral or {}).get("jobs", [])
-        for job in jobs:
-            if int(job.get("id", -1)) == self.job_id:
-                self.job.update(job)
+        viral = self.supervisor.snapshot().viral
+        for job in viral.jobs if viral else ():
+            if job.id == self.job_id:
+                self.job = job
                 break
         self._show_summary()
-        marker = (self.job.get("status"), self.job.get("runs"), self.job.get("stage"))
+        marker = (self.job.status, self.job.runs, self.job.stage)
         if self._seen is not None and marker != self._seen:
             self.action_reload()
         self._seen = marker
@@ -109,9 +109,9 @@ class JobDetailScreen(Screen[None]):
         snap_at = self.supervisor.runtime.clock.now()
         strategy = self.detail.strategy if self.detail else {}
         lines = [
-            f"Job #{self.job_id} · {job.get('primary', '?')} · {job.get('status', '?')} · "
-            f"{job.get('stage', '')} · runs {job.get('runs', 0)} · next run "
-            f"{until(job.get('next_run_at'), snap_at) if job.get('next_run_at') else '—'}"
+            f"Job #{self.job_id} · {job.primary_username} · {job.status} · "
+            f"{job.stage} · runs {job.runs} · next run "
+            f"{until(job.next_run_at, snap_at) if job.next_run_at else '—'}"
         ]
         if strategy:
             lines.append("strategy: " + " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in strategy.items() if v))
@@ -121,15 +121,15 @@ class JobDetailScreen(Screen[None]):
                 f"run {run['number']} ({run['type']}) {run['status']} · {run['tokens']:,} tokens · "
                 f"${run['cost']:.4f}" + (f" · error: {run['error']}" if run.get("error") else "")
             )
-        if job.get("error"):
-            lines.append(f"error: {job['error']}")
+        if job.error:
+            lines.append(f"error: {job.error}")
         self.query_one("#job-summary", Static).update(redact("\n".join(lines)))
-        self.query_one("#job-progress", ProgressBar).update(progress=float(job.get("progress") or 0))
+        self.query_one("#job-progress", ProgressBar).update(progress=float(job.progress or 0))
 
     def _show_detail(self, detail: JobDetail) -> None:
         states = {c.get("username"): c for c in detail.competitor_states}
         comps = []
-        for name in detail.job.get("competitors", []):
+        for name in detail.job.competitors:
             state = states.get(name, {})
             text = f"{name}: {state.get('status', 'pending')}"
             comps.append(text + (f" ({state['error']})" if state.get("error") else ""))

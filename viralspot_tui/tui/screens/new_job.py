@@ -17,7 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from ...core.models.usernames import InvalidUsername, normalize_username
-from ..operator import Operator, OperatorError
+from ...core.ops import OpError
+from ...core.ops.queue_ops import parse_names
 
 __all__ = ["NewJobScreen", "NewJobRequest", "MAX_COMPETITORS"]
 
@@ -78,12 +79,12 @@ class NewJobScreen(ModalScreen[NewJobRequest | None]):
             ok = False
         competitors: list[str] = []
         try:
-            competitors = list(dict.fromkeys(Operator.parse_names(self.query_one("#competitors", Input).value)))
+            competitors = list(dict.fromkeys(parse_names(self.query_one("#competitors", Input).value)))
             if primary and primary in competitors:
-                raise OperatorError(f"{primary} is the primary; it cannot also be a competitor")
+                raise OpError(f"{primary} is the primary; it cannot also be a competitor")
             if len(competitors) > MAX_COMPETITORS:
-                raise OperatorError(f"at most {MAX_COMPETITORS} competitors ({len(competitors)} given)")
-        except OperatorError as exc:
+                raise OpError(f"at most {MAX_COMPETITORS} competitors ({len(competitors)} given)")
+        except OpError as exc:
             message = str(exc)
             self._error("competitors", "enter at least one competitor" if "at least one" in message else message)
             ok = False

@@ -9,13 +9,12 @@ stage, in its short form when the full name does not fit.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Static
 
 from ...core.snapshot import EngineSnapshot
+from ...core.views import JobView
 from ...logs import redact
 from ..format import bar, short, until
 from .pane import Pane
@@ -34,13 +33,6 @@ _SHORT_STAGE = {
     "hook generation": "hook gen",
     "script writing": "scripts",
 }
-
-
-def _competitors(value: Any) -> list[str]:
-    out = []
-    for c in value or []:
-        out.append(c.get("username", "?") if isinstance(c, dict) else str(c))
-    return out
 
 
 class AnalysisPane(Pane):
@@ -66,22 +58,19 @@ class AnalysisPane(Pane):
         yield self.make_table(id_column="id", id="analysis-table")
 
     def on_mount(self) -> None:
-        self._jobs: dict[str, dict[str, Any]] = {}
+        self._jobs: dict[str, JobView] = {}
 
-    def selected_job(self) -> dict[str, Any] | None:
+    def selected_job(self) -> JobView | None:
         key = self.table.selected_key if self.table else None
         return self._jobs.get(key) if key else None
 
     def apply(self, snap: EngineSnapshot) -> None:
         self.last_snapshot = snap
-        jobs = list((snap.viral or {}).get("jobs", []))
-        self._jobs = {
-            str(job.get("id")): job
-            for job in jobs
-            if self.matches(str(job.get("primary", "")), *_competitors(job.get("competitors")))
-        }
+        viral = snap.viral
+        jobs = list(viral.jobs) if viral else []
+        self._jobs = {str(job.id): job for job in jobs if self.matches(job.primary_username, *job.competitors)}
         self.query_one("#analysis-empty").display = not jobs
-        running = (snap.viral or {}).get("running", 0)
+        running = viral.running if viral else 0
         info = snap.processors.get("viral")
         state = info.state if info else "not running"
         self.set_titles(
@@ -97,14 +86,14 @@ class AnalysisPane(Pane):
         self.table.sync([(key, self._row(job, snap, widths)) for key, job in self._jobs.items()])
 
     @staticmethod
-    def _row(job: dict[str, Any], snap: EngineSnapshot, widths: dict[str, int | None]) -> dict[str, object]:
+    def _row(job: JobView, snap: EngineSnapshot, widths: dict[str, int | None]) -> dict[str, object]:
         """Cells by column key, sized to the current column set (narrow columns squeeze the text)."""
-        comps = _competitors(job.get("competitors"))
+        comps = list(job.competitors)
         comp_text = f"{len(comps)}: {', '.join(comps)}" if comps else "—"
-        status = str(job.get("status", ""))
-        progress = float(job.get("progress") or 0)
+        status = job.status
+        progress = float(job.progress or 0)
         pct = f"{progress:3.0f}%"
-        primary = str(job.get("primary", ""))
+        primary = job.primary_username
         stage_width = widths.get("stage") or _WIDE_STAGE
         return {
             "primary": short(primary, widths.get("primary") or 12),
@@ -112,17 +101,17 @@ class AnalysisPane(Pane):
             "stage": Content.styled(
                 short(_stage(job, status, stage_width), stage_width), _STATUS_STYLE.get(status, "")
             ),
-            "runs": str(job.get("runs", 0)),
-            "next": until(job.get("next_run_at"), snap.at) if job.get("next_run_at") else "—",
+            "runs": str(job.runs),
+            "next": until(job.next_run_at, snap.at) if job.next_run_at else "—",
             "comp": short(comp_text, widths.get("comp") or 24),
-            "id": job.get("id"),
+            "id": job.id,
         }
 
 
-def _stage(job: dict[str, Any], status: str, width: int) -> str:
+def _stage(job: JobView, status: str, width: int) -> str:
     """The stage (or the failure) as it fits ``width``: the short form when the full one does not."""
-    if status == "failed" and job.get("error"):
-        error = redact(str(job["error"]))
+    if status == "failed" and job.error:
+        error = redact(job.error)
         return f"failed: {error}" if width >= _WIDE_STAGE else f"✗ {error}"
-    stage = str(job.get("stage") or status)
+    stage = job.stage or status
     return stage if len(stage) <= width or width >= _WIDE_STAGE else _SHORT_STAGE.get(stage, stage)

@@ -8,12 +8,11 @@ columns the table keeps the round, seed, found and queued counts.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ...core.snapshot import EngineSnapshot
+from ...core.views import CrawlerSnapshot, CrawlView, RoundView
 from ...logs import redact
 from ..format import bar, short
 from .pane import Pane
@@ -21,12 +20,9 @@ from .pane import Pane
 __all__ = ["CrawlerPane"]
 
 
-def _dropped(value: Any) -> tuple[int, str]:
-    if isinstance(value, dict):
-        total = sum(int(v) for v in value.values())
-        top = sorted(value.items(), key=lambda kv: -int(kv[1]))[:2]
-        return total, ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in top)
-    return int(value or 0), ""
+def _dropped(r: RoundView) -> tuple[int, str]:
+    top = sorted(r.dropped.items(), key=lambda kv: -kv[1])[:2]
+    return r.dropped_total, ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in top)
 
 
 class CrawlerPane(Pane):
@@ -53,51 +49,46 @@ class CrawlerPane(Pane):
 
     def apply(self, snap: EngineSnapshot) -> None:
         self.last_snapshot = snap
-        crawler = snap.crawler or {}
+        crawler = snap.crawler
         self._apply_totals(crawler, snap)
-        rounds = list(crawler.get("rounds", []))
+        rounds = list(crawler.rounds) if crawler else []
         assert self.table is not None
         seed_width = self.table.widths.get("seed") or 16
         rows = []
         for r in reversed(rounds):  # newest first: the live round is what the operator watches
-            label = f"{r.get('request_id') or 0}.{r.get('round', '?')}"
-            if not self.matches(str(r.get("seed", ""))):
+            label = f"{r.request_id or 0}.{r.round}"
+            if not self.matches(r.seed):
                 continue
-            total, why = _dropped(r.get("dropped"))
-            queued = r.get("queued", 0)
-            queued = len(queued) if isinstance(queued, list) else int(queued or 0)
+            total, why = _dropped(r)
             rows.append(
                 (
                     label,
                     {
                         "round": label,
-                        "seed": short(str(r.get("seed", "")), seed_width),
-                        "found": int(r.get("found", 0)),
+                        "seed": short(r.seed, seed_width),
+                        "found": r.found,
                         "dropped": total,
-                        "dup": int(r.get("duplicates", 0)),
-                        "queued": queued,
-                        "why": short(redact(why or str(r.get("error") or "")), self.table.widths.get("why") or 40),
+                        "dup": r.duplicates,
+                        "queued": r.queued,
+                        "why": short(redact(why or (r.error or "")), self.table.widths.get("why") or 40),
                     },
                 )
             )
         self.table.sync(rows)
 
-    def _apply_totals(self, crawler: dict[str, Any], snap: EngineSnapshot) -> None:
-        totals = crawler.get("totals") or {}
-        queued, target = int(totals.get("queued", 0) or 0), int(totals.get("target", 0) or 0)
+    def _apply_totals(self, crawler: CrawlerSnapshot | None, snap: EngineSnapshot) -> None:
         parts = []
-        if target:
-            parts.append(f"queued {queued}/{target} {bar(queued / target, 10)}")
-        current = crawler.get("current")
-        if current:
-            parts.append(f"now: {short(_describe_current(current), 40)}")
-        budget = crawler.get("budget")
-        if isinstance(budget, dict) and budget:
-            used, limit = budget.get("used", budget.get("calls")), budget.get("limit", budget.get("daily"))
-            if used is not None and limit:
-                parts.append(f"budget {used}/{limit} calls today")
-        elif budget:
-            parts.append(f"budget {budget}")
+        if crawler is not None and crawler.target:
+            parts.append(f"queued {crawler.queued}/{crawler.target} {bar(crawler.queued / crawler.target, 10)}")
+        if crawler is not None and crawler.current is not None:
+            parts.append(f"now: {short(_describe_current(crawler.current), 40)}")
+        if crawler is not None and crawler.budget is not None:
+            budget = crawler.budget
+            parts.append(
+                f"budget {budget.used} calls today"
+                if budget.unlimited
+                else f"budget {budget.used}/{budget.limit} calls today"
+            )
         info = snap.processors.get("crawler")
         state = info.state if info else "not running"
         self.set_titles(*self.titles_with_state(self.title, state=state))
@@ -105,14 +96,11 @@ class CrawlerPane(Pane):
         self.query_one("#crawler-totals", Static).update(text)
 
 
-def _describe_current(current: Any) -> str:
-    if not isinstance(current, dict):
-        return str(current)
-    text = f"#{current.get('request_id', '?')} {current.get('state', 'running')}"
-    if current.get("max_rounds"):
-        text += (
-            f" round {min(int(current.get('rounds_done', 0)) + 1, int(current['max_rounds']))}/{current['max_rounds']}"
-        )
-    if current.get("seed"):
-        text += f" seed {current['seed']}"
+def _describe_current(current: CrawlView) -> str:
+    text = f"#{current.request_id} {current.state}"
+    if current.max_rounds:
+        text += f" round {min(current.rounds_done + 1, current.max_rounds)}/{current.max_rounds}"
+    seed = current.detail.get("seed")
+    if seed:
+        text += f" seed {seed}"
     return text
