@@ -239,7 +239,7 @@ class _Run:
             self.details_failed += 1
             log.info("%s: detail of %s unavailable, keeping the list entry: %s", self.name, reel.shortcode, exc)
             return
-        if result.detail is not None:
+        if result.detail is not None and result.detail.shortcode == reel.shortcode:  # never another reel's data
             self.reels[index] = reel.merged_with(result.detail)
 
 
