@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from corpus_kit import Replay, serving
+from corpus_kit import RETRIES, Replay, serving
 
 from viralspot_tui.config import Settings
 from viralspot_tui.core.clock import FakeClock
@@ -16,8 +16,6 @@ from viralspot_tui.core.providers.factory import Providers
 from viralspot_tui.core.store.checkpoints import CheckpointStore
 from viralspot_tui.core.store.content import ContentStore
 from viralspot_tui.core.store.database import Database
-
-RETRIES = 2
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 import uvicorn
 
 FIXTURES = Path(__file__).parent / "fixtures"
+RETRIES = 2  # in-call retries of the providers under test
 
 
 def load(name: str) -> dict[str, Any]:

@@ -11,8 +11,7 @@ import logging
 import uuid
 
 import pytest
-from conftest import RETRIES
-from corpus_kit import Replay, all_names, load
+from corpus_kit import RETRIES, Replay, all_names, load
 
 from viralspot_tui.core.models.instagram import ProfileData, ReelDetail, ReelsPage, Transcript
 from viralspot_tui.core.providers.errors import ConfigurationError, NotFoundError, ProviderError, TransientError

@@ -168,7 +168,10 @@ def simulate(state: CliState, host: str, port: int, seed: int | None, quirks: st
     from ..core.runtime import simulator_config
     from ..sim import Simulator, serve_simulator
 
-    config = simulator_config(state.settings)
+    try:
+        config = simulator_config(state.settings)
+    except ValueError as exc:  # a bad VIRALSPOT_SIM_* value: say which, no traceback
+        fail(str(exc), code=EXIT_USAGE)
     if seed is not None:
         config = replace(config, seed=seed)
     if quirks is not None:
