@@ -79,6 +79,8 @@ class RapidAPISettings(_Section):
     backoff_initial: float = Field(0.5, ge=0)
     backoff_max: float = Field(30.0, ge=0)
     max_retry_after: float = Field(120.0, ge=0)
+    # Which reels paging pair to send: both by default (see docs/real-apis.md).
+    reels_paging: Literal["both", "count_max_id", "amount_pagination_token"] = "both"
 
     @field_validator("key")
     @classmethod

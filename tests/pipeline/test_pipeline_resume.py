@@ -8,7 +8,7 @@ import pytest
 from pipeline_kit import pipeline_settings
 
 from viralspot_tui.core.pipeline.profile_fetch import PauseRequested
-from viralspot_tui.core.providers.errors import TransientError
+from viralspot_tui.core.providers.errors import ConfigurationError, ProviderError, TransientError
 from viralspot_tui.core.store.checkpoints import CheckpointStore
 
 REELS = 30  # three pages of 12, 12 and 6
@@ -36,16 +36,26 @@ def _fault_target(sim, step: str) -> tuple[str, str | None]:
     raise AssertionError(step)
 
 
+# A similar-accounts or reel-detail step that fails transiently no longer fails the item (it
+# completes with a note: test_pipeline_quirks.py), so those steps fail here with an error that
+# still stops the item (403: the operator's to fix) and is resumed once fixed.
+FAILURES = {
+    "similar": ("not_subscribed", ConfigurationError, 403),
+    "detail": ("not_subscribed", ConfigurationError, 403),
+}
+
+
 @pytest.mark.parametrize("step", ["profile", "reels:1", "reels:2", "reels:3", "similar", "detail"])
 async def test_resume_after_failure_repeats_no_finished_call(sim, db, make_pipeline, clock, step):
     settings = pipeline_settings(retries=0)  # the injected fault fails the step outright
     pipeline = make_pipeline(sim, db, settings=settings, reels_count=REELS, fetch_reel_details=True)
     endpoint, match = _fault_target(sim, step)
-    sim.inject(endpoint, "http_500", match=match)
+    kind, error, status = FAILURES.get(step, ("http_500", TransientError, 500))
+    sim.inject(endpoint, kind, match=match)
 
-    with pytest.raises(TransientError) as info:
+    with pytest.raises(ProviderError) as info:
         await pipeline.run("alice", "q:1")
-    assert info.value.endpoint == endpoint and info.value.status == 500
+    assert isinstance(info.value, error) and info.value.endpoint == endpoint and info.value.status == status
     saved = await CheckpointStore(db, clock).load("q:1")
     first_run_ok = sum(_ok_calls(sim).values())
     assert len(saved) == first_run_ok  # every successful call of the failed run is checkpointed
@@ -55,7 +65,7 @@ async def test_resume_after_failure_repeats_no_finished_call(sim, db, make_pipel
     assert repeated == {}, f"finished calls repeated after resume: {repeated}"
     assert result.resumed_steps == len(saved)
     assert result.calls == sim.stats.count() - first_run_ok - 1
-    assert sim.stats.count(outcome="http_500") == 1
+    assert sim.stats.count(outcome=kind) == 1
     assert result.reels_new == REELS
     assert await CheckpointStore(db, clock).load("q:1") == {}
 

@@ -1,7 +1,8 @@
 """Property tests: any malformed or truncated answer gives a clear provider error, nothing else.
 
-Bodies start from real simulator answers, then are truncated at every kind of position or
-have parts replaced by arbitrary JSON, and are fed to the parse functions directly.
+Bodies start from real simulator answers (in the idealised shapes and in the real hosts'
+shapes), then are truncated at every kind of position or have parts replaced by arbitrary
+JSON, and are fed to the parse functions directly.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ PARSERS = {
 }
 
 
-def _real_bodies() -> dict[str, bytes]:
+def _real_bodies(quirks: str) -> dict[str, bytes]:
     """One genuine body per endpoint, from the simulator's in-process transport."""
     clock = FakeClock()
-    sim = Simulator(SimConfig(seed=7, latency_ms=0), clock=clock.now)
+    sim = Simulator(SimConfig(seed=7, latency_ms=0, quirks=quirks), clock=clock.now)
 
     async def fetch() -> dict[str, bytes]:
         headers = {"x-rapidapi-key": "k", "x-rapidapi-host": "h"}
@@ -67,8 +68,10 @@ def _real_bodies() -> dict[str, bytes]:
     return asyncio.run(fetch())
 
 
-BODIES = _real_bodies()
+BODIES = _real_bodies("off")
+REAL_SHAPES = _real_bodies("real")
 ENDPOINTS = sorted(BODIES)
+SHAPES = {"off": BODIES, "real": REAL_SHAPES}
 
 json_values = st.recursive(
     st.none()
@@ -109,9 +112,10 @@ def _parse_or_clear_error(endpoint: str, payload: Any) -> None:
 
 
 def test_real_bodies_parse():
-    for endpoint, body in BODIES.items():
-        _parse_or_clear_error(endpoint, parse_json(endpoint, body))
-    assert parse_reels_page(json.loads(BODIES["reels"])).reels
+    for bodies in SHAPES.values():
+        for endpoint, body in bodies.items():
+            _parse_or_clear_error(endpoint, parse_json(endpoint, body))
+        assert parse_reels_page(json.loads(bodies["reels"])).reels
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -128,17 +132,17 @@ def test_truncated_bodies_raise_malformed(endpoint, cut):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(endpoint=st.sampled_from(ENDPOINTS), data=st.data(), new=json_values)
-def test_mutated_bodies_give_model_or_clear_error(endpoint, data, new):
-    payload = json.loads(BODIES[endpoint])
+@given(endpoint=st.sampled_from(ENDPOINTS), shape=st.sampled_from(sorted(SHAPES)), data=st.data(), new=json_values)
+def test_mutated_bodies_give_model_or_clear_error(endpoint, shape, data, new):
+    payload = json.loads(SHAPES[shape][endpoint])
     path = data.draw(st.sampled_from(json_paths(payload)))
     _parse_or_clear_error(endpoint, _replace(payload, path, new))
 
 
 @settings(max_examples=150, deadline=None)
-@given(endpoint=st.sampled_from(ENDPOINTS), data=st.data())
-def test_deleted_fields_give_model_or_clear_error(endpoint, data):
-    payload = json.loads(BODIES[endpoint])
+@given(endpoint=st.sampled_from(ENDPOINTS), shape=st.sampled_from(sorted(SHAPES)), data=st.data())
+def test_deleted_fields_give_model_or_clear_error(endpoint, shape, data):
+    payload = json.loads(SHAPES[shape][endpoint])
     dict_paths = [p for p in json_paths(payload) if p and isinstance(p[-1], str)]
     path = data.draw(st.sampled_from(dict_paths))
     parent_path, key = path[:-1], path[-1]

@@ -19,6 +19,7 @@ from viralspot_tui.core.providers.errors import (
     TransientError,
 )
 from viralspot_tui.core.providers.policy import OutboundPolicy, parse_retry_after
+from viralspot_tui.sim.quirks import transcript_prepares
 
 
 async def test_post_endpoint_is_retried(providers, sim, clock):
@@ -92,7 +93,8 @@ async def test_quota_exhausted_parks_and_retries_nothing(providers, sim, clock):
     assert state.parked_until == reset and state.requests_remaining == 0
     assert state.as_dict()["parked_until"].startswith("2026-12-01")
     # other providers are not parked by it
-    code = sim.world.reels("alice")[0].shortcode
+    # (a reel whose transcript is not "being prepared": one ask, one call)
+    code = next(r.shortcode for r in sim.world.reels("alice") if not transcript_prepares(7, r.shortcode))
     await providers.transcripts.fetch(code)
     assert sim.stats.count(endpoint="transcript") == 1
     assert providers.quota_snapshot()["transcripts"].parked_until is None

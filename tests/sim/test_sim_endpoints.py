@@ -33,7 +33,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sim(clock: Clock) -> Simulator:
-    return Simulator(SimConfig(seed=7, latency_ms=0), clock=clock)
+    # The idealised shapes; the real hosts' shapes are tested in test_sim_quirks.py.
+    return Simulator(SimConfig(seed=7, latency_ms=0, quirks="off"), clock=clock)
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ async def test_targeted_injection_is_matched_and_consumed() -> None:
 
 
 async def test_injection_can_match_a_page_token() -> None:
-    sim = Simulator(SimConfig(latency_ms=0), clock=lambda: NOW)
+    sim = Simulator(SimConfig(latency_ms=0, quirks="off"), clock=lambda: NOW)
     async with client(sim) as c:
         token = (await reels(c, "public_paged")).json()["data"]["pagination_token"]
         sim.inject("reels", HTTP_500, match=token)

@@ -153,19 +153,31 @@ def demo(state: CliState, no_ui: bool, exit_when_idle: bool, no_mouse: bool) -> 
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option("--seed", type=int, default=None, help="World seed (default: VIRALSPOT_SIM_SEED or 7).")
+@click.option(
+    "--quirks",
+    type=click.Choice(["real", "off"]),
+    default=None,
+    help="Answer like the real hosts (real: 200 error bodies, undated list entries, paging quirk, "
+    "206/202 transcripts) or in the idealised shapes (off). Default: VIRALSPOT_SIM_QUIRKS or real.",
+)
 @pass_state
-def simulate(state: CliState, host: str, port: int, seed: int | None) -> None:
+def simulate(state: CliState, host: str, port: int, seed: int | None, quirks: str | None) -> None:
     """Serve the simulator over loopback HTTP (point --rapidapi-base-url / OPENAI_BASE_URL at it)."""
+    from dataclasses import replace
+
     from ..core.runtime import simulator_config
     from ..sim import Simulator, serve_simulator
 
-    config = simulator_config(state.settings)
+    try:
+        config = simulator_config(state.settings)
+    except ValueError as exc:  # a bad VIRALSPOT_SIM_* value: say which, no traceback
+        fail(str(exc), code=EXIT_USAGE)
     if seed is not None:
-        from dataclasses import replace
-
         config = replace(config, seed=seed)
+    if quirks is not None:
+        config = replace(config, quirks=quirks)
     click.echo(
-        f"simulator (seed {config.seed}) on http://{host}:{port} — "
+        f"simulator (seed {config.seed}, quirks {config.quirks}) on http://{host}:{port} — "
         f"Instagram, transcripts and /v1/chat/completions; Ctrl+C stops",
         err=True,
     )

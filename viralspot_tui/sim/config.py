@@ -20,6 +20,10 @@ _ENV_LATENCY = "VIRALSPOT_SIM_LATENCY_MS"
 _ENV_RATE = "VIRALSPOT_SIM_RATE_LIMIT"
 _ENV_FAULT = "VIRALSPOT_SIM_FAULT_RATE"
 _ENV_QUOTA = "VIRALSPOT_SIM_QUOTA"
+_ENV_QUIRKS = "VIRALSPOT_SIM_QUIRKS"
+_ENV_ERROR_BODY = "VIRALSPOT_SIM_ERROR_BODY_RATE"
+_QUIRK_MODES = ("real", "off")
+_PAGING_PAIRS = ("amount_pagination_token", "count_max_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,11 @@ class SimConfig:
     ``rate_limit`` is requests per second per API key (``None`` = unlimited),
     ``fault_rate`` the share of requests (0..1) that get a random fault,
     ``timeout_after_s`` how long the loopback server stalls on a "timeout" fault.
+    ``quirks`` is "real" (answer like the real hosts, see ``sim.quirks``) or "off" (the
+    idealised shapes); ``paging`` the one reels paging pair a "real" server honours;
+    ``error_body_rate`` the share of scraper requests (0..1) answered with an HTTP-200
+    "try again later" or throttling body — a fault mix of its own, so the status-code faults
+    of ``fault_rate`` keep their meaning.
     """
 
     seed: int = 7
@@ -39,6 +48,13 @@ class SimConfig:
     monthly_quota: int = 100_000
     unsubscribed_keys: frozenset[str] = field(default_factory=frozenset)
     timeout_after_s: float = 30.0
+    quirks: str = "real"
+    paging: str = "amount_pagination_token"
+    error_body_rate: float = 0.0
+
+    @property
+    def real(self) -> bool:
+        return self.quirks == "real"
 
     def __post_init__(self) -> None:
         # Refuse nonsense early: a negative latency or a fault rate of 3 would otherwise surface
@@ -55,6 +71,12 @@ class SimConfig:
             raise ValueError(f"monthly_quota must be >= 0, got {self.monthly_quota}")
         if self.timeout_after_s < 0:
             raise ValueError(f"timeout_after_s must be >= 0, got {self.timeout_after_s}")
+        if self.quirks not in _QUIRK_MODES:
+            raise ValueError(f"quirks must be one of {', '.join(_QUIRK_MODES)}, got {self.quirks!r}")
+        if self.paging not in _PAGING_PAIRS:
+            raise ValueError(f"paging must be one of {', '.join(_PAGING_PAIRS)}, got {self.paging!r}")
+        if not 0.0 <= self.error_body_rate <= 1.0:
+            raise ValueError(f"error_body_rate must be within 0..1, got {self.error_body_rate}")
         if not isinstance(self.unsubscribed_keys, frozenset):
             object.__setattr__(self, "unsubscribed_keys", frozenset(self.unsubscribed_keys))
 
@@ -78,6 +100,10 @@ class SimConfig:
             values["fault_rate"] = _parse(_ENV_FAULT, raw, float)
         if (raw := _clean(env.get(_ENV_QUOTA))) is not None:
             values["monthly_quota"] = _parse(_ENV_QUOTA, raw, int)
+        if (raw := _clean(env.get(_ENV_QUIRKS))) is not None:
+            values["quirks"] = raw.lower()
+        if (raw := _clean(env.get(_ENV_ERROR_BODY))) is not None:
+            values["error_body_rate"] = _parse(_ENV_ERROR_BODY, raw, float)
         values.update(overrides)
         try:
             return cls(**values)  # type: ignore[arg-type]

@@ -13,9 +13,12 @@ import threading
 from dataclasses import dataclass
 
 from .hashing import h64, unit
+from .quirks import BUSY_TEXT, MEDIA_THROTTLED_TEXT, THROTTLED_TEXT, UNKNOWN_TEXT
 from .wire import SimResponse, dumps, json_response
 
 __all__ = [
+    "BODY_FAULT_KINDS",
+    "BUSY_BODY",
     "CHAT",
     "ENDPOINTS",
     "FAULT_KINDS",
@@ -37,8 +40,11 @@ __all__ = [
     "SIMILAR",
     "TIMEOUT",
     "TRANSCRIPT",
+    "THROTTLED_BODY",
     "TRUNCATED_JSON",
+    "UNKNOWN_BODY",
     "FaultPlan",
+    "error_body",
     "malformed_body",
     "openai_fault",
     "rapid_fault",
@@ -64,6 +70,13 @@ RATE_LIMIT_BURST = "rate_limit_burst"
 QUOTA_EXHAUSTED = "quota_exhausted"
 NOT_SUBSCRIBED = "not_subscribed"
 INVALID_OUTPUT = "invalid_output"  # chat only: valid JSON that breaks the requested schema
+# HTTP 200 with {"error": ...}, the scraper host's own way (see sim.quirks); scraper endpoints only.
+BUSY_BODY = "busy_body"
+THROTTLED_BODY = "throttled_body"
+UNKNOWN_BODY = "unknown_error_body"
+BODY_FAULT_KINDS: tuple[str, ...] = (BUSY_BODY, THROTTLED_BODY, UNKNOWN_BODY)
+_RANDOM_BODY_KINDS = (BUSY_BODY, THROTTLED_BODY)
+SCRAPER_ENDPOINTS: tuple[str, ...] = (PROFILE, REELS, REEL_DETAIL, SIMILAR)
 
 FAULT_KINDS: tuple[str, ...] = (
     HTTP_500,
@@ -75,6 +88,7 @@ FAULT_KINDS: tuple[str, ...] = (
     QUOTA_EXHAUSTED,
     NOT_SUBSCRIBED,
     INVALID_OUTPUT,
+    *BODY_FAULT_KINDS,
 )
 RANDOM_FAULT_KINDS: tuple[str, ...] = (
     HTTP_500,
@@ -108,11 +122,12 @@ class _Injection:
 
 
 class FaultPlan:
-    """Targeted injections plus the seeded background fault rate."""
+    """Targeted injections plus the seeded background fault rate (and error-body rate)."""
 
-    def __init__(self, seed: int, fault_rate: float) -> None:
+    def __init__(self, seed: int, fault_rate: float, error_body_rate: float = 0.0) -> None:
         self._seed = seed
         self._rate = fault_rate
+        self._body_rate = error_body_rate
         self._lock = threading.Lock()
         self._injections: list[_Injection] = []
         self._calls: dict[tuple[str, str], int] = {}
@@ -124,6 +139,8 @@ class FaultPlan:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
         if kind == INVALID_OUTPUT and endpoint != CHAT:
             raise ValueError("invalid_output applies to the chat endpoint only")
+        if kind in BODY_FAULT_KINDS and endpoint not in SCRAPER_ENDPOINTS:
+            raise ValueError(f"{kind} applies to the scraper endpoints only: {', '.join(SCRAPER_ENDPOINTS)}")
         if count < 1:
             raise ValueError("count must be >= 1")
         with self._lock:
@@ -152,7 +169,26 @@ class FaultPlan:
         if self._rate > 0 and unit(self._seed, "fault", endpoint, key, number) < self._rate:
             pool = RANDOM_FAULT_KINDS
             return pool[h64(self._seed, "faultkind", endpoint, key, number) % len(pool)]
+        if (
+            self._body_rate > 0
+            and endpoint in SCRAPER_ENDPOINTS
+            and unit(self._seed, "bodyfault", endpoint, key, number) < self._body_rate
+        ):
+            return _RANDOM_BODY_KINDS[h64(self._seed, "bodykind", endpoint, key, number) % len(_RANDOM_BODY_KINDS)]
         return None
+
+
+def error_body(kind: str, endpoint: str, headers: dict[str, str]) -> SimResponse:
+    """The scraper's HTTP-200 error answers with their real texts."""
+    if kind == BUSY_BODY:
+        text = BUSY_TEXT
+    elif kind == THROTTLED_BODY:
+        text = MEDIA_THROTTLED_TEXT if endpoint == REEL_DETAIL else THROTTLED_TEXT
+    elif kind == UNKNOWN_BODY:
+        text = UNKNOWN_TEXT
+    else:
+        raise ValueError(f"{kind} is not an error-body fault")
+    return json_response(200, {"error": text}, headers)
 
 
 def malformed_body() -> bytes:

@@ -5,6 +5,11 @@ the reels list nests media under ``node.media``, the reel detail uses GraphQL-st
 names, the similar-accounts endpoint returns one of three container shapes and gives follower
 counts only as text in ``social_context``. Keeping all shapes here means the world model stays
 free of wire-format concerns.
+
+``real=True`` gives the shapes captured from the real hosts (see ``sim.quirks``): the HD
+picture under ``hd_profile_pic_url_info``, reels at the top level for some accounts, bare list
+entries (no date, no caption) for others, a detail with a smaller ``video_view_count`` beside
+``video_play_count``, similar accounts as a bare array, transcript offsets in milliseconds.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .hashing import h64, pick
+from .quirks import bare_list_entries, reels_at_top_level, video_view_share
 from .words import FIRST_NAMES
 from .world import Profile, Reel, World
 
@@ -37,7 +43,21 @@ def error(message: str) -> dict[str, str]:
     return {"error": message}
 
 
-def profile_payload(p: Profile) -> dict[str, Any]:
+def profile_payload(p: Profile, *, real: bool = False) -> dict[str, Any]:
+    body = _profile_fields(p)
+    if real:
+        del body["hd_profile_pic_url"]
+        body["hd_profile_pic_url_info"] = {"url": p.hd_profile_pic_url, "width": 1080, "height": 1080}
+        site = f"https://{p.username.replace('_', '').replace('.', '')}.example"
+        has_link = h64(0, "link", p.pk) % 2 == 0
+        body["external_url"] = site if has_link else None
+        body["bio_links"] = [{"url": site, "title": "", "link_type": "external"}] if has_link else []
+        body["total_clips_count"] = p.media_count
+        body["account_type"] = 2 if p.is_business else 3 if p.is_verified else 1
+    return body
+
+
+def _profile_fields(p: Profile) -> dict[str, Any]:
     return {
         "username": p.username,
         "full_name": p.full_name,
@@ -79,21 +99,48 @@ def _media(reel: Reel) -> dict[str, Any]:
     }
 
 
-def reels_payload(reels: list[Reel], token: str | None) -> dict[str, Any]:
-    return {"data": {"reels": [{"node": {"media": _media(r)}} for r in reels], "pagination_token": token}}
+def _bare_media(reel: Reel) -> dict[str, Any]:
+    """A list entry as some real answers carry it: no ``taken_at``, no caption, no picture."""
+    return {
+        "code": reel.shortcode,
+        "pk": reel.pk,
+        "media_type": 2,
+        "product_type": "clips",
+        "play_count": reel.play_count,
+        "like_count": reel.like_count,
+        "comment_count": reel.comment_count,
+    }
+
+
+def reels_payload(
+    reels: list[Reel], token: str | None, seed: int = 0, username: str = "", *, real: bool = False
+) -> dict[str, Any]:
+    if not real:
+        return {"data": {"reels": [{"node": {"media": _media(r)}} for r in reels], "pagination_token": token}}
+    bare = bare_list_entries(seed, username)
+    items = []
+    for reel in reels:
+        media = _bare_media(reel) if bare else {**_media(reel), "ig_play_count": reel.play_count}
+        items.append({"node": {"media": media}})
+    if reels_at_top_level(seed, username):
+        return {"reels": items, "pagination_token": token}
+    return {"data": {"reels": items, "pagination_token": token}}
 
 
 def private_reels_payload() -> dict[str, Any]:
     return {"data": {"reels": [], "pagination_token": None}, "message": "This account is private"}
 
 
-def reel_detail_payload(reel: Reel) -> dict[str, Any]:
+def reel_detail_payload(reel: Reel, seed: int = 0, *, real: bool = False) -> dict[str, Any]:
+    """GraphQL shape; ``video_play_count`` is the plays, ``video_view_count`` (real) a smaller counter."""
+    views = int(reel.play_count * video_view_share(seed, reel.shortcode)) if real else reel.play_count
     return {
         "__typename": "XDTGraphVideo",
         "id": reel.pk,
         "shortcode": reel.shortcode,
         "is_video": True,
-        "video_view_count": reel.play_count,
+        "video_view_count": views,
+        "video_play_count": reel.play_count,
         "video_duration": reel.video_duration,
         "edge_media_preview_like": {"count": reel.like_count},
         "edge_media_to_parent_comment": {"count": reel.comment_count},
@@ -141,7 +188,7 @@ def similar_shape(seed: int, username: str) -> str:
     return SIMILAR_SHAPES[h64(seed, "shape", username) % len(SIMILAR_SHAPES)]
 
 
-def similar_payload(world: World, username: str) -> Any:
+def similar_payload(world: World, username: str, *, real: bool = False) -> Any:
     items: list[dict[str, Any]] = []
     for name in world.similar(username):
         p = world.profile(name)
@@ -157,7 +204,7 @@ def similar_payload(world: World, username: str) -> Any:
         if context is not None:
             item["social_context"] = context
         items.append(item)
-    shape = similar_shape(world.seed, username)
+    shape = "list" if real else similar_shape(world.seed, username)
     if shape == "list":
         return items
     if shape == "data":
@@ -165,8 +212,16 @@ def similar_payload(world: World, username: str) -> Any:
     return {str(i): item for i, item in enumerate(items)}
 
 
-def transcript_payload(segments: list[dict[str, object]] | None, as_text: bool) -> dict[str, Any]:
+def transcript_payload(
+    segments: list[dict[str, object]] | None, as_text: bool, *, millis: bool = False
+) -> dict[str, Any]:
+    """``millis``: offsets and durations in milliseconds, as the real API sends them."""
     if not segments:
         return {"lang": None, "availableLangs": [], "content": []}
+    if millis:
+        segments = [
+            {**s, "offset": round(float(s["offset"]) * 1000), "duration": round(float(s["duration"]) * 1000)}  # type: ignore[arg-type]
+            for s in segments
+        ]
     content: Any = " ".join(str(s["text"]) for s in segments) if as_text else segments
     return {"lang": "en", "availableLangs": ["en"], "content": content}

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from . import chat
 from .config import SimConfig
 from .faults import (
+    BODY_FAULT_KINDS,
     CHAT,
     FAULT_OUTCOME,
     INVALID_OUTPUT,
@@ -29,6 +30,7 @@ from .faults import (
     TIMEOUT,
     TRUNCATED_JSON,
     FaultPlan,
+    error_body,
     malformed_body,
     openai_fault,
     rapid_fault,
@@ -36,7 +38,8 @@ from .faults import (
 )
 from .frontends import SimulatorASGI, SimulatorTransport
 from .limits import RapidLimits, seconds_until_month_end
-from .rapid import ROUTES, Route
+from .quirks import PreparingJobs
+from .rapid import ROUTES, Answering, Route
 from .stats import CallRecord, SimStats
 from .wire import SimRequest, SimResponse, json_response
 from .world import World
@@ -66,7 +69,8 @@ class Simulator:
         self._offset = timedelta(0)
         self.world = World(self.config.seed, self.now)
         self.stats = SimStats()
-        self._faults = FaultPlan(self.config.seed, self.config.fault_rate)
+        self._faults = FaultPlan(self.config.seed, self.config.fault_rate, self.config.error_body_rate)
+        self._answering = Answering(real=self.config.real, paging=self.config.paging, jobs=PreparingJobs())
         self._limits = RapidLimits(self.config)
         self._latency_rng = random.Random(self.config.seed)
         self._latency_lock = threading.Lock()
@@ -113,7 +117,7 @@ class Simulator:
         return await self._rapid(route, request, started, stall_timeouts)
 
     async def _rapid(self, route: Route, request: SimRequest, started: float, stall: bool) -> SimResponse:
-        call = route.parse(request)
+        call = route.parse(request, self._answering)
         api_key = request.headers.get("x-rapidapi-key", "").strip()
         tag = key_hash(api_key)
 
@@ -144,6 +148,8 @@ class Simulator:
         await self._latency()
         if fault == TIMEOUT:
             return done(await self._timeout(stall), TIMEOUT)
+        if fault in BODY_FAULT_KINDS:
+            return done(error_body(fault, route.endpoint, dict(decision.headers)), fault)
         if fault is not None and fault not in (MALFORMED_JSON, TRUNCATED_JSON):
             response = rapid_fault(fault, dict(decision.headers), seconds_until_month_end(now))
             return done(response, FAULT_OUTCOME[fault])

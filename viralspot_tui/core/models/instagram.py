@@ -1,10 +1,14 @@
 """Instagram and transcript data as the rest of the core sees it, and the parsers that build it.
 
 The RapidAPI scraper answers in several shapes for the same thing (``follower_count`` or
-``followers``; similar accounts as a list, ``{data: [...]}`` or ``{"0": ..., "1": ...}``; a
-reel's numbers under ``play_count`` in the list but ``video_view_count`` in the detail). The
-models absorb those variants through alias choices, so each model is validated straight from
-the raw JSON *and* from its own ``model_dump`` (checkpoints reload it by field name).
+``followers``; similar accounts as a bare list, ``{data: [...]}`` or ``{"0": ..., "1": ...}``;
+reels under ``data`` or at the top level). The models absorb those variants through alias
+choices, so each model is validated straight from the raw JSON *and* from its own
+``model_dump`` (checkpoints reload it by field name).
+
+One variant is *not* an alias: the detail's ``video_view_count`` is a different, smaller
+counter than the plays (``play_count`` / ``ig_play_count`` in the list, ``video_play_count``
+in the detail), so it never becomes a reel's views (see docs/real-apis.md).
 
 Every ``parse_*`` function either returns a model or raises
 :class:`~viralspot_tui.core.providers.errors.MalformedResponseError` naming the endpoint and
@@ -16,24 +20,24 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    AliasChoices,
-    AliasPath,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..providers.errors import MalformedResponseError, NotFoundError
+from .instagram_fields import (
+    Caption,
+    Count,
+    Flag,
+    Id,
+    Shortcode,
+    When,
+    alias,
+    parse_follower_text,
+    reel_url,
+    reject,
+)
 from .usernames import Username
 
 log = logging.getLogger("viralspot.providers")
@@ -56,101 +60,6 @@ __all__ = [
     "parse_transcript",
 ]
 
-_MAX_COUNT = 2**62  # SQLite INTEGER is 64-bit; larger "counts" are garbage, not data
-_SHORTCODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_FOLLOWERS = re.compile(r"([0-9][0-9,]*(?:\.[0-9]+)?)\s*([KMB])?\b", re.IGNORECASE)
-_MULTIPLIER = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
-
-
-def parse_follower_text(text: object) -> int | None:
-    """``"12.5K followers"`` → 12500, ``"8,431 followers"`` → 8431; anything else → None.
-
-    Similar accounts carry their audience only inside ``social_context`` text, and the crawler
-    filters on it (SPEC C4). Text that merely mentions people (``"Followed by x + 3 more"``)
-    is not a follower count and yields None, so the crawler enriches instead of guessing.
-    """
-    if not isinstance(text, str):
-        return None
-    cleaned = text.strip()
-    lowered = cleaned.lower()
-    if not cleaned or "followed by" in lowered:
-        return None
-    if "follower" not in lowered and not re.fullmatch(r"[0-9][0-9,.]*\s*[KMBkmb]?", cleaned):
-        return None
-    match = _FOLLOWERS.search(cleaned)
-    if match is None:
-        return None
-    number = float(match.group(1).replace(",", ""))
-    value = int(round(number * _MULTIPLIER[(match.group(2) or "").upper()]))
-    return value if 0 <= value < _MAX_COUNT else None
-
-
-def reel_url(shortcode: str) -> str:
-    return f"https://www.instagram.com/reel/{shortcode}/"
-
-
-def _count(value: Any) -> Any:
-    """Counts arrive as ints, floats, numeric strings or null; negatives mean "hidden"."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else _reject("expected a number, got a boolean")
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if not text:
-            return None
-        value = text
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value != value:  # NaN
-            _reject("expected a number, got NaN")
-        if value < 0:
-            return None
-        if value >= _MAX_COUNT:
-            _reject("number out of range")
-    return value
-
-
-def _reject(message: str) -> Any:
-    raise ValueError(message)
-
-
-def _flag(value: Any) -> Any:
-    return False if value is None else value
-
-
-def _id(value: Any) -> Any:
-    if isinstance(value, bool):
-        _reject("expected an id, got a boolean")
-    return str(value) if isinstance(value, int) else value
-
-
-def _caption(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value.get("text")
-    return value
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _shortcode(value: str) -> str:
-    if not _SHORTCODE.match(value):
-        raise ValueError("not a valid shortcode (letters, digits, '_' and '-' only)")
-    return value
-
-
-Count = Annotated[int | None, BeforeValidator(_count)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
-Id = Annotated[str | None, BeforeValidator(_id)]
-Shortcode = Annotated[str, AfterValidator(_shortcode)]
-Caption = Annotated[str | None, BeforeValidator(_caption)]
-When = Annotated[datetime | None, AfterValidator(_utc)]
-
-
-def _alias(*names: str | AliasPath) -> AliasChoices:
-    return AliasChoices(*names)
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True, frozen=True)
@@ -161,34 +70,70 @@ class ProfileData(_Model):
     full_name: str | None = None
     biography: str | None = None
     followers: Count = Field(
-        None, validation_alias=_alias("followers", "follower_count", AliasPath("edge_followed_by", "count"))
+        None, validation_alias=alias("followers", "follower_count", AliasPath("edge_followed_by", "count"))
     )
     following: Count = Field(
-        None, validation_alias=_alias("following", "following_count", AliasPath("edge_follow", "count"))
+        None, validation_alias=alias("following", "following_count", AliasPath("edge_follow", "count"))
     )
     media_count: Count = None
     is_verified: Flag = False
-    is_business: Flag = Field(False, validation_alias=_alias("is_business", "is_business_account"))
+    is_business: Flag = Field(False, validation_alias=alias("is_business", "is_business_account"))
     is_private: Flag = False
     profile_pic_url: str | None = None
-    hd_profile_pic_url: str | None = None
-    pk: Id = Field(None, validation_alias=_alias("pk", "id", "pk_id"))
+    hd_profile_pic_url: str | None = Field(
+        None, validation_alias=alias("hd_profile_pic_url", AliasPath("hd_profile_pic_url_info", "url"))
+    )
+    pk: Id = Field(None, validation_alias=alias("pk", "id", "pk_id"))
+    external_url: str | None = None
+    bio_links: list[str] = Field(default_factory=list)
+    total_clips_count: Count = None
+    account_type: int | None = Field(None, ge=0, le=1000)
+
+    @field_validator("bio_links", mode="before")
+    @classmethod
+    def _links(cls, value: Any) -> Any:
+        """``bio_links`` items are objects with a ``url`` (or plain strings); junk is dropped."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            return reject("expected a list of links")
+        links = [item.get("url") if isinstance(item, dict) else item for item in value]
+        return [link for link in links if isinstance(link, str) and link]
+
+    @field_validator("account_type", mode="before")
+    @classmethod
+    def _account_type(cls, value: Any) -> Any:
+        return None if isinstance(value, bool) else value
 
 
 class ReelData(_Model):
-    shortcode: Shortcode = Field(validation_alias=_alias("shortcode", "code"))
+    shortcode: Shortcode = Field(validation_alias=alias("shortcode", "code"))
     pk: Id = None
-    media_id: Id = Field(None, validation_alias=_alias("media_id", "id"))
-    views: Count = Field(None, validation_alias=_alias("views", "play_count", "ig_play_count", "view_count"))
-    likes: Count = Field(None, validation_alias=_alias("likes", "like_count"))
-    comments: Count = Field(None, validation_alias=_alias("comments", "comment_count"))
+    media_id: Id = Field(None, validation_alias=alias("media_id", "id"))
+    views: Count = Field(None, validation_alias=alias("views", "play_count"))
+    likes: Count = Field(None, validation_alias=alias("likes", "like_count"))
+    comments: Count = Field(None, validation_alias=alias("comments", "comment_count"))
     taken_at: When = None
     caption: Caption = None
     video_duration: float | None = Field(None, ge=0, allow_inf_nan=False)
     thumbnail_url: str | None = Field(
         None,
-        validation_alias=_alias("thumbnail_url", AliasPath("image_versions2", "candidates", 0, "url"), "display_url"),
+        validation_alias=alias("thumbnail_url", AliasPath("image_versions2", "candidates", 0, "url"), "display_url"),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plays(cls, data: Any) -> Any:
+        """Plays are ``play_count``, else ``ig_play_count`` (the public plays), else ``view_count``.
+
+        A present-but-null ``play_count`` must not hide an ``ig_play_count`` beside it, which
+        a plain alias choice would do (it takes the first key present, null or not).
+        """
+        if isinstance(data, dict) and data.get("views") is None and data.get("play_count") is None:
+            for key in ("ig_play_count", "view_count"):
+                if data.get(key) is not None:
+                    return {**data, "play_count": data[key]}
+        return data
 
     @property
     def url(self) -> str:
@@ -196,18 +141,24 @@ class ReelData(_Model):
 
     @property
     def needs_detail(self) -> bool:
-        """The list entry lacks numbers the metrics need, so the detail endpoint must fill them."""
+        """The list entry lacks what the metrics (views) or the viral selection (date) need."""
         return self.views is None or self.taken_at is None
 
     def merged_with(self, detail: "ReelDetail") -> "ReelData":
-        """Fill gaps (and refresh numbers) from a reel-detail answer."""
+        """Fill only what the list entry lacks from a reel-detail answer.
+
+        The list's plays stay the view count: the detail's ``video_view_count`` is another,
+        smaller counter and is never used for views; the detail's own plays
+        (``video_play_count``) only fill a list entry that had none.
+        """
         updates = {
-            "views": detail.views if detail.views is not None else self.views,
-            "likes": detail.likes if detail.likes is not None else self.likes,
-            "comments": detail.comments if detail.comments is not None else self.comments,
+            "views": self.views if self.views is not None else detail.views,
+            "likes": self.likes if self.likes is not None else detail.likes,
+            "comments": self.comments if self.comments is not None else detail.comments,
             "taken_at": self.taken_at or detail.taken_at,
             "caption": self.caption or detail.caption,
             "thumbnail_url": self.thumbnail_url or detail.display_url,
+            "video_duration": self.video_duration if self.video_duration is not None else detail.video_duration,
         }
         return self.model_copy(update=updates)
 
@@ -219,14 +170,23 @@ class ReelsPage(_Model):
 
 
 class ReelDetail(_Model):
-    shortcode: Shortcode = Field(validation_alias=_alias("shortcode", "code"))
-    views: Count = Field(None, validation_alias=_alias("views", "video_view_count", "video_play_count", "play_count"))
+    """``get_media_data.php`` in Instagram's web (GraphQL) shape.
+
+    ``views`` are the plays (``video_play_count``, or a media object's ``play_count`` /
+    ``ig_play_count``); ``video_view_count`` is kept apart under its own name because it
+    counts something else and is smaller (one real reel: 190 against 465 plays).
+    """
+
+    shortcode: Shortcode = Field(validation_alias=alias("shortcode", "code"))
+    views: Count = Field(None, validation_alias=alias("views", "video_play_count", "play_count", "ig_play_count"))
+    video_view_count: Count = None
+    video_duration: float | None = Field(None, ge=0, allow_inf_nan=False)
     likes: Count = Field(
-        None, validation_alias=_alias("likes", AliasPath("edge_media_preview_like", "count"), "like_count")
+        None, validation_alias=alias("likes", AliasPath("edge_media_preview_like", "count"), "like_count")
     )
     comments: Count = Field(
         None,
-        validation_alias=_alias(
+        validation_alias=alias(
             "comments",
             AliasPath("edge_media_to_parent_comment", "count"),
             AliasPath("edge_media_to_comment", "count"),
@@ -234,10 +194,10 @@ class ReelDetail(_Model):
         ),
     )
     caption: Caption = Field(
-        None, validation_alias=_alias("caption", AliasPath("edge_media_to_caption", "edges", 0, "node", "text"))
+        None, validation_alias=alias("caption", AliasPath("edge_media_to_caption", "edges", 0, "node", "text"))
     )
     display_url: str | None = None
-    taken_at: When = Field(None, validation_alias=_alias("taken_at", "taken_at_timestamp"))
+    taken_at: When = Field(None, validation_alias=alias("taken_at", "taken_at_timestamp"))
 
 
 class SimilarAccount(_Model):
@@ -246,9 +206,9 @@ class SimilarAccount(_Model):
     profile_pic_url: str | None = None
     is_verified: Flag = False
     is_private: Flag = False
-    pk: Id = Field(None, validation_alias=_alias("pk", "id"))
+    pk: Id = Field(None, validation_alias=alias("pk", "id"))
     social_context: str | None = None
-    followers: Count = Field(None, validation_alias=_alias("followers", "follower_count"))
+    followers: Count = Field(None, validation_alias=alias("followers", "follower_count"))
 
     @model_validator(mode="after")
     def _followers_from_text(self) -> "SimilarAccount":
@@ -267,9 +227,9 @@ class Transcript(_Model):
     shortcode: str | None = None
     lang: str | None = None
     available_langs: list[str] = Field(
-        default_factory=list, validation_alias=_alias("available_langs", "availableLangs")
+        default_factory=list, validation_alias=alias("available_langs", "availableLangs")
     )
-    segments: list[TranscriptSegment] = Field(default_factory=list, validation_alias=_alias("segments", "content"))
+    segments: list[TranscriptSegment] = Field(default_factory=list, validation_alias=alias("segments", "content"))
 
     @property
     def text(self) -> str:
@@ -320,14 +280,17 @@ def _guard(endpoint: str, provider: str, fn: Callable[[], M]) -> M:
 
 
 def parse_profile(payload: Any) -> ProfileData:
+    """The profile object, at the top level or under ``data``.
+
+    An ``{"error": ...}`` body is classified by the provider before this runs (see
+    ``providers.upstream``); here it is simply not a profile.
+    """
+
     def run() -> ProfileData:
         if isinstance(payload, dict) and "username" not in payload:
             inner = payload.get("data") if isinstance(payload.get("data"), dict) else None
             if inner is not None and "username" in inner:
                 return _validate(ProfileData, inner, "profile", "data", "instagram")
-            note = payload.get("error") or payload.get("message")
-            if isinstance(note, str) and re.search(r"not found|does not exist|no user", note, re.I):
-                raise NotFoundError(note[:120], provider="instagram", endpoint="profile")
         return _validate(ProfileData, payload, "profile", "", "instagram")
 
     return _guard("profile", "instagram", run)
@@ -337,8 +300,13 @@ def parse_reels_page(payload: Any) -> ReelsPage:
     def run() -> ReelsPage:
         if not isinstance(payload, dict):
             raise _fail("reels", "(body)", f"expected an object, got {type(payload).__name__}", "instagram")
-        container, prefix = (payload["data"], "data") if isinstance(payload.get("data"), dict) else (payload, "")
-        raw_reels = container.get("reels", container.get("items", []))
+        # Reels sit under ``data`` or at the top level, with ``pagination_token`` beside them.
+        nested = isinstance(payload.get("data"), dict) and any(k in payload["data"] for k in ("reels", "items"))
+        container, prefix = (payload["data"], "data") if nested else (payload, "")
+        if not any(k in container for k in ("reels", "items")):
+            # No list at all is not "no reels": stored as zero it would be silently wrong.
+            raise _fail("reels", "reels", "no reels list in the answer", "instagram")
+        raw_reels = container.get("reels", container.get("items"))
         if raw_reels is None:
             raw_reels = []
         if not isinstance(raw_reels, list):
@@ -363,11 +331,23 @@ def parse_reels_page(payload: Any) -> ReelsPage:
     return _guard("reels", "instagram", run)
 
 
+_DETAIL_WRAPPERS = ("data", "xdt_shortcode_media", "shortcode_media", "graphql", "media")
+
+
 def parse_reel_detail(payload: Any) -> ReelDetail:
+    """The media object at the top level or inside GraphQL-style wrappers (``data``,
+    ``xdt_shortcode_media``, ``graphql.shortcode_media``), at most a few levels deep."""
+
     def run() -> ReelDetail:
-        if isinstance(payload, dict) and "shortcode" not in payload and isinstance(payload.get("data"), dict):
-            return _validate(ReelDetail, payload["data"], "reel_detail", "data", "instagram")
-        return _validate(ReelDetail, payload, "reel_detail", "", "instagram")
+        data, prefix = payload, ""
+        for _ in range(3):
+            if not isinstance(data, dict) or "shortcode" in data or "code" in data:
+                break
+            key = next((k for k in _DETAIL_WRAPPERS if isinstance(data.get(k), dict)), None)
+            if key is None:
+                break
+            data, prefix = data[key], f"{prefix}.{key}".lstrip(".")
+        return _validate(ReelDetail, data, "reel_detail", prefix, "instagram")
 
     return _guard("reel_detail", "instagram", run)
 

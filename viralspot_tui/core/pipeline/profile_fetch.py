@@ -13,6 +13,15 @@ Why it is shaped this way:
   branch starts a new step, but steps already in flight are allowed to finish and checkpoint
   (cancelling them would throw away requests already paid for). Then the pause or the first
   error (profile before reels before similar) propagates.
+* **Similar accounts are optional** — a failed or missing similar-accounts answer never
+  discards the profile and reels already fetched: the item completes with a note in
+  :attr:`FetchResult.notes` (quota and configuration errors still stop the item: they are
+  not about this account, and its checkpoints keep what was fetched).
+* **Details only where needed** — list entries may lack ``taken_at`` and captions; details
+  are fetched only for reels still missing views or a date after what is already stored,
+  the most viewed first (the viral selection's candidates), at most ``detail_cap`` per
+  profile (``fetch_reel_details`` asks for every reel, uncapped), and they only fill what is
+  missing (see docs/real-apis.md).
 * **One transaction** — the store step upserts everything, recomputes outlier scores and
   aggregates over all stored reels, calls the queue's ``finish(conn)`` and deletes the
   checkpoints in one ``db.write``: the results, the item's completion and the cleanup commit
@@ -33,13 +42,23 @@ from pydantic import BaseModel, ValidationError
 
 from ..clock import Clock, SystemClock, to_iso
 from ..models.instagram import ProfileData, ReelData, ReelDetail, ReelsPage, SimilarAccount
-from ..providers.errors import NotFoundError, PermanentError, PrivateProfileError
-from ..providers.instagram import InstagramProvider, checked_username
+from ..providers.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermanentError,
+    PrivateProfileError,
+    ProviderError,
+    QuotaExhaustedError,
+    TransientError,
+)
+from ..providers.instagram import InstagramProvider, PageGuard, checked_username
 from ..providers.policy import count_calls
 from ..store.checkpoints import CheckpointStore, clear_sync
 from ..store.content import ContentStore, StoreCounts, upsert_profile_sync
 
-__all__ = ["PauseRequested", "FetchResult", "ProfileFetchPipeline"]
+__all__ = ["PauseRequested", "FetchResult", "ProfileFetchPipeline", "DETAIL_CAP"]
+
+DETAIL_CAP = 12  # detail calls per profile at most: one page's worth, not one per reel
 
 log = logging.getLogger("viralspot.pipeline")
 
@@ -66,6 +85,7 @@ class FetchResult:
     calls: int
     resumed_steps: int
     fetched_at: datetime
+    notes: tuple[str, ...] = ()
 
     @property
     def reels_stored(self) -> int:
@@ -96,6 +116,8 @@ class _Run:
         self.reels: list[ReelData] = []
         self.similar: list[SimilarAccount] = []
         self.saves: list[asyncio.Future[None]] = []
+        self.notes: list[str] = []
+        self.details_failed = 0
 
     async def settle_saves(self, quiet: bool = False) -> None:
         """Wait for queued checkpoint writes (they fail loudly here, not silently).
@@ -150,6 +172,14 @@ class _Run:
             await work
         except _Stopped:
             return
+        except ProviderError as exc:
+            if branch == "similar" and not isinstance(exc, (QuotaExhaustedError, ConfigurationError)):
+                # Optional data: the profile and reels still complete the item (module docstring).
+                self.notes.append(f"similar accounts not fetched: {exc}")
+                log.warning("%s: similar accounts not fetched, the item completes without them: %s", self.name, exc)
+                return
+            self.errors.setdefault(branch, exc)
+            self.stopping = True
         except Exception as exc:  # noqa: BLE001 - recorded and re-raised by run() after siblings settle
             self.errors.setdefault(branch, exc)
             self.stopping = True
@@ -170,6 +200,7 @@ class _Run:
     async def fetch_reels(self) -> None:
         wanted = self.p.reels_count
         collected: dict[str, ReelData] = {}
+        guard = PageGuard()  # a repeated token or a page of nothing new ends paging
         token: str | None = None
         number = 1
         while len(collected) < wanted:
@@ -181,9 +212,10 @@ class _Run:
             )
             for reel in page.reels:
                 collected.setdefault(reel.shortcode, reel)
-            if not page.reels or not page.next_token or page.next_token == token:
+            token = guard.next_token(page)
+            if token is None:
                 break
-            token, number = page.next_token, number + 1
+            number += 1
         self.reels = list(collected.values())[:wanted]
 
     async def fetch_similar(self) -> None:
@@ -201,8 +233,13 @@ class _Run:
             except NotFoundError:  # the reel vanished since the list: keep what the list said
                 return _DetailResult(detail=None)
 
-        result = await self.step(f"detail:{reel.shortcode}", fetch, _DetailResult)
-        if result.detail is not None:
+        try:
+            result = await self.step(f"detail:{reel.shortcode}", fetch, _DetailResult)
+        except TransientError as exc:  # retried and still failing: the list entry stands
+            self.details_failed += 1
+            log.info("%s: detail of %s unavailable, keeping the list entry: %s", self.name, reel.shortcode, exc)
+            return
+        if result.detail is not None and result.detail.shortcode == reel.shortcode:  # never another reel's data
             self.reels[index] = reel.merged_with(result.detail)
 
 
@@ -226,6 +263,7 @@ class ProfileFetchPipeline:
         reels_count: int = 50,
         similar_count: int = 20,
         fetch_reel_details: bool = False,
+        detail_cap: int = DETAIL_CAP,
         clock: Clock | None = None,
     ) -> None:
         self.instagram = instagram
@@ -234,6 +272,7 @@ class ProfileFetchPipeline:
         self.reels_count = max(0, reels_count)
         self.similar_count = max(0, similar_count)
         self.fetch_reel_details = fetch_reel_details
+        self.detail_cap = max(0, detail_cap)
         self.clock: Clock = clock or SystemClock()
 
     async def run(
@@ -279,6 +318,7 @@ class ProfileFetchPipeline:
             calls=counter.sent,
             resumed_steps=state.resumed,
             fetched_at=self.clock.now(),
+            notes=tuple(state.notes),
         )
 
     async def _fetch_all(self, state: "_Run", name: str, item_key: str) -> None:
@@ -305,12 +345,28 @@ class ProfileFetchPipeline:
             raise
 
     async def _details(self, state: _Run) -> None:
+        """Details for the reels that need them (module docstring), most viewed first, capped."""
         wanted = [(i, r) for i, r in enumerate(state.reels) if self.fetch_reel_details or r.needs_detail]
-        if not wanted:
+        if not wanted or not (self.detail_cap or self.fetch_reel_details):
             return
+        if not self.fetch_reel_details:
+            known = await self._dated_shortcodes(state.name)
+            wanted = [(i, r) for i, r in wanted if r.views is None or r.shortcode not in known]
+        wanted.sort(key=lambda pair: -(pair[1].views or 0))
+        cap = len(wanted) if self.fetch_reel_details else self.detail_cap  # the operator asked for all
+        skipped = max(0, len(wanted) - cap)
         async with asyncio.TaskGroup() as group:
-            for index, reel in wanted:
+            for index, reel in wanted[:cap]:
                 group.create_task(state.guard("details", state.fetch_detail(index, reel)))
+        if skipped:
+            state.notes.append(f"{skipped} reels kept without a date (detail cap {self.detail_cap})")
+        if state.details_failed:
+            state.notes.append(f"{state.details_failed} reel details unavailable; list entries kept")
+
+    async def _dated_shortcodes(self, username: str) -> set[str]:
+        """Reels already stored with a date: a re-scrape need not pay for their details again."""
+        rows = await self.content.reels_for(username)
+        return {row["shortcode"] for row in rows if row.get("taken_at")}
 
     async def _store(self, state: _Run, profile: ProfileData, item_key: str, finish: Finish | None) -> StoreCounts:
         reels, similar = list(state.reels), list(state.similar)

@@ -128,7 +128,9 @@ class Providers:
             http_client=ai_http,
         )
         return cls(
-            instagram=InstagramProvider(ig_client, policies["instagram"], base_url=rapid.instagram_url()),
+            instagram=InstagramProvider(
+                ig_client, policies["instagram"], base_url=rapid.instagram_url(), paging=rapid.reels_paging
+            ),
             transcripts=TranscriptProvider(tr_client, policies["transcripts"], base_url=rapid.transcript_url()),
             ai=AIProvider(
                 ai_client,

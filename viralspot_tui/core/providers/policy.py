@@ -53,6 +53,7 @@ T = TypeVar("T")
 QUOTA_RETRY_AFTER = 3600.0  # a Retry-After this long means "plan spent", not "slow down"
 DEFAULT_PARK_SECONDS = 3600.0
 _SPACING_MARGIN = 1.02
+_NO_ENDPOINT = re.compile(r"^Endpoint '[^']*' does not exist", re.I)
 _QUOTA_TEXT = re.compile(r"exceeded (?:the|your) \w+ quota|insufficient_quota|quota exceeded", re.I)
 
 
@@ -243,22 +244,28 @@ class OutboundPolicy:
         """One logical HTTP call: send, classify, decode JSON, ``parse`` — retried as a whole."""
 
         async def attempt() -> T:
-            try:
-                response = await client.request(method, url, **kwargs)
-            except httpx.UnsupportedProtocol as exc:
-                raise ConfigurationError(f"bad base URL ({exc})", provider=self.name, endpoint=endpoint) from None
-            except httpx.TimeoutException as exc:
-                raise TransientError(
-                    f"timed out ({type(exc).__name__})", provider=self.name, endpoint=endpoint
-                ) from None
-            except httpx.RequestError as exc:
-                raise TransientError(
-                    f"connection failed ({type(exc).__name__})", provider=self.name, endpoint=endpoint
-                ) from None
-            self.check(endpoint, response)
+            response = await self.send(client, method, url, endpoint=endpoint, **kwargs)
             return parse(parse_json(endpoint, response.content, self.name))
 
         return await self.run(endpoint, attempt)
+
+    async def send(
+        self, client: httpx.AsyncClient, method: str, url: str, *, endpoint: str, **kwargs: Any
+    ) -> httpx.Response:
+        """Send one request (no retry of its own: call it inside :meth:`run`); transport failures
+        and non-2xx answers become classified errors, a 2xx answer is returned as it came."""
+        try:
+            response = await client.request(method, url, **kwargs)
+        except httpx.UnsupportedProtocol as exc:
+            raise ConfigurationError(f"bad base URL ({exc})", provider=self.name, endpoint=endpoint) from None
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out ({type(exc).__name__})", provider=self.name, endpoint=endpoint) from None
+        except httpx.RequestError as exc:
+            raise TransientError(
+                f"connection failed ({type(exc).__name__})", provider=self.name, endpoint=endpoint
+            ) from None
+        self.check(endpoint, response)
+        return response
 
     def check(self, endpoint: str, response: httpx.Response) -> None:
         """Record quota headers; raise the classified error for a non-2xx response."""
@@ -285,6 +292,9 @@ class OutboundPolicy:
             self._park("plan quota used up (x-ratelimit-requests-remaining: 0)", retry_after, now)
         if status in (401, 403):
             raise ConfigurationError(message or "not authorised: check the API key and subscription", **kw)
+        if _NO_ENDPOINT.search(message):
+            # RapidAPI's gateway, not the account: a wrong base URL or path is the operator's to fix.
+            raise ConfigurationError(f"{message}: check the configured host and base URL", **kw)
         if status == 404:
             raise NotFoundError(message or "not found", **kw)
         if status == 408 or status >= 500:
