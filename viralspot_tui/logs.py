@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from .core.redaction import MASK, redact, redact_value, register_secrets
@@ -23,7 +23,7 @@ from .core.redaction import MASK, redact, redact_value, register_secrets
 __all__ = ["configure_logging", "redact", "redact_value", "register_secrets", "MASK"]
 
 
-def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event_dict.items()):
         if key.startswith("_"):  # structlog's own bookkeeping (record, from_structlog)
             continue
@@ -37,7 +37,7 @@ class _RedactedRenderer:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def __call__(self, logger: Any, name: str, event_dict: dict[str, Any]) -> Any:
+    def __call__(self, logger: Any, name: str, event_dict: MutableMapping[str, Any]) -> Any:
         rendered = self.inner(logger, name, event_dict)
         return redact(rendered) if isinstance(rendered, str) else rendered
 

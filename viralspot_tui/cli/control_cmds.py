@@ -121,6 +121,7 @@ def show(state: CliState, as_json: bool) -> None:
     """Print the effective configuration (defaults < viralspot.toml < env < flags), secrets masked."""
     settings = state.settings
     data = _masked(json.loads(settings.model_dump_json()))
+    assert isinstance(data, dict)
     for key in ("rapidapi_key", "openai_api_key", "supabase_service_role_key"):
         data.pop(key, None)
     if as_json:

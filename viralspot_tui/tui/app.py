@@ -16,10 +16,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App
+from textual.binding import BindingType
 from textual.markup import escape
 from textual.worker import Worker, WorkerState
 
@@ -45,7 +46,7 @@ log = logging.getLogger("viralspot.tui")
 class ViralSpotApp(OperatorActions, App[int]):
     CSS_PATH = "viralspot.tcss"
     TITLE = "ViralSpot"
-    BINDINGS = APP_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {ViralSpotCommands}
     NOTIFICATION_TIMEOUT = 6
 

@@ -84,7 +84,7 @@ def flush_terminal_output() -> None:
 
     for thread in threading.enumerate():
         if thread.name == "textual-output" and thread.is_alive() and callable(getattr(thread, "stop", None)):
-            thread.stop()
+            thread.stop()  # type: ignore[attr-defined]  # Textual's output thread has stop()
 
 
 def run_console(

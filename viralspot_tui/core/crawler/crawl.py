@@ -215,7 +215,7 @@ class Crawl:
             return None
         self._state("running", round=number, seed=seed)
         await self._beat()
-        base = {"request_id": self.request_id, "round": number, "seed": seed, "started_at": started}
+        base: dict[str, Any] = {"request_id": self.request_id, "round": number, "seed": seed, "started_at": started}
         try:
             similar = await self.instagram.similar(seed)
         except ProviderError as exc:

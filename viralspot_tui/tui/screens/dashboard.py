@@ -8,10 +8,11 @@ so a refresh is one repaint however many cells changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
@@ -36,7 +37,7 @@ PANE_ORDER = ("queue", "analysis", "crawler", "log")
 
 
 class DashboardScreen(Screen[None]):
-    BINDINGS = DASHBOARD_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*DASHBOARD_BINDINGS]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-normal"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 

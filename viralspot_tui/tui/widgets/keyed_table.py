@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+from textual.binding import BindingType
 from textual.widgets import DataTable
 
 from ..bindings import TABLE_BINDINGS
@@ -29,7 +30,7 @@ Row = tuple[str, Sequence[Any] | Mapping[str, Any]]  # (row key, cells in column
 
 
 class KeyedTable(DataTable):
-    BINDINGS = TABLE_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
     def __init__(self, columns: Sequence[Column], *, id_column: str | None = None, **kwargs: Any) -> None:
         """``columns``: (key, label, width or None) — fixed widths avoid re-layout jitter.

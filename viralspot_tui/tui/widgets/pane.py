@@ -62,10 +62,10 @@ class Pane(Vertical):
         gives the side panes 48 cells); then the flex column takes the width left over. Widths
         declared for flex columns are their minimum.
         """
-        columns, flex = (
+        columns_spec, flex = (
             (self.narrow_columns, self.flex_column) if self.narrow else (self.wide_columns, self.wide_flex_column)
         )
-        columns = list(columns)
+        columns: list[Column] = list(columns_spec)
         if not self.outer_size.width:  # not laid out yet: the resize that follows fits it
             return columns
         room = self.outer_size.width - 3  # borders (2) and the vertical scrollbar (1)
