@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from .viral.models import ContentStrategy
+
 if TYPE_CHECKING:
     from .supervisor import Supervisor
 
@@ -19,6 +21,11 @@ log = logging.getLogger("viralspot.demo")
 
 DEMO_PRIMARY = "sunny.bakes_42"
 DEMO_COMPETITORS = ("bakingwithiris", "brave.dough_40", "sweet_oven", "nina_haddad28")
+DEMO_STRATEGY = ContentStrategy(
+    content_type="short-form baking tutorials",
+    target_audience="home bakers who are new to sourdough",
+    goals="grow followers with two reels a week and sell a bread course",
+)
 
 
 async def seed_demo_work(supervisor: "Supervisor") -> None:
@@ -27,17 +34,12 @@ async def seed_demo_work(supervisor: "Supervisor") -> None:
         return
     if "viral" in supervisor.slots:
         from .viral.api import create_job
-        from .viral.models import ContentStrategy
 
         job = await create_job(
             runtime,
             DEMO_PRIMARY,
             list(DEMO_COMPETITORS),
-            ContentStrategy(
-                content_type="short-form baking tutorials",
-                target_audience="home bakers who are new to sourdough",
-                goals="grow followers with two reels a week and sell a bread course",
-            ),
+            DEMO_STRATEGY,
         )
         log.info("demo: analysis job %s for %s against %d competitors", job.id, DEMO_PRIMARY, len(DEMO_COMPETITORS))
         supervisor.wake("viral")
