@@ -29,6 +29,10 @@ class SimConfig:
     ``rate_limit`` is requests per second per API key (``None`` = unlimited),
     ``fault_rate`` the share of requests (0..1) that get a random fault,
     ``timeout_after_s`` how long the loopback server stalls on a "timeout" fault.
+    ``time_speed`` / ``time_lag_days``: the world's present starts ``time_lag_days`` behind the
+    clock and runs ``time_speed`` times faster until it has caught up, then at the clock's pace.
+    The live demo uses this so new reels appear within minutes; the world never runs *ahead*
+    of the clock, because "posted since the last run" is judged against the engine's own time.
     """
 
     seed: int = 7
@@ -39,6 +43,8 @@ class SimConfig:
     monthly_quota: int = 100_000
     unsubscribed_keys: frozenset[str] = field(default_factory=frozenset)
     timeout_after_s: float = 30.0
+    time_speed: float = 1.0
+    time_lag_days: float = 0.0
 
     def __post_init__(self) -> None:
         # Refuse nonsense early: a negative latency or a fault rate of 3 would otherwise surface
@@ -55,6 +61,12 @@ class SimConfig:
             raise ValueError(f"monthly_quota must be >= 0, got {self.monthly_quota}")
         if self.timeout_after_s < 0:
             raise ValueError(f"timeout_after_s must be >= 0, got {self.timeout_after_s}")
+        if self.time_speed < 1:
+            raise ValueError(f"time_speed must be >= 1, got {self.time_speed}")
+        if self.time_lag_days < 0:
+            raise ValueError(f"time_lag_days must be >= 0, got {self.time_lag_days}")
+        if self.time_speed > 1 and self.time_lag_days == 0:
+            raise ValueError("time_speed > 1 needs time_lag_days > 0: the world never runs ahead of the clock")
         if not isinstance(self.unsubscribed_keys, frozenset):
             object.__setattr__(self, "unsubscribed_keys", frozenset(self.unsubscribed_keys))
 
