@@ -6,7 +6,7 @@ analyst classifies opening lines with the rules below — so the analysis of a s
 names the type the reel was written with, and a real-world line gets a sensible reading too.
 The generated-hook templates adapt a competitor's hook *type* to another creator's niche and
 audience, which is what the pipeline's hook generation stage asks a model to do (see
-docs/viral.md).
+docs/demo.md, "Simulated AI output").
 """
 
 from __future__ import annotations
