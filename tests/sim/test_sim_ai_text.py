@@ -8,6 +8,7 @@ against simple fluency rules a reader would apply.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from viralspot_tui.core.viral.models import (
 from viralspot_tui.sim import SimConfig, Simulator
 from viralspot_tui.sim.hashing import decode_shortcode
 from viralspot_tui.sim.hooks import HOOK_TYPES, OPENERS, adapted_hook, classify_hook, first_person, title_case
+from viralspot_tui.sim.schema_fill import SchemaFiller
 from viralspot_tui.sim.words import TOPICS, caption, reel_hook
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -205,3 +207,11 @@ def test_captions_read_like_instagram_and_open_with_the_spoken_hook() -> None:
 def test_title_case_keeps_apostrophes_and_small_words() -> None:
     assert title_case("the sourdough detail nobody's talking about") == "The Sourdough Detail Nobody's Talking About"
     assert title_case("what you don't know about the crust") == "What You Don't Know About the Crust"
+
+
+def test_the_generic_filler_title_cases_without_mangling_apostrophes() -> None:
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
+    vocab = ["don't", "you're", "sourdough", "it's"]
+    for seed in range(20):
+        title = SchemaFiller(schema, vocab, [], [], random.Random(seed)).fill()["title"]
+        assert not re.search(r"'[A-Z]", title) and title[:1].isupper(), title

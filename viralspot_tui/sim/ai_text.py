@@ -34,7 +34,7 @@ _PROFILE = {"themes", "audience", "voice", "content_opportunities"}
 _HOOK_ANALYSIS = {"shortcode", "hook_text", "hook_type", "power_words", "why_it_works", "score"}
 _GENERATED = {"hook_text", "hook_type", "source_shortcode", "adaptation"}
 _SCRIPT = {"source_shortcode", "title", "hook", "sections", "call_to_action", "estimated_duration_seconds"}
-_LABELS = {k: k.replace("_", "-").replace("how-to", "how-to") for k in HOOK_TYPES}
+_LABELS = {k: k.replace("_", "-") for k in HOOK_TYPES}  # "curiosity_gap" reads "curiosity-gap"
 _HELP_RE = re.compile(r"Helping you if you ((?:[a-z][\w']*\s?)+)")
 
 
@@ -88,11 +88,8 @@ def _profile(facts: PromptFacts, rnd: random.Random) -> dict[str, Any]:
         f"{sentence_case(w[3])} and {w[4] if len(niche.words) > 4 else niche.name} basics",
     ][: rnd.randint(3, 4)]
     audience = facts.audience_phrase
-    wish = _HELP_RE.search(facts.bio)
-    if wish is None and niche.wishes:
-        wish_text = niche.wishes[0]
-    else:
-        wish_text = wish.group(1).strip() if wish else "want quick wins"
+    wish = _HELP_RE.search(facts.bio)  # the world's bios promise "Helping you if you ..."
+    wish_text = wish.group(1).strip() if wish else (niche.wishes[0] if niche.wishes else "want quick wins")
     described = sentence_case(audience)
     bio_note = f' The bio speaks to them directly ("Helping you if you {wish_text}"), and' if wish else " The"
     audience_text = (
