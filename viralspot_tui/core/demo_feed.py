@@ -135,7 +135,10 @@ class DemoFeed:
         request_id = f"demo-api-{self.requests}"
         [result] = await self.runtime.queue.enqueue([name], Priority.HIGH, source="api", request_id=request_id)
         self.runtime.events.emit(
-            "demo.request", f"demo: API request {request_id} for @{name} (HIGH): {result.describe()}", username=name
+            "demo.request",
+            f"demo: API request {request_id}: @{name} at HIGH ({result.outcome.value})",
+            username=name,
+            request_id=request_id,
         )
         self.supervisor.wake("queue")
 

@@ -275,7 +275,7 @@ _CAPTION_LINES: tuple[str, ...] = (
 def _words(r: random.Random, topic: Topic) -> dict[str, str]:
     w1, w2, w3 = r.sample(list(topic.vocabulary), 3)
     adj = r.choice(ADJECTIVES)
-    return {"w1": w1, "w2": w2, "w3": w3, "adj": adj, "Adj": adj.title()}
+    return {"w1": w1, "w2": w2, "w3": w3, "adj": adj}
 
 
 def reel_hook(seed: int, account: str, index: int, topic: Topic) -> tuple[str, str]:
