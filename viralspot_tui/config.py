@@ -167,6 +167,14 @@ class SimulatorSettings(_Section):
     latency_ms: float = Field(30.0, ge=0)
     rate_limit: float | None = Field(None, ge=0)
     fault_rate: float = Field(0.0, ge=0, le=1)
+    time_speed: float = Field(1.0, ge=1)  # the live demo's faster world (see docs/demo.md)
+    time_lag_days: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _never_ahead(self) -> "SimulatorSettings":
+        if self.time_speed > 1 and self.time_lag_days == 0:
+            raise ValueError("sim.time_speed > 1 needs sim.time_lag_days > 0 (the world never runs ahead of the clock)")
+        return self
 
 
 class Settings(BaseSettings):

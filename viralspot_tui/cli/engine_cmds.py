@@ -132,11 +132,15 @@ def _merge_section(state: CliState, section: str, values: dict[str, Any]) -> Non
 
 @click.command("demo")
 @click.option("--no-ui", is_flag=True, help="Run headless (the default without a terminal).")
-@click.option("--exit-when-idle", is_flag=True, help="Stop once the sample work is done.")
+@click.option("--exit-when-idle", is_flag=True, help="Seed the first wave only and stop once it is done.")
 @click.option("--no-mouse", is_flag=True)
 @pass_state
 def demo(state: CliState, no_ui: bool, exit_when_idle: bool, no_mouse: bool) -> None:
-    """Everything on the simulator: a sample queue, a sample analysis job and a crawl. No keys needed."""
+    """Everything on the simulator: a sample queue, a sample analysis job and a crawl. No keys needed.
+
+    Without --exit-when-idle the demo stays alive: urgent API requests, scheduled crawls, a
+    recurring analysis and the odd retried fault keep arriving, on a faster simulated clock.
+    """
     state.override(simulate=True)
     queue_file = state.settings.data_dir / "demo-queue.csv"
     if not queue_file.exists():
@@ -144,9 +148,14 @@ def demo(state: CliState, no_ui: bool, exit_when_idle: bool, no_mouse: bool) -> 
         sample = SAMPLE_FILE.read_text(encoding="utf-8") if SAMPLE_FILE.is_file() else FALLBACK_SAMPLE
         queue_file.write_text(sample, encoding="utf-8")
     _merge_section(state, "queue", {"queue_file": str(queue_file), "backend": "csv"})
-    from ..core.demo import seed_demo_work
+    from ..core.demo import LIVE_PACE, live_demo_setup, seed_demo_work
 
-    _launch(state, no_ui=no_ui, exit_when_idle=exit_when_idle, mouse=not no_mouse, setup=seed_demo_work)
+    if exit_when_idle:  # the batch demo: the first wave only, so it finishes
+        _launch(state, no_ui=no_ui, exit_when_idle=True, mouse=not no_mouse, setup=seed_demo_work)
+        return
+    for section, values in LIVE_PACE.settings_overrides().items():  # work keeps arriving (docs/demo.md)
+        _merge_section(state, section, values)
+    _launch(state, no_ui=no_ui, exit_when_idle=False, mouse=not no_mouse, setup=live_demo_setup(LIVE_PACE))
 
 
 @click.command("simulate")

@@ -39,7 +39,8 @@ def status_line(supervisor: "Supervisor") -> str:
     procs = " ".join(f"{n}={i.state}" for n, i in snap.processors.items())
     rate = sum(q.throughput[-10:]) / 10 if q.throughput else 0.0
     online = "online" if snap.online else f"OFFLINE (outbox {snap.outbox_depth})"
-    sim = " [SIMULATED DATA]" if snap.simulated else ""
+    speed = f", time x{snap.sim_speed:g}" if snap.sim_speed > 1 else ""
+    sim = f" [SIMULATED DATA{speed}]" if snap.simulated else ""
     parked = "".join(
         f" | {name} PARKED until {quota['parked_until']}"
         for name, quota in snap.quota.items()

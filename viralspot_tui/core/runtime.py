@@ -48,7 +48,8 @@ def simulator_config(settings: "Settings") -> Any:
         "rate_limit": sim.rate_limit or None,
         "fault_rate": sim.fault_rate,
     }
-    return SimConfig.from_env(**{k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()})
+    chosen = {k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()}
+    return SimConfig.from_env(**chosen, time_speed=sim.time_speed, time_lag_days=sim.time_lag_days)
 
 
 def _register_domain_tables() -> None:

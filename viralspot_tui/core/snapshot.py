@@ -60,6 +60,9 @@ class EngineSnapshot:
     events: list[Event]
     draining: bool = False
     backend_messages: list[str] = field(default_factory=list)
+    sim_speed: float = 1.0
+    """How many times faster than the wall clock the simulated world's time runs (the live demo
+    runs it faster so new reels appear within minutes; front ends must say so when it is > 1)."""
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``viralspot status --json`` prints (stable keys)."""
@@ -69,6 +72,7 @@ class EngineSnapshot:
         return {
             "at": self.at.isoformat(),
             "simulated": self.simulated,
+            "sim_speed": self.sim_speed,
             "backend": self.backend,
             "online": self.online,
             "outbox_depth": self.outbox_depth,

@@ -292,8 +292,15 @@ class Supervisor:
             events=self.runtime.events.recent(200),
             draining=self.draining,
             backend_messages=list(backend_state.messages),
+            sim_speed=_sim_speed(self.runtime),
         )
         return self._snapshot
 
     def on_event(self, callback: Callable[..., None]) -> Callable[[], None]:
         return self.runtime.events.subscribe(callback)
+
+
+def _sim_speed(runtime: Runtime) -> float:
+    """The simulated world's time speed (1 for real APIs and for a simulator at normal pace)."""
+    speed = getattr(runtime.simulator, "time_speed", None)
+    return float(speed()) if callable(speed) else 1.0

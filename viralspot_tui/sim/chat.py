@@ -2,10 +2,11 @@
 
 The Viral Ideas pipeline talks to the model only through the official ``openai`` SDK and
 validates structured output with pydantic; pointing the SDK at this endpoint runs the real
-code path offline. Answers are deterministic for the same request (seeded from its bytes), read
-on-topic (words come from the prompt), and can be made *wrong on purpose* (``invalid_output``)
-so the pipeline's validate-and-retry logic is tested against output that parses but does not
-fit the schema.
+code path offline. Answers are deterministic for the same request (seeded from its bytes). The
+pipeline's own stage schemas get answers that read like a model's (see :mod:`.ai_text`); any
+other schema gets generic schema-valid text made of the prompt's words. Either can be made
+*wrong on purpose* (``invalid_output``) so the pipeline's validate-and-retry logic is tested
+against output that parses but does not fit the schema.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from .ai_text import pipeline_answer
 from .hashing import rng, stable_digest
 from .schema_fill import SchemaError, SchemaFiller, extract_shortcodes, extract_usernames, extract_vocabulary
 from .wire import SimResponse, dumps
@@ -109,7 +111,9 @@ def complete(payload: Any, seed: int, now: datetime, invalid: bool = False) -> S
     filler = SchemaFiller(schema or {}, vocab, extract_shortcodes(text), extract_usernames(text), rnd)
     if kind == "json_schema" and schema is not None:
         try:
-            value = filler.fill()
+            value = pipeline_answer(schema, text, rnd, filler)
+            if value is None:
+                value = filler.fill()
         except SchemaError as exc:
             raise ChatRequestError(f"Invalid schema for response_format: {exc}") from exc
         if invalid:

@@ -38,6 +38,10 @@ class SimConfig:
     ``error_body_rate`` the share of scraper requests (0..1) answered with an HTTP-200
     "try again later" or throttling body — a fault mix of its own, so the status-code faults
     of ``fault_rate`` keep their meaning.
+    ``time_speed`` / ``time_lag_days``: the world's present starts ``time_lag_days`` behind the
+    clock and runs ``time_speed`` times faster until it has caught up, then at the clock's pace.
+    The live demo uses this so new reels appear within minutes; the world never runs *ahead*
+    of the clock, because "posted since the last run" is judged against the engine's own time.
     """
 
     seed: int = 7
@@ -51,6 +55,9 @@ class SimConfig:
     quirks: str = "real"
     paging: str = "amount_pagination_token"
     error_body_rate: float = 0.0
+
+    time_speed: float = 1.0
+    time_lag_days: float = 0.0
 
     @property
     def real(self) -> bool:
@@ -77,6 +84,12 @@ class SimConfig:
             raise ValueError(f"paging must be one of {', '.join(_PAGING_PAIRS)}, got {self.paging!r}")
         if not 0.0 <= self.error_body_rate <= 1.0:
             raise ValueError(f"error_body_rate must be within 0..1, got {self.error_body_rate}")
+        if self.time_speed < 1:
+            raise ValueError(f"time_speed must be >= 1, got {self.time_speed}")
+        if self.time_lag_days < 0:
+            raise ValueError(f"time_lag_days must be >= 0, got {self.time_lag_days}")
+        if self.time_speed > 1 and self.time_lag_days == 0:
+            raise ValueError("time_speed > 1 needs time_lag_days > 0: the world never runs ahead of the clock")
         if not isinstance(self.unsubscribed_keys, frozenset):
             object.__setattr__(self, "unsubscribed_keys", frozenset(self.unsubscribed_keys))
 

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .hashing import SHORTCODE_ALPHABET
+from .hooks import title_case
 from .words import STOPWORDS
 
 __all__ = ["SchemaError", "SchemaFiller", "extract_shortcodes", "extract_usernames", "extract_vocabulary"]
@@ -218,7 +219,7 @@ class SchemaFiller:
         n_words = self._rnd.randint(2, 5) if short else self._rnd.randint(10, 22)
         words = [self._rnd.choice(self._vocab) for _ in range(n_words)]
         text = " ".join(words)
-        text = text.title() if short else text[:1].upper() + text[1:] + "."
+        text = title_case(text) if short else text[:1].upper() + text[1:] + "."
         min_len = int(schema.get("minLength", 0))
         while len(text) < min_len:
             text += " " + self._rnd.choice(self._vocab)

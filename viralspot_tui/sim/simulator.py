@@ -67,6 +67,7 @@ class Simulator:
         self.config = config or SimConfig()
         self._clock = clock or _utc_now
         self._offset = timedelta(0)
+        self._anchor = self._clock()  # where a faster world's time starts (config.time_speed)
         self.world = World(self.config.seed, self.now)
         self.stats = SimStats()
         self._faults = FaultPlan(self.config.seed, self.config.fault_rate, self.config.error_body_rate)
@@ -82,7 +83,20 @@ class Simulator:
         now = self._clock()
         if now.tzinfo is None:
             raise ValueError("the simulator clock must return timezone-aware datetimes")
-        return now.astimezone(UTC) + self._offset
+        return self._scaled(now.astimezone(UTC)) + self._offset
+
+    def _scaled(self, now: datetime) -> datetime:
+        """Lagging behind the clock at ``time_speed``, until caught up (see :class:`SimConfig`)."""
+        if self.config.time_lag_days == 0:
+            return now
+        elapsed = now - self._anchor
+        world = self._anchor - timedelta(days=self.config.time_lag_days) + elapsed * self.config.time_speed
+        return min(world, now)
+
+    def time_speed(self) -> float:
+        """How many times faster than the clock the world's time runs right now (1 once caught up)."""
+        now = self._clock().astimezone(UTC)
+        return self.config.time_speed if self._scaled(now) < now else 1.0
 
     def advance(self, delta: timedelta) -> None:
         """Move the world's present forward (new reels appear, numbers grow)."""

@@ -6,15 +6,18 @@ unicode-free but punctuated sentences, recurring topic words). Each community of
 has a *topic*, so a creator's handle, bio, captions and transcripts agree with each other and
 with their similar accounts — which is also what makes AI output built from those words look
 on-topic. Generated texts are deterministic (the same reel always says the same thing, in
-every process) and transcripts open with a recognisable hook, because hooks are what the Viral
-Ideas pipeline studies.
+every process). A reel's caption and its transcript open with the same recognisable hook, of a
+type from :mod:`.hooks`, because hooks are what the Viral Ideas pipeline studies; a list hook
+is followed by its list and a how-to by its steps, as in real reels.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
-from .hashing import pick, rng
+from .hashing import decode_shortcode, rng
+from .hooks import NUMBER_WORDS, OPENERS, first_person
 
 __all__ = [
     "ADJECTIVES",
@@ -27,6 +30,7 @@ __all__ = [
     "Topic",
     "biography",
     "caption",
+    "reel_hook",
     "transcript_segments",
 ]
 
@@ -204,21 +208,6 @@ LAST_NAMES: tuple[str, ...] = tuple(
     "haddad moreau fischer ito walsh mendes".split()
 )
 
-HOOK_OPENERS: tuple[str, ...] = (
-    "Stop scrolling if you {wish}.",
-    "Nobody tells you this if you {wish}.",
-    "If you {wish}, watch this before you do anything else.",
-    "I wish someone had told me this when I used to {wish}.",
-    "Three things I stopped doing because I used to {wish}.",
-)
-
-CTA_LINES: tuple[str, ...] = (
-    "Follow for part two.",
-    "Save this so you do not forget it.",
-    "Send this to a friend who needs it.",
-    "Comment your questions and I will answer them.",
-)
-
 STOPWORDS: frozenset[str] = frozenset(
     "the and for you your with that this are was were have has had not but from they them "
     "their what when where which who will would should could into onto over under about "
@@ -228,32 +217,84 @@ STOPWORDS: frozenset[str] = frozenset(
     "please write create make provide include item items list value values shortcode".split()
 )
 
+
+CTA_LINES: tuple[str, ...] = (
+    "Follow for part two.",
+    "Save this so you don't forget it.",
+    "Send this to a friend who needs it.",
+    "Comment your questions and I'll answer them.",
+)
+HOOK_OPENERS: tuple[str, ...] = tuple(line for lines in OPENERS.values() for line in lines)
+
+# How often each hook type opens a reel; pain points and curiosity gaps dominate real feeds.
+_TYPE_WEIGHTS: tuple[tuple[str, int], ...] = (
+    ("pain_point", 6),
+    ("curiosity_gap", 3),
+    ("list", 3),
+    ("question", 2),
+    ("how_to", 2),
+    ("contrarian", 2),
+    ("story", 2),
+    ("statistic", 1),
+    ("bold_claim", 1),
+    ("challenge", 1),
+)
+
 _BODY_TEMPLATES: tuple[str, ...] = (
     "The secret is getting the {w1} right before you even think about {w2}.",
-    "Most people skip the {w1}, and that is exactly why their {w2} never works.",
+    "Most people skip the {w1}, and that's exactly why their {w2} never works.",
     "Start with {w1}, then add {w2}, and finish with a little {w3}.",
     "I tried this for thirty days and my {w1} changed completely.",
-    "Here is the {adj} way to handle {w1} without spending a fortune.",
+    "Here's the {adj} way to handle {w1} without spending a fortune.",
     "Forget everything you heard about {w1}; {w2} matters far more.",
-    "Step one is {w1}, step two is {w2}, and step three is patience.",
     "This one {adj} trick with {w1} saves me an hour every week.",
-    "If your {w1} setup looks like this, you are probably rushing the {w2}.",
+    "If your {w1} looks like this, you're probably rushing the {w2}.",
+)
+_LIST_ITEMS: tuple[str, ...] = (
+    "rushing the {w}",
+    "skipping the {w} because it feels optional",
+    "buying fancy {w} before the basics",
+    "copying someone else's {w} routine",
+    "giving up on the {w} after one bad try",
+)
+_ORDINALS: tuple[str, ...] = ("Number one", "Number two", "Number three", "Number four", "Number five")
+_STEPS: tuple[str, ...] = (
+    "Step one, sort out your {w1} before anything else.",
+    "Step two, keep the {w2} simple for the first week.",
+    "Step three is patience, because the {w3} takes time.",
+)
+_CAPTION_LINES: tuple[str, ...] = (
+    "Save this for later.",
+    "Which one surprised you?",
+    "Part two is coming this week.",
+    "Tell me how yours turns out.",
+    "Took me way too long to learn this.",
 )
 
-_CAPTION_TEMPLATES: tuple[str, ...] = (
-    "{Adj} {w1} tip you need today",
-    "How I fixed my {w1} in one week",
-    "POV: you finally understand {w1}",
-    "{w1} vs {w2}: which one wins?",
-    "The {adj} guide to {w1}",
-    "Save this {w1} routine for later",
-)
 
-
-def _words(r, topic: Topic) -> dict[str, str]:
+def _words(r: random.Random, topic: Topic) -> dict[str, str]:
     w1, w2, w3 = r.sample(list(topic.vocabulary), 3)
     adj = r.choice(ADJECTIVES)
-    return {"w1": w1, "w2": w2, "w3": w3, "adj": adj, "Adj": adj.title()}
+    return {"w1": w1, "w2": w2, "w3": w3, "adj": adj}
+
+
+def reel_hook(seed: int, account: str, index: int, topic: Topic) -> tuple[str, str]:
+    """(hook type, opening line) of one reel; its caption and its transcript both open with it.
+
+    ``account`` is how the world keys the owner (``#<account tag>``), so the line can be rebuilt
+    from a shortcode alone.
+    """
+    r = rng(seed, "hook", account, index)
+    kinds, weights = zip(*_TYPE_WEIGHTS, strict=True)
+    kind = r.choices(kinds, weights)[0]
+    wish = r.choice(topic.wishes)
+    words = {
+        "wish": wish,
+        "wish_i": first_person(wish),
+        "w": r.choice(topic.vocabulary),
+        "N": r.choice(NUMBER_WORDS).title(),
+    }
+    return kind, r.choice(OPENERS[kind]).format(**words)
 
 
 def biography(seed: int, username: str, topic: Topic) -> str:
@@ -269,22 +310,35 @@ def biography(seed: int, username: str, topic: Topic) -> str:
 
 
 def caption(seed: int, account: str, index: int, topic: Topic) -> str:
-    """A reel caption with a couple of hashtags drawn from the topic."""
+    """An Instagram caption: the reel's hook, one more line, a hashtag or two."""
     r = rng(seed, "caption", account, index)
-    line = r.choice(_CAPTION_TEMPLATES).format(**_words(r, topic))
-    tags = " ".join(f"#{w}" for w in r.sample(list(topic.vocabulary), 2))
-    return f"{line} {tags} #{topic.name}"
+    _, hook = reel_hook(seed, account, index, topic)
+    tag = r.choice(topic.vocabulary)
+    return f"{hook} {r.choice(_CAPTION_LINES)} #{topic.name} #{tag}"
+
+
+def _body(r: random.Random, kind: str, hook: str, topic: Topic) -> list[str]:
+    """What is said after the hook; lists and how-tos deliver what their hook promised."""
+    if kind == "list":
+        count = next((i + 3 for i, n in enumerate(NUMBER_WORDS) if hook.lower().startswith(n)), 3)
+        items = r.sample(_LIST_ITEMS, count)
+        words = r.sample(list(topic.vocabulary), count)
+        return [f"{_ORDINALS[i]}: {item.format(w=w)}." for i, (item, w) in enumerate(zip(items, words, strict=True))]
+    if kind == "how_to":
+        words = _words(r, topic)
+        return [step.format(**words) for step in _STEPS]
+    return [t.format(**_words(r, topic)) for t in r.sample(_BODY_TEMPLATES, r.randint(3, 5))]
 
 
 def transcript_segments(seed: int, shortcode: str, topic: Topic) -> list[dict[str, object]]:
     """Spoken segments ``{text, offset, duration}`` (seconds); the first one is the hook."""
     r = rng(seed, "transcript", shortcode)
-    wish = r.choice(topic.wishes)
-    opener = HOOK_OPENERS[0] if r.random() < 0.5 else pick(seed, HOOK_OPENERS, "opener", shortcode)
-    sentences = [opener.format(wish=wish)]
-    for template in r.sample(_BODY_TEMPLATES, r.randint(3, 6)):
-        sentences.append(template.format(**_words(r, topic)))
-    sentences.append(r.choice(CTA_LINES))
+    decoded = decode_shortcode(seed, shortcode)
+    if decoded is not None:
+        kind, hook = reel_hook(seed, f"#{decoded.tag}", decoded.index_mod, topic)
+    else:
+        kind, hook = "pain_point", OPENERS["pain_point"][0].format(wish=r.choice(topic.wishes))
+    sentences = [hook, *_body(r, kind, hook, topic), r.choice(CTA_LINES)]
     segments: list[dict[str, object]] = []
     offset = 0.0
     for sentence in sentences:
