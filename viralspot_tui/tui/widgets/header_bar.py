@@ -33,7 +33,16 @@ class HeaderBar(Static):
         now = snap.at
         quota = tuple((_QUOTA_NAMES.get(name, name), quota_left(state, now)) for name, state in snap.quota.items())
         procs = tuple((name, info.state, info.restarts) for name, info in snap.processors.items())
-        key = (snap.simulated, snap.backend, snap.online, snap.outbox_depth, quota, procs, snap.draining)
+        key = (
+            snap.simulated,
+            snap.sim_speed,
+            snap.backend,
+            snap.online,
+            snap.outbox_depth,
+            quota,
+            procs,
+            snap.draining,
+        )
         if key == self._last:
             return
         self._last = key
@@ -45,7 +54,8 @@ class HeaderBar(Static):
     ) -> Content:
         parts: list[Content] = [Content.from_markup("[b]ViralSpot[/b] ")]
         if snap.simulated:
-            parts.append(Content.from_markup("[reverse $warning] SIMULATED DATA [/] "))
+            speed = f" · time x{snap.sim_speed:g}" if snap.sim_speed > 1 else ""
+            parts.append(Content.from_markup(f"[reverse $warning] SIMULATED DATA{speed} [/] "))
         backend = snap.backend if len(snap.backend) <= 32 else "…" + snap.backend[-31:]
         parts.append(Content(f"{backend} "))
         if snap.online:
