@@ -19,6 +19,7 @@ restart on the same machine recognise leases of a process that is certainly gone
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -34,6 +35,7 @@ __all__ = [
     "QUEUE",
     "TABLES",
     "Lease",
+    "claim_owner",
     "LeaseTable",
     "fenced_update_sync",
     "new_instance_id",
@@ -46,6 +48,15 @@ __all__ = [
 def new_instance_id() -> str:
     """``host:pid:uuid`` — unique per process start; the prefix of every lease it takes."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+_CLAIMS = itertools.count(1)
+
+
+def claim_owner(instance_id: str, kind: str) -> str:
+    """A fresh owner for one claim: ``<instance>:<kind>:<seq>``, never reused in this process, so
+    a late write of an earlier claim of the same row is refused (the owner is the fencing token)."""
+    return f"{instance_id}:{kind}:{next(_CLAIMS)}"
 
 
 def owner_is_dead_here(owner: str, host: str) -> bool:
@@ -134,12 +145,12 @@ def fenced_update_sync(
 ) -> bool:
     """``UPDATE … SET set_sql`` on one row, only while ``owner`` still holds it; True if it did.
 
-    ``set_sql`` is a fixed fragment from the calling store (values go in ``params``);
-    ``updated_at`` is stamped here.
+    ``set_sql`` is a fixed fragment from the calling store (values go in ``params``; ``:now``
+    is bound to ``now``); ``updated_at`` is stamped here.
     """
-    values = {**(params or {}), "lease_id": row_id, "lease_owner": owner, "lease_now": now}
+    values = {**(params or {}), "now": now, "lease_id": row_id, "lease_owner": owner}
     cur = conn.execute(
-        f"UPDATE {table.name} SET {set_sql}, updated_at = :lease_now"
+        f"UPDATE {table.name} SET {set_sql}, updated_at = :now"
         f" WHERE id = :lease_id AND {table.owner} = :lease_owner AND {table.held}",
         values,
     )
