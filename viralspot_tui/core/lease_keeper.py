@@ -143,9 +143,14 @@ class LeaseKeeper:
         entries = [(lease, to_iso(now + timedelta(seconds=h.lease_seconds)) or "") for h, lease in wanted]
         kept = await self.db.write(renew_sync, entries, to_iso(now))
         lost: list[Lease] = []
+        still_held: dict[int, set[Lease]] = {}
         for holder, lease in wanted:
+            if lease in kept:
+                continue
             # Only what the holder still lists: work that finished during the trip is not "lost".
-            if lease in kept or lease not in set(holder.leases()):
+            if id(holder) not in still_held:
+                still_held[id(holder)] = set(holder.leases())
+            if lease not in still_held[id(holder)]:
                 continue
             lost.append(lease)
             holder.lost.add(lease)

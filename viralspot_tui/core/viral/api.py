@@ -117,11 +117,13 @@ async def run_job_now(runtime: "Runtime", job_id: int) -> RunOutcome:
         )
     # The same keeper as the engine's renews the lease (docs/leases.md); a lost lease stops the run.
     task = asyncio.current_task()
+
+    def lost(_lease: Lease) -> None:
+        if task is not None:
+            task.cancel()
+
     holder = LeaseKeeper.of(runtime).register(
-        "viral-now",
-        lambda: (Lease(JOBS, job_id, owner),),
-        lease_seconds=lease,
-        on_lost=lambda _lease: task.cancel() if task is not None else None,
+        "viral-now", lambda: (Lease(JOBS, job_id, owner),), lease_seconds=lease, on_lost=lost
     )
     try:
         return await JobRunner(runtime, store, results, owner).run(claimed[0])

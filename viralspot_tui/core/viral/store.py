@@ -232,10 +232,11 @@ class ViralStore:
         One transaction, so a crash can never leave a completed run under a job that will run it
         again; a lost lease (another worker took over) changes nothing.
         """
+        now = self._now()
         params = {
             "id": job_id,
             "owner": owner,
-            "now": self._now(),
+            "now": now,
             "stage": Stage.DONE.value,
             "next": to_iso(next_run_at),
             "rid": result_id,
@@ -248,7 +249,7 @@ class ViralStore:
                 JOBS,
                 job_id,
                 owner,
-                params["now"],
+                now,
                 "status = 'completed', stage = :stage, progress = 100, runs = runs + 1, error = NULL,"
                 f" next_run_at = :next, completed_at = :now, {JOBS.clear}",
                 params,
