@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..processors.base import Processor, ProcessorControl, Stopping
 from ..redaction import mask_secrets
-from ..store.leases import CRAWLS, Lease, claim_owner
+from ..store.leases import CRAWLS, Lease, LeaseLost, claim_owner
 from .budget import DailyBudget
 from .crawl import Crawl
 from .models import CrawlReport, CrawlRequest, RequestStatus, RoundReport
@@ -163,6 +163,9 @@ class CrawlerProcessor(Processor):
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.store.release(request.id, owner))
             raise
+        except LeaseLost as exc:  # someone else runs it now: nothing of ours to record
+            self.runtime.events.emit("crawler.lease_lost", f"crawler: {exc}; stopped here", level="warning")
+            return
         except Exception as exc:  # noqa: BLE001 - a failed crawl is recorded, the processor goes on
             error = mask_secrets(self.runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
             await self.store.finish(request.id, owner, RequestStatus.FAILED, None, error)
@@ -213,7 +216,7 @@ class CrawlerProcessor(Processor):
     async def _check_lease(self, request_id: int, owner: str) -> None:
         """At the crawl's safe points: stop if the keeper found our lease gone (no database trip)."""
         if self._leases is not None and self._leases.is_lost(self.store.lease(request_id, owner)):
-            raise RuntimeError(f"crawl #{request_id} was taken over by another process")
+            raise LeaseLost(f"crawl #{request_id} was taken over by another process")
 
     def _recovered(self, recovered: Recovered, control: ProcessorControl) -> None:
         crawls = recovered.get(CRAWLS.name)

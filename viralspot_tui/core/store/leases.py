@@ -35,6 +35,7 @@ __all__ = [
     "QUEUE",
     "TABLES",
     "Lease",
+    "LeaseLost",
     "claim_owner",
     "LeaseTable",
     "fenced_update_sync",
@@ -43,6 +44,10 @@ __all__ = [
     "recover_sync",
     "renew_sync",
 ]
+
+
+class LeaseLost(RuntimeError):
+    """The work is no longer ours (the lease expired and was taken over, or it was cancelled)."""
 
 
 def new_instance_id() -> str:

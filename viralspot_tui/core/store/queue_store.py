@@ -22,7 +22,7 @@ from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, S
 from ..models.usernames import normalize_username
 from ..redaction import redact
 from .database import Database
-from .leases import QUEUE, Lease, new_instance_id, recover_sync, renew_sync
+from .leases import QUEUE, Lease, LeaseLost, new_instance_id, recover_sync, renew_sync
 
 __all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id", "known_usernames_sync"]
 
@@ -31,10 +31,6 @@ _COLUMNS = (
     "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
     "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
 )
-
-
-class LeaseLost(RuntimeError):
-    """The item is no longer ours (lease expired and was taken over, or it was cancelled)."""
 
 
 class ItemNotFound(LookupError):
