@@ -22,7 +22,16 @@ from viralspot_tui.core.crawler.store import CrawlerStore
 from viralspot_tui.core.lease_keeper import LeaseKeeper, Recovered
 from viralspot_tui.core.models.queue import Priority, Status
 from viralspot_tui.core.store.database import Database
-from viralspot_tui.core.store.leases import CRAWLS, JOBS, QUEUE, Lease, claim_owner, renew_sync
+from viralspot_tui.core.store.leases import (
+    CRAWLS,
+    JOBS,
+    QUEUE,
+    Lease,
+    LeaseTable,
+    claim_owner,
+    fenced_update_sync,
+    renew_sync,
+)
 from viralspot_tui.core.store.queue_store import LeaseLost, QueueStore
 from viralspot_tui.core.viral.models import ContentStrategy, JobStatus
 from viralspot_tui.core.viral.results import ensure_schema
@@ -212,3 +221,16 @@ async def test_the_keeper_loop_renews_on_its_own_and_stops_with_its_last_holder(
     holder.close()
     await asyncio.sleep(0)
     assert task is not None and (task.cancelled() or task.done())
+
+
+async def test_only_the_three_lease_tables_reach_sql(stores: Stores) -> None:
+    rogue = LeaseTable("queue; DROP TABLE queue", "lease_owner", "1", "status = 'PENDING'", "id")
+    with pytest.raises(ValueError, match="not a lease table"):
+        await stores.db.write(renew_sync, [(Lease(rogue, 1, "x"), "2099")], "2099")
+    with pytest.raises(ValueError, match="not a lease table"):
+        await stores.db.write(fenced_update_sync, rogue, 1, "x", "2099", "status = 'PENDING'")
+    conn = sqlite3.connect(stores.db.path)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM queue").fetchone() == (0,)  # still there
+    finally:
+        conn.close()

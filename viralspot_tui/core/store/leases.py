@@ -130,6 +130,13 @@ CRAWLS = LeaseTable(
 TABLES: tuple[LeaseTable, ...] = (QUEUE, JOBS, CRAWLS)
 
 
+def _known(table: LeaseTable) -> LeaseTable:
+    """Only the three tables above: their names and fragments are interpolated into SQL."""
+    if table not in TABLES:
+        raise ValueError(f"not a lease table: {table.name!r}")
+    return table
+
+
 @dataclass(frozen=True)
 class Lease:
     """One held row: the table, its id and the owner written at claim."""
@@ -153,6 +160,7 @@ def fenced_update_sync(
     ``set_sql`` is a fixed fragment from the calling store (values go in ``params``; ``:now``
     is bound to ``now``); ``updated_at`` is stamped here.
     """
+    _known(table)
     values = {**(params or {}), "now": now, "lease_id": row_id, "lease_owner": owner}
     cur = conn.execute(
         f"UPDATE {table.name} SET {set_sql}, updated_at = :now"
@@ -173,6 +181,7 @@ def renew_sync(conn: sqlite3.Connection, leases: Iterable[tuple[Lease, str]], no
         by_table.setdefault(lease.table, []).append((lease, expires))
     kept: set[Lease] = set()
     for table, entries in by_table.items():
+        _known(table)
         wanted = {(lease.row_id, lease.owner): lease for lease, _ in entries}
         rows = conn.execute(
             f"UPDATE {table.name} SET lease_expires_at = r.expires, updated_at = :now"
@@ -214,7 +223,7 @@ def recover_sync(
     """
     host = host or socket.gethostname()
     recovered: dict[str, list[Any]] = {}
-    for table in _existing(conn, tables):
+    for table in _existing(conn, [_known(t) for t in tables]):
         dead_owners: list[str] = []
         if dead:
             owners = conn.execute(
