@@ -186,7 +186,7 @@ class LeaseKeeper:
         beat_every, recover_every = self._intervals()
         next_beat += beat_every or 0
         next_recover += recover_every or 0
-        while self._holders:
+        while self._holders and self.db.is_open:  # a closed runtime ends the loop too
             due = min(t for t, every in ((next_beat, beat_every), (next_recover, recover_every)) if every) - loop.time()
             self._changed.clear()
             if due > 0:
