@@ -37,6 +37,16 @@ ALLOWED = {
     ("core/viral/store.py", "_CLAIMABLE"),
     ("core/viral/store.py", "where"),
     ("core/viral/store.py", "sql"),  # _owned_update: literal SET fragments from this module only
+    # The lease helper: names and fragments of the three fixed LeaseTable constants (every
+    # function refuses any other table), and SET fragments written literally by the stores.
+    ("core/store/leases.py", "table.name"),
+    ("core/store/leases.py", "table.owner"),
+    ("core/store/leases.py", "table.held"),
+    ("core/store/leases.py", "table.clear"),
+    ("core/store/leases.py", "table.label"),
+    ("core/store/leases.py", "table.recover_set"),
+    ("core/store/leases.py", "' OR '.join(conditions)"),  # two literal predicates
+    ("core/store/leases.py", "set_sql"),
 }
 
 

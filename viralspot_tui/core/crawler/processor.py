@@ -24,8 +24,10 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..processors.base import Processor, ProcessorControl, Stopping
 from ..redaction import mask_secrets
+from ..store.leases import CRAWLS, Lease, LeaseLost, claim_owner
 from ..views import BudgetView, CrawlerSnapshot, CrawlView, RoundView
 from .budget import DailyBudget
 from .crawl import Crawl
@@ -57,7 +59,8 @@ class CrawlerProcessor(Processor):
         self.store = CrawlerStore(runtime.db, runtime.clock, lease_seconds=lease_seconds)
         self.budget = DailyBudget(self.store, runtime.clock, cfg.daily_call_budget)
         self.pool = SeedPool(runtime.db, rng)
-        self.owner = f"{runtime.instance_id}:crawler"
+        self._lease: Lease | None = None  # the crawl this processor holds, if any
+        self._leases: LeaseHolder | None = None
         self._rounds: deque[RoundView] = deque(maxlen=history)
         self._current: dict[str, Any] | None = None
         self._totals: dict[str, int] = {"queued": 0, "target": cfg.target_new_profiles}
@@ -69,21 +72,32 @@ class CrawlerProcessor(Processor):
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
         await self.store.ensure_schema()
-        recovered = await self.store.recover(self.runtime.instance_id)
-        if recovered:
-            self.runtime.events.emit("crawler.recovered", f"crawler: {recovered} interrupted crawl(s) will resume")
+        keeper = LeaseKeeper.of(self.runtime)
+        if self._leases is None:
+            self._leases = keeper.register(
+                "crawler",
+                lambda: (self._lease,) if self._lease is not None else (),
+                lease_seconds=self.store.lease_seconds,
+                on_recovered=lambda recovered: self._recovered(recovered, control),
+                recover_every=self.poll_seconds,
+            )
+        try:
+            await keeper.recover()  # start-up: a dead process's crawl comes back at once
+            await self._loop(control)
+        finally:
+            self._close_leases()
+
+    async def _loop(self, control: ProcessorControl) -> None:
         if not self._loaded:
             self._rounds.extend(RoundView.of(r) for r in await self.store.recent_rounds(self._rounds.maxlen or 20))
             await self.budget.spent()
             self._loaded = True
         while not control.stopping:
             await control.wait_resumed()
-            # Periodically, not only at start-up: a crawl whose owner died (a killed `crawl --wait`,
-            # another engine) is taken over once its lease expires. Our own crawl runs inline in
-            # this loop, so it is never running while we get here.
-            if await self.store.recover_expired():
-                self.runtime.events.emit("crawler.recovered", "crawler: took over a crawl whose owner stopped")
-            request = await self.store.claim(self.owner)
+            # A crawl whose owner died (a killed `crawl --wait`, another engine) is handed back by
+            # the lease keeper's periodic recovery, which wakes this loop (docs/leases.md).
+            owner = claim_owner(self.runtime.instance_id, "crawler")
+            request = await self.store.claim(owner)
             if request is None and await self._schedule_due():
                 cfg = self.runtime.settings.crawler
                 await self.store.create_request([], cfg.target_new_profiles, cfg.max_rounds, source="schedule")
@@ -92,9 +106,13 @@ class CrawlerProcessor(Processor):
                 await self.budget.spent()  # keeps the snapshot's figure fresh across a day change
                 await control.sleep(await self._idle_wait())
                 continue
-            await self._execute(request, control)
+            self._lease = self.store.lease(request.id, owner)
+            try:
+                await self._execute(request, owner, control)
+            finally:
+                self._lease = None
 
-    async def _execute(self, request: CrawlRequest, control: ProcessorControl) -> None:
+    async def _execute(self, request: CrawlRequest, owner: str, control: ProcessorControl) -> None:
         previous = await self.store.rounds_for(request.id)
         self._executing = True
         self._current = {
@@ -128,14 +146,14 @@ class CrawlerProcessor(Processor):
             control=control,
             on_round=self._on_round,
             on_state=self._on_state,
-            heartbeat=lambda: self._renew(request.id),
+            heartbeat=lambda: self._check_lease(request.id, owner),
             budget_poll_seconds=self.poll_seconds * 10,
             beat_seconds=self.store.lease_seconds / 3,
         )
         try:
             report = await crawl.run()
         except Stopping:
-            await self.store.release(request.id, self.owner)
+            await self.store.release(request.id, owner)
             self.runtime.events.emit(
                 "crawler.interrupted",
                 f"crawler: crawl #{request.id} stopped between rounds; it resumes at the next start",
@@ -144,11 +162,14 @@ class CrawlerProcessor(Processor):
             raise
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.store.release(request.id, self.owner))
+                await asyncio.shield(self.store.release(request.id, owner))
             raise
+        except LeaseLost as exc:  # someone else runs it now: nothing of ours to record
+            self.runtime.events.emit("crawler.lease_lost", f"crawler: {exc}; stopped here", level="warning")
+            return
         except Exception as exc:  # noqa: BLE001 - a failed crawl is recorded, the processor goes on
             error = mask_secrets(self.runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
-            await self.store.finish(request.id, self.owner, RequestStatus.FAILED, None, error)
+            await self.store.finish(request.id, owner, RequestStatus.FAILED, None, error)
             self.runtime.events.emit(
                 "crawler.failed", f"crawler: crawl #{request.id} failed: {error}", level="error", request_id=request.id
             )
@@ -156,11 +177,11 @@ class CrawlerProcessor(Processor):
         finally:
             self._executing = False
             self._current = None
-        await self._finished(report)
+        await self._finished(report, owner)
 
-    async def _finished(self, report: CrawlReport) -> None:
+    async def _finished(self, report: CrawlReport, owner: str) -> None:
         assert report.request_id is not None
-        await self.store.finish(report.request_id, self.owner, report.request_status(), report.outcome, report.error)
+        await self.store.finish(report.request_id, owner, report.request_status(), report.outcome, report.error)
         self._totals = {"queued": len(report.queued), "target": report.target}
         self._last = {
             "request_id": report.request_id,
@@ -191,9 +212,24 @@ class CrawlerProcessor(Processor):
             self._current.update(info)
             self._current["state"] = state
 
-    async def _renew(self, request_id: int) -> None:
-        if not await self.store.renew(request_id, self.owner):
-            raise RuntimeError(f"crawl #{request_id} was taken over by another process")
+    # ------------------------------------------------------------------ leases (docs/leases.md)
+    async def _check_lease(self, request_id: int, owner: str) -> None:
+        """At the crawl's safe points: stop if the keeper found our lease gone (no database trip)."""
+        if self._leases is not None and self._leases.is_lost(self.store.lease(request_id, owner)):
+            raise LeaseLost(f"crawl #{request_id} was taken over by another process")
+
+    def _recovered(self, recovered: Recovered, control: ProcessorControl) -> None:
+        crawls = recovered.get(CRAWLS.name)
+        if crawls:
+            self.runtime.events.emit(
+                "crawler.recovered", f"crawler: {len(crawls)} interrupted crawl(s) will resume", request_ids=crawls
+            )
+            control.wake()
+
+    def _close_leases(self) -> None:
+        holder, self._leases = self._leases, None
+        if holder is not None:
+            holder.close()
 
     # ------------------------------------------------------------------ schedule
     async def _schedule_due(self) -> bool:

@@ -15,11 +15,13 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..clock import Clock, from_iso, to_iso
 from ..models.usernames import normalize_username
 from ..store.database import Database
+from ..store.leases import CRAWLS, Lease, fenced_update_sync, recover_sync
 from ..store.schema import register_ddl
 from .models import CrawlOutcome, CrawlRequest, Drop, RequestStatus, RoundReport
 
@@ -207,7 +209,11 @@ class CrawlerStore:
         return _request(row)
 
     async def claim(self, owner: str, request_id: int | None = None) -> CrawlRequest | None:
-        """Atomically take the oldest pending request (or a given one) and lease it to ``owner``."""
+        """Atomically take the oldest pending request (or a given one) and lease it to ``owner``.
+
+        ``owner`` must be fresh for this claim (:func:`~viralspot_tui.core.store.leases.claim_owner`):
+        it is the fencing token renew, release and finish must present (docs/leases.md).
+        """
         where = "status = 'pending'" + (" AND id = :id" if request_id is not None else "")
         now = self._now()
         row = await self.db.write(
@@ -221,73 +227,52 @@ class CrawlerStore:
         )
         return _request(row) if row else None
 
+    def lease(self, request_id: int, owner: str) -> Lease:
+        """The lease a claim took, for the process's LeaseKeeper to renew."""
+        return Lease(CRAWLS, request_id, owner)
+
     async def renew(self, request_id: int, owner: str) -> bool:
-        """Extend the lease; False means the request is no longer ours."""
-        now = self._now()
+        """Extend one lease; False means the request is no longer ours (the engine renews through
+        the one LeaseKeeper instead)."""
         return await self.db.write(
-            lambda c: (
-                c.execute(
-                    "UPDATE crawler_requests SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND owner = ?"
-                    " AND status = 'running'",
-                    (self._lease(), now, request_id, owner),
-                ).rowcount
-                == 1
-            )
+            fenced_update_sync,
+            CRAWLS,
+            request_id,
+            owner,
+            self._now(),
+            "lease_expires_at = :lease",
+            {"lease": self._lease()},
         )
 
-    async def release(self, request_id: int, owner: str) -> None:
+    async def release(self, request_id: int, owner: str) -> bool:
         """Hand an interrupted crawl back to pending; it resumes from its recorded rounds."""
-        now = self._now()
-        await self.db.write(
-            lambda c: c.execute(
-                "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
-                " updated_at = ? WHERE id = ? AND owner = ? AND status = 'running'",
-                (now, request_id, owner),
-            )
-        )
-
-    async def recover(self, owner_prefix: str) -> int:
-        """Start-up: crawls left running by this instance or with an expired lease become pending."""
-        now = self._now()
         return await self.db.write(
-            lambda c: (
-                c.execute(
-                    "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
-                    " updated_at = ? WHERE status = 'running' AND (owner LIKE ? OR lease_expires_at IS NULL"
-                    " OR lease_expires_at < ?)",
-                    (now, owner_prefix + "%", now),
-                ).rowcount
-            )
+            fenced_update_sync, CRAWLS, request_id, owner, self._now(), f"status = 'pending', {CRAWLS.clear}"
         )
 
     async def recover_expired(self) -> int:
-        """While running: crawls whose owner stopped renewing its lease (it died) become pending."""
-        now = self._now()
-        return await self.db.write(
-            lambda c: (
-                c.execute(
-                    "UPDATE crawler_requests SET status = 'pending', owner = NULL, lease_expires_at = NULL,"
-                    " updated_at = ? WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
-                    (now, now),
-                ).rowcount
-            )
-        )
+        """Crawls whose owner stopped renewing its lease, or whose process died on this machine,
+        become pending: the crawls' part of the LeaseKeeper's recovery (docs/leases.md)."""
+        recovered = await self.db.write(partial(recover_sync, tables=(CRAWLS,)), self._now())
+        return len(recovered.get(CRAWLS.name, []))
 
     async def finish(
         self,
         request_id: int,
-        owner: str | None,
+        owner: str,
         status: RequestStatus,
         outcome: CrawlOutcome | None,
         error: str | None = None,
-    ) -> None:
-        now = self._now()
-        await self.db.write(
-            lambda c: c.execute(
-                "UPDATE crawler_requests SET status = ?, outcome = ?, error = ?, finished_at = ?, updated_at = ?,"
-                " lease_expires_at = NULL WHERE id = ? AND (? IS NULL OR owner = ?)",
-                (status.value, outcome.value if outcome else None, error, now, now, request_id, owner, owner),
-            )
+    ) -> bool:
+        """Record the crawl's end, only while ``owner`` holds it; the owner stays on the row as history."""
+        return await self.db.write(
+            fenced_update_sync,
+            CRAWLS,
+            request_id,
+            owner,
+            self._now(),
+            "status = :status, outcome = :outcome, error = :error, finished_at = :now, lease_expires_at = NULL",
+            {"status": status.value, "outcome": outcome.value if outcome else None, "error": error},
         )
 
     async def get_request(self, request_id: int) -> CrawlRequest | None:

@@ -100,16 +100,20 @@ class CrawlActions:
         from ..crawler.budget import DailyBudget
         from ..crawler.crawl import Crawl
         from ..crawler.seeds import SeedPool
+        from ..lease_keeper import LeaseKeeper
         from ..redaction import mask_secrets
+        from ..store.leases import claim_owner
 
         store = self.crawler_store()
-        owner = f"{self.runtime.instance_id}:cli"
+        owner = claim_owner(self.runtime.instance_id, "cli")  # a fresh fencing token per claim
         request = await store.claim(owner, request_id=request_id)
         if request is None:
             return None
+        lease = store.lease(request.id, owner)
+        holder = LeaseKeeper.of(self.runtime).hold(lease, lease_seconds=store.lease_seconds, name="crawl-here")
 
-        async def renew() -> None:
-            if not await store.renew(request.id, owner):
+        async def renewed() -> None:  # the keeper renews; the crawl checks at its safe points
+            if holder.is_lost(lease):
                 raise RuntimeError(f"crawl #{request.id} was taken over by another process")
 
         crawl = Crawl(
@@ -122,7 +126,7 @@ class CrawlActions:
             max_rounds=request.max_rounds,
             request_id=request.id,
             previous=await store.rounds_for(request.id),
-            heartbeat=renew,
+            heartbeat=renewed,
             on_round=on_round,
         )
         try:
@@ -136,6 +140,8 @@ class CrawlActions:
             error = mask_secrets(self.runtime.settings, f"{type(exc).__name__}: {exc}")[:500]
             await store.finish(request.id, owner, RequestStatus.FAILED, None, error)
             raise OpError(f"crawl #{request.id} failed: {error}", ErrorKind.ENGINE) from None
+        finally:
+            holder.close()
         await store.finish(request.id, owner, report.request_status(), report.outcome, report.error)
         return report
 

@@ -4,24 +4,26 @@ Dispatch is event driven: a freed slot or a wake-up (new work, resumed, settings
 triggers an immediate claim, so slots never sit idle waiting for a poll (dispatch efficiency
 bar, SPEC §10). HIGH work pre-empts LOW (Q4): LOW items check at every pipeline step
 boundary and, when a HIGH item waits, checkpoint, show PAUSED and give back their slot and
-attempt; they resume from their checkpoint later. One heartbeat task renews every lease this
-process holds; an item whose lease was lost is cancelled, because someone else owns it now.
+attempt; they resume from their checkpoint later. The process's one lease keeper renews
+every lease this processor holds (docs/leases.md); an item whose lease was lost is cancelled,
+because someone else owns it now.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import to_iso
+from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..models.queue import Priority, QueueItem, Status
 from ..pipeline.profile_fetch import PauseRequested, ProfileFetchPipeline
 from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError
+from ..store.leases import QUEUE, Lease
 from ..store.queue_store import LeaseLost, QueueStore
 from .base import Processor, ProcessorControl
 from .retry_policy import RetryPolicy
@@ -67,7 +69,7 @@ class QueueProcessor(Processor):
         self._dispatching = asyncio.Lock()  # held while claiming and starting items (see _dispatch)
         self._control: ProcessorControl | None = None
         self._pipeline: ProfileFetchPipeline | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        self._leases: LeaseHolder | None = None
 
     # ------------------------------------------------------------------ settings
     def set_concurrency(
@@ -105,13 +107,16 @@ class QueueProcessor(Processor):
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
         self._control = control
-        swept = await self.store.release_dead_local_owners() + await self.store.sweep_expired()
-        if swept:
-            self.runtime.events.emit(
-                "queue.recovered", f"recovered {len(swept)} item(s) with expired leases", usernames=swept[:20]
+        if self._leases is None:
+            self._leases = LeaseKeeper.of(self.runtime).register(
+                "queue",
+                self._held_leases,
+                lease_seconds=self.lease_seconds,
+                on_lost=self._lease_lost,
+                on_recovered=self._recovered,
+                recover_every=max(1.0, self.lease_seconds / 2),
             )
-        if self._heartbeat is None or self._heartbeat.done():
-            self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="queue:heartbeat")
+        await LeaseKeeper.of(self.runtime).recover()  # start-up: dead owners' work comes back at once
         try:
             while not control.stopping:
                 if control.paused:
@@ -138,11 +143,9 @@ class QueueProcessor(Processor):
 
     async def _stop_heartbeat(self) -> None:
         """Leases must be renewed while anything runs, including during a shutdown drain."""
-        task, self._heartbeat = self._heartbeat, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        holder, self._leases = self._leases, None
+        if holder is not None:
+            holder.close()
 
     def _free(self, priority: Priority) -> int:
         total_free = self.max_concurrent - len(self.running)
@@ -281,32 +284,26 @@ class QueueProcessor(Processor):
             self._per_second.append(0)
         self._per_second[-1] += completed
 
-    # ------------------------------------------------------------------ leases
-    async def _heartbeat_loop(self) -> None:
-        interval = max(0.05, self.lease_seconds / 3)
-        sweep_every = max(1.0, self.lease_seconds / 2)
-        last_sweep = time.monotonic()
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                leases = [(r.item.id, r.item.lease_owner or "") for r in self.running.values()]
-                kept = await self.store.heartbeat(leases, self.lease_seconds)
-                for item_id, _ in leases:
-                    if item_id not in kept and item_id in self.running:
-                        self.running[item_id].task.cancel()
-                        self.runtime.events.emit(
-                            "queue.lease_lost", f"lease lost for item {item_id}; stopped it", level="warning"
-                        )
-                if time.monotonic() - last_sweep >= sweep_every:
-                    last_sweep = time.monotonic()
-                    swept = await self.store.sweep_expired()
-                    if swept:
-                        self.runtime.events.emit("queue.recovered", f"requeued {len(swept)} expired lease(s)")
-                        self._slot_freed.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep heartbeating
-                log.exception("heartbeat failed")
+    # ------------------------------------------------------------------ leases (docs/leases.md)
+    def _held_leases(self) -> list[Lease]:
+        """What the process's one lease keeper renews for this processor at each beat."""
+        return [Lease(QUEUE, r.item.id, r.item.lease_owner or "") for r in self.running.values()]
+
+    def _lease_lost(self, lease: Lease) -> None:
+        running = self.running.get(lease.row_id)
+        if running is not None and running.item.lease_owner == lease.owner:
+            running.task.cancel()
+            self.runtime.events.emit(
+                "queue.lease_lost", f"lease lost for item {lease.row_id}; stopped it", level="warning"
+            )
+
+    def _recovered(self, recovered: Recovered) -> None:
+        names = recovered.get(QUEUE.name)
+        if names:
+            self.runtime.events.emit(
+                "queue.recovered", f"recovered {len(names)} item(s) with expired leases", usernames=names[:20]
+            )
+            self._slot_freed.set()
 
     # ------------------------------------------------------------------ shutdown and state
     async def drain(self, grace_seconds: float) -> None:

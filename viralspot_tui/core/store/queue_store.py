@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..clock import Clock, SystemClock, from_iso, to_iso
@@ -22,7 +22,7 @@ from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, S
 from ..models.usernames import normalize_username
 from ..redaction import redact
 from .database import Database
-from .leases import new_instance_id, owner_is_dead_here
+from .leases import QUEUE, Lease, LeaseLost, new_instance_id, recover_sync, renew_sync
 
 __all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id", "known_usernames_sync"]
 
@@ -31,10 +31,6 @@ _COLUMNS = (
     "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
     "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
 )
-
-
-class LeaseLost(RuntimeError):
-    """The item is no longer ours (lease expired and was taken over, or it was cancelled)."""
 
 
 class ItemNotFound(LookupError):
@@ -269,26 +265,16 @@ class QueueStore:
         )
 
     async def heartbeat(self, leases: Sequence[tuple[int, str]], lease_seconds: float) -> set[int]:
-        """Renew leases; returns the ids still owned (the others were lost)."""
+        """Renew leases; returns the ids still owned (the others were lost). The engine renews
+        through the one :class:`~viralspot_tui.core.lease_keeper.LeaseKeeper` instead; this is
+        the same statement for a caller holding only queue items (see docs/leases.md)."""
         if not leases:
             return set()
         now = self.clock.now()
-        return await self.db.write(
-            self._heartbeat_sync, list(leases), to_iso(now), to_iso(now + timedelta(seconds=lease_seconds))
-        )
-
-    @staticmethod
-    def _heartbeat_sync(conn: sqlite3.Connection, leases: list[tuple[int, str]], now: str, expires: str) -> set[int]:
-        kept: set[int] = set()
-        for item_id, owner in leases:
-            cur = conn.execute(
-                "UPDATE queue SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
-                " AND status = 'PROCESSING'",
-                (expires, now, item_id, owner),
-            )
-            if cur.rowcount:
-                kept.add(item_id)
-        return kept
+        expires = to_iso(now + timedelta(seconds=lease_seconds)) or ""
+        entries = [(Lease(QUEUE, item_id, owner), expires) for item_id, owner in leases]
+        kept = await self.db.write(renew_sync, entries, to_iso(now))
+        return {lease.row_id for lease in kept}
 
     # ----------------------------------------------------------------- outcomes (fenced)
     @staticmethod
@@ -392,56 +378,16 @@ class QueueStore:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
 
     async def sweep_expired(self) -> list[str]:
-        """Return PROCESSING items whose lease expired to PENDING (a lost worker is not the item's fault)."""
-        return await self.db.write(self._sweep_sync, self._now())
-
-    @staticmethod
-    def _sweep_sync(conn: sqlite3.Connection, now: str) -> list[str]:
-        rows = conn.execute(
-            "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
-            " lease_expires_at = NULL, updated_at = ?, last_error = 'lease expired: worker lost, requeued'"
-            " WHERE status = 'PROCESSING' AND lease_expires_at < ? RETURNING username",
-            (now, now),
-        ).fetchall()
-        return [r[0] for r in rows]
+        """Return PROCESSING items whose lease expired to PENDING (a lost worker is not the item's
+        fault); the queue's part of the keeper's recovery (see docs/leases.md)."""
+        recovered = await self.db.write(partial(recover_sync, tables=(QUEUE,), dead=False), self._now())
+        return list(recovered.get(QUEUE.name, []))
 
     async def release_dead_local_owners(self) -> list[str]:
-        """Start-up recovery without waiting for lease expiry.
-
-        A lease owner is ``host:pid:uuid:claim``. When the host is this machine and that pid no
-        longer exists, the process that held the lease is certainly dead (kill -9, power loss),
-        so its items can go back to PENDING at once. Leases of live or remote owners are left to
-        expire normally.
-        """
-        owners = await self.db.read(
-            lambda c: [
-                r[0]
-                for r in c.execute(
-                    "SELECT DISTINCT lease_owner FROM queue WHERE status = 'PROCESSING' AND lease_owner IS NOT NULL"
-                )
-            ]
-        )
-        host = socket.gethostname()
-        dead = sorted({o for o in owners if owner_is_dead_here(o, host)})
-        if not dead:
-            return []
-        now = self._now()
-        return await self.db.write(self._release_owners_sync, dead, now)
-
-    @staticmethod
-    def _release_owners_sync(conn: sqlite3.Connection, owners: list[str], now: str) -> list[str]:
-        released: list[str] = []
-        for owner in owners:
-            released += [
-                r[0]
-                for r in conn.execute(
-                    "UPDATE queue SET status = 'PENDING', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
-                    " lease_expires_at = NULL, updated_at = ?, last_error = 'worker process died, requeued'"
-                    " WHERE status = 'PROCESSING' AND lease_owner = ? RETURNING username",
-                    (now, owner),
-                )
-            ]
-        return released
+        """Start-up recovery without waiting for lease expiry: items whose owner is a process on
+        this machine that no longer exists (kill -9, power loss) go back to PENDING at once."""
+        recovered = await self.db.write(partial(recover_sync, tables=(QUEUE,), expired=False), self._now())
+        return list(recovered.get(QUEUE.name, []))
 
     # ----------------------------------------------------------------- operator actions
     async def bump(self, username: str, priority: Priority) -> QueueItem:

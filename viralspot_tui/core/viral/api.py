@@ -9,10 +9,11 @@ starts meanwhile cannot run it twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
+from ..lease_keeper import LeaseKeeper
 from ..models.usernames import normalize_username
+from ..store.leases import JOBS, Lease, claim_owner
 from .models import MAX_COMPETITORS, MAX_RERUN_HOURS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
 from .results import ResultStore, ensure_schema
 from .store import JobBusy, JobNotFound, ViralStore
@@ -108,7 +109,7 @@ async def run_job_now(runtime: "Runtime", job_id: int) -> "RunOutcome":
 
     store, results = await _store(runtime), ResultStore(runtime.db, runtime.clock)
     job = await get_job(runtime, job_id)
-    owner = f"{runtime.instance_id}:viral-now"
+    owner = claim_owner(runtime.instance_id, "viral-now")
     lease = runtime.settings.queue.lease_seconds
     claimed = await store.claim(owner, lease, 1, job_id=job_id)
     if not claimed:
@@ -116,16 +117,17 @@ async def run_job_now(runtime: "Runtime", job_id: int) -> "RunOutcome":
             f"job {job_id} is {job.status.value} and not due: nothing to run"
             + (f" (retry it first: viralspot jobs retry {job_id})" if job.status == JobStatus.FAILED else "")
         )
+    # The same keeper as the engine's renews the lease (docs/leases.md); a lost lease stops the run.
+    task = asyncio.current_task()
 
-    async def heartbeat() -> None:
-        while True:
-            await asyncio.sleep(max(0.5, lease / 3))
-            await store.renew(job_id, owner, lease)
+    def lost(_lease: Lease) -> None:
+        if task is not None:
+            task.cancel()
 
-    beat = asyncio.create_task(heartbeat())
+    holder = LeaseKeeper.of(runtime).register(
+        "viral-now", lambda: (Lease(JOBS, job_id, owner),), lease_seconds=lease, on_lost=lost
+    )
     try:
         return await JobRunner(runtime, store, results, owner).run(claimed[0])
     finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
+        holder.close()

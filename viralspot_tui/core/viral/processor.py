@@ -1,8 +1,9 @@
 """The Viral Ideas Processor: runs analysis jobs and their recurring re-runs (SPEC §4).
 
 It claims pending jobs and recurring jobs that are due (``next_run_at``), runs up to
-``max_concurrent_jobs`` at once, each as its own task, and keeps a heartbeat on their leases
-so a crashed process's jobs are taken over and resumed from their checkpoints. Pause is
+``max_concurrent_jobs`` at once, each as its own task, and registers their leases with the
+process's one :class:`~viralspot_tui.core.lease_keeper.LeaseKeeper`, which renews them and hands
+back the jobs of a crashed process to be resumed from their checkpoints (docs/leases.md). Pause is
 honoured at stage boundaries: a paused job shows ``paused`` and continues where it stopped on
 resume. Shutdown lets running jobs finish within the grace period, then hands the rest back to
 ``pending`` — their checkpoints keep every finished call.
@@ -14,13 +15,14 @@ database on every loop and patched by the runner's own progress events in betwee
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
+from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..processors.base import Processor, ProcessorControl, Stopping
+from ..store.leases import JOBS, Lease, claim_owner
 from ..views import JobView, ViralSnapshot
 from .models import Job, JobStatus
 from .results import ResultStore, ensure_schema
@@ -43,19 +45,29 @@ class ViralIdeasProcessor(Processor):
         super().__init__(runtime)
         self.store = ViralStore(runtime.db, runtime.clock)
         self.results = ResultStore(runtime.db, runtime.clock)
-        self.owner = f"{runtime.instance_id}:viral"
+        self.owners: dict[int, str] = {}  # job id -> the lease owner of its current claim
         self.poll_seconds = poll_seconds
         self.lease_seconds = runtime.settings.queue.lease_seconds
         self.max_jobs = runtime.settings.viral.max_concurrent_jobs
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self._view: dict[int, JobView] = {}
         self._unsubscribe = runtime.events.subscribe(self._on_event)
+        self._leases: LeaseHolder | None = None
 
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
         await ensure_schema(self.runtime.db)
-        await self.store.recover_expired()
-        heartbeat = asyncio.create_task(self._heartbeat(), name="viral:heartbeat")
+        keeper = LeaseKeeper.of(self.runtime)
+        if self._leases is None:
+            self._leases = keeper.register(
+                "viral",
+                self._held_leases,
+                lease_seconds=self.lease_seconds,
+                on_lost=self._lease_lost,
+                on_recovered=lambda recovered: self._recovered(recovered, control),
+                recover_every=self.poll_seconds,
+            )
+        await keeper.recover()  # start-up: a dead process's jobs come back at once
         try:
             while not control.stopping:
                 await self.refresh_view()
@@ -63,23 +75,23 @@ class ViralIdeasProcessor(Processor):
                     await self._dispatch(control)
                 await control.sleep(self.poll_seconds)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            if not control.stopping or not self.tasks:  # else drain() keeps the leases alive
+                self._close_leases()
 
     async def _dispatch(self, control: ProcessorControl) -> None:
         free = self.max_jobs - len(self.tasks)
         if free <= 0:
             return
-        await self.store.recover_expired()
         if control.stopping or control.paused:
             return
-        claimed = await self.store.claim(self.owner, self.lease_seconds, free)
+        owner = claim_owner(self.runtime.instance_id, "viral")
+        claimed = await self.store.claim(owner, self.lease_seconds, free)
         if control.stopping:  # stop arrived during the claim: hand the jobs straight back
             for job in claimed:
-                await self.store.release(job.id, self.owner)
+                await self.store.release(job.id, owner)
             return
         for job in claimed:
+            self.owners[job.id] = owner
             task = asyncio.create_task(self._run_job(job, control), name=f"viral:job:{job.id}")
             self.tasks[job.id] = task
         if self.tasks:
@@ -87,7 +99,7 @@ class ViralIdeasProcessor(Processor):
 
     async def _run_job(self, job: Job, control: ProcessorControl) -> None:
         runner = JobRunner(
-            self.runtime, self.store, self.results, self.owner, boundary=lambda: self._boundary(job, control)
+            self.runtime, self.store, self.results, self.owners[job.id], boundary=lambda: self._boundary(job, control)
         )
         try:
             await runner.run(job)
@@ -99,6 +111,7 @@ class ViralIdeasProcessor(Processor):
             log.exception("viral job %s task failed", job.id)
         finally:
             self.tasks.pop(job.id, None)
+            self.owners.pop(job.id, None)
             control.wake()  # a slot is free: look for more work now
 
     async def _boundary(self, job: Job, control: ProcessorControl) -> None:
@@ -107,24 +120,37 @@ class ViralIdeasProcessor(Processor):
             return
         view = self._view.get(job.id)
         stage, progress = (view.stage, view.progress) if view else (job.stage, job.progress)
-        await self.store.set_progress(job.id, self.owner, stage, progress, JobStatus.PAUSED)
+        owner = self.owners[job.id]
+        await self.store.set_progress(job.id, owner, stage, progress, JobStatus.PAUSED)
         self._patch(job.id, status=JobStatus.PAUSED.value)
         self.runtime.events.emit("viral.paused", f"job {job.id} paused at {stage}", job_id=job.id)
         await control.wait_resumed()  # raises Stopping if a stop comes while paused
-        await self.store.set_progress(job.id, self.owner, stage, progress, JobStatus.PROCESSING)
+        await self.store.set_progress(job.id, owner, stage, progress, JobStatus.PROCESSING)
         self._patch(job.id, status=JobStatus.PROCESSING.value)
         self.runtime.events.emit("viral.resumed", f"job {job.id} resumed at {stage}", job_id=job.id)
 
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.5, self.lease_seconds / 3))
-            for job_id, task in list(self.tasks.items()):
-                try:
-                    if not await self.store.renew(job_id, self.owner, self.lease_seconds):
-                        log.warning("lease of viral job %s lost; stopping its work", job_id)
-                        task.cancel()
-                except Exception:  # noqa: BLE001 - try again at the next beat
-                    log.exception("lease renewal failed for viral job %s", job_id)
+    # ------------------------------------------------------------------ leases (docs/leases.md)
+    def _held_leases(self) -> list[Lease]:
+        return [Lease(JOBS, job_id, owner) for job_id, owner in self.owners.items() if job_id in self.tasks]
+
+    def _lease_lost(self, lease: Lease) -> None:
+        task = self.tasks.get(lease.row_id)
+        if task is not None and self.owners.get(lease.row_id) == lease.owner:
+            log.warning("lease of viral job %s lost; stopping its work", lease.row_id)
+            task.cancel()
+
+    def _recovered(self, recovered: Recovered, control: ProcessorControl) -> None:
+        jobs = recovered.get(JOBS.name)
+        if jobs:
+            self.runtime.events.emit(
+                "viral.recovered", f"{len(jobs)} job(s) of a stopped worker will resume", job_ids=jobs[:20]
+            )
+            control.wake()
+
+    def _close_leases(self) -> None:
+        holder, self._leases = self._leases, None
+        if holder is not None:
+            holder.close()
 
     async def drain(self, grace_seconds: float) -> None:
         """Let running jobs finish within the grace period, then hand the rest back."""
@@ -134,6 +160,7 @@ class ViralIdeasProcessor(Processor):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        self._close_leases()
         self._unsubscribe()
 
     # ------------------------------------------------------------------ state for UIs

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..clock import Clock, from_iso, to_iso
 from ..store.database import Database
+from ..store.leases import JOBS, fenced_update_sync, recover_sync
 from ..store.schema import register_ddl
 from .models import CompetitorState, ContentStrategy, Job, JobStatus, Stage
 
@@ -166,7 +168,11 @@ class ViralStore:
         return await self.db.read(read)
 
     async def claim(self, owner: str, lease_seconds: float, limit: int, job_id: int | None = None) -> list[Job]:
-        """Atomically take up to ``limit`` claimable jobs (oldest first), or the one ``job_id``."""
+        """Atomically take up to ``limit`` claimable jobs (oldest first), or the one ``job_id``.
+
+        ``owner`` must be fresh for this claim (:func:`~viralspot_tui.core.store.leases.claim_owner`):
+        with the row id it is the fencing token every later write of this claim must present.
+        """
         now = self.clock.now()
         params: dict[str, Any] = {
             "now": to_iso(now),
@@ -198,19 +204,11 @@ class ViralStore:
         return await self.db.write(write)
 
     async def _owned_update(self, job_id: int, owner: str, sql: str, values: dict[str, Any]) -> bool:
-        """Apply ``SET sql`` only while ``owner`` still holds the lease (a fencing token)."""
-        params = {**values, "id": job_id, "owner": owner, "now": self._now()}
-        return await self.db.write(
-            lambda c: (
-                c.execute(
-                    f"UPDATE viral_ideas_queue SET {sql}, updated_at = :now WHERE id = :id AND lease_owner = :owner",
-                    params,
-                ).rowcount
-                == 1
-            )
-        )
+        """Apply ``SET sql`` only while ``owner`` still holds the lease (a fencing token, docs/leases.md)."""
+        return await self.db.write(fenced_update_sync, JOBS, job_id, owner, self._now(), sql, values)
 
     async def renew(self, job_id: int, owner: str, lease_seconds: float) -> bool:
+        """Extend one job's lease (the engine renews through the one LeaseKeeper instead)."""
         expires = to_iso(self.clock.now() + timedelta(seconds=lease_seconds))
         return await self._owned_update(job_id, owner, "lease_expires_at = :expires", {"expires": expires})
 
@@ -234,10 +232,11 @@ class ViralStore:
         One transaction, so a crash can never leave a completed run under a job that will run it
         again; a lost lease (another worker took over) changes nothing.
         """
+        now = self._now()
         params = {
             "id": job_id,
             "owner": owner,
-            "now": self._now(),
+            "now": now,
             "stage": Stage.DONE.value,
             "next": to_iso(next_run_at),
             "rid": result_id,
@@ -245,14 +244,15 @@ class ViralStore:
         }
 
         def write(conn: sqlite3.Connection) -> bool:
-            done = (
-                conn.execute(
-                    "UPDATE viral_ideas_queue SET status = 'completed', stage = :stage, progress = 100, runs = runs + 1,"
-                    " error = NULL, next_run_at = :next, completed_at = :now, updated_at = :now, lease_owner = NULL,"
-                    " lease_expires_at = NULL WHERE id = :id AND lease_owner = :owner",
-                    params,
-                ).rowcount
-                == 1
+            done = fenced_update_sync(
+                conn,
+                JOBS,
+                job_id,
+                owner,
+                now,
+                "status = 'completed', stage = :stage, progress = 100, runs = runs + 1, error = NULL,"
+                f" next_run_at = :next, completed_at = :now, {JOBS.clear}",
+                params,
             )
             if done:
                 conn.execute(
@@ -318,17 +318,10 @@ class ViralStore:
         return await self.db.write(write)
 
     async def recover_expired(self) -> int:
-        """Jobs whose worker vanished (lease expired) return to pending, to resume from checkpoints."""
-        now = self._now()
-        return await self.db.write(
-            lambda c: (
-                c.execute(
-                    "UPDATE viral_ideas_queue SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
-                    " updated_at = ? WHERE status IN ('processing','paused') AND lease_expires_at < ?",
-                    (now, now),
-                ).rowcount
-            )
-        )
+        """Jobs whose worker vanished (lease expired, or its process died on this machine) return
+        to pending, to resume from checkpoints: the jobs' part of the LeaseKeeper's recovery."""
+        recovered = await self.db.write(partial(recover_sync, tables=(JOBS,)), self._now())
+        return len(recovered.get(JOBS.name, []))
 
     async def set_competitor(self, job_id: int, username: str, status: str, error: str | None = None) -> None:
         now = self._now()
