@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import sqlite3
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from .clock import Clock, from_iso, to_iso
 from .store.database import Database
+from .store.leases import owner_is_dead_here
 
 __all__ = [
     "ControlChannel",
@@ -61,30 +61,6 @@ def read_state_sync(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
-def _pid_gone_here(instance: str) -> bool:
-    """True when ``instance`` (``host:pid:uuid``) ran on this host and its process is gone.
-
-    A process killed with SIGKILL can linger as a zombie until it is reaped; that counts as gone.
-    """
-    parts = instance.split(":")
-    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
 @dataclass(frozen=True)
 class PublishedEngine:
     """What a running engine publishes about itself in ``runtime_state`` (see docs/architecture.md)."""
@@ -117,7 +93,7 @@ def engine_is_running(state_json: str | None, now: datetime, stale_after: float 
     beat = from_iso(state.get("heartbeat"))
     if not state.get("running") or beat is None or now - beat >= timedelta(seconds=stale_after):
         return False
-    return not _pid_gone_here(str(state.get("instance") or ""))
+    return not owner_is_dead_here(str(state.get("instance") or ""), socket.gethostname())
 
 
 def read_engine(conn: sqlite3.Connection, now: datetime) -> PublishedEngine:

@@ -81,29 +81,24 @@ class JobActions:
         except api.JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
 
-    async def retry_job(self, job_id: int) -> OpResult:
-        """A failed job back to pending; its failed run resumes at the stage that failed."""
+    async def _requeue(self, job_id: int, change: Any, what: str) -> OpResult:
         try:
-            job = await api.retry_job(self.runtime, job_id)
+            job = await change(self.runtime, job_id)
         except api.JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
         except ValueError as exc:  # not in a state that allows it (exit 2, as the command always said)
             raise OpError(str(exc), ErrorKind.USAGE) from None
         where, woke = await self._where()
-        done = f"job {job.id} back to pending (@{job.primary_username}, {job.runs} run(s) so far)"
+        done = f"job {job.id} {what} (@{job.primary_username}, {job.runs} run(s) so far)"
         return OpResult(done, lines=(done, where), data=job, woke=woke)
+
+    async def retry_job(self, job_id: int) -> OpResult:
+        """A failed job back to pending; its failed run resumes at the stage that failed."""
+        return await self._requeue(job_id, api.retry_job, "back to pending")
 
     async def rerun_job(self, job_id: int) -> OpResult:
         """A finished job's next run now (only reels new since the last run are analysed)."""
-        try:
-            job = await api.schedule_rerun_now(self.runtime, job_id)
-        except api.JobNotFound:
-            raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
-        except ValueError as exc:  # not in a state that allows it (exit 2, as the command always said)
-            raise OpError(str(exc), ErrorKind.USAGE) from None
-        where, woke = await self._where()
-        done = f"job {job.id} due now (@{job.primary_username}, {job.runs} run(s) so far)"
-        return OpResult(done, lines=(done, where), data=job, woke=woke)
+        return await self._requeue(job_id, api.schedule_rerun_now, "due now")
 
     async def list_jobs(self, limit: int = 500) -> OpResult:
         jobs = await api.list_jobs(self.runtime, limit)

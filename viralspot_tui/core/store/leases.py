@@ -65,7 +65,10 @@ def claim_owner(instance_id: str, kind: str) -> str:
 
 
 def owner_is_dead_here(owner: str, host: str) -> bool:
-    """True only when the owner ran on this host and its pid no longer exists."""
+    """True only when the owner ran on this host and its pid no longer exists.
+
+    A process killed with SIGKILL can linger as a zombie until it is reaped; that counts as dead.
+    """
     parts = owner.split(":")
     if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
         return False
@@ -78,7 +81,11 @@ def owner_is_dead_here(owner: str, host: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass(frozen=True)
