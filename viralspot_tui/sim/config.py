@@ -107,7 +107,7 @@ class SimConfig:
         if (raw := _clean(env.get(_ENV_LATENCY))) is not None:
             values["latency_ms"] = _parse(_ENV_LATENCY, raw, float)
         if (raw := _clean(env.get(_ENV_RATE))) is not None:
-            rate = _parse(_ENV_RATE, raw, float)
+            rate = float(_parse(_ENV_RATE, raw, float))  # type: ignore[arg-type]
             values["rate_limit"] = rate if rate > 0 else None
         if (raw := _clean(env.get(_ENV_FAULT))) is not None:
             values["fault_rate"] = _parse(_ENV_FAULT, raw, float)

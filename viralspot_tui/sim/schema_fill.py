@@ -246,12 +246,12 @@ class SchemaFiller:
         if low is None and high is None:
             low, high = default
         elif low is None:
-            low = min(default[0], high)
+            low = min(default[0], high)  # type: ignore[type-var]
         elif high is None:
             high = max(default[1], low)
-        if low > high:
+        if low > high:  # type: ignore[operator]
             raise SchemaError(f"{name or 'number'}: minimum > maximum")
-        return float(low), float(high)
+        return float(low), float(high)  # type: ignore[arg-type]
 
     def _integer(self, schema: dict[str, Any], name: str) -> int:
         low, high = self._bounds(schema, name, 1)

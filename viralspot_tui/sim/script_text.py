@@ -136,8 +136,10 @@ def script_beats(kind: str, hook: str, words: list[str], audience: str, rnd: ran
                 {"label": "Recap", "text": f"Get those three right and your {w} will look completely different."}
             )
         return beats
-    beats = _BEATS.get(kind, _BEATS["bold_claim"])
-    return [{"label": label, "text": tidy(text.format(w=w, w2=w2, w3=w3, audience=audience))} for label, text in beats]
+    template = _BEATS.get(kind, _BEATS["bold_claim"])
+    return [
+        {"label": label, "text": tidy(text.format(w=w, w2=w2, w3=w3, audience=audience))} for label, text in template
+    ]
 
 
 def tidy(text: str) -> str:

@@ -325,8 +325,8 @@ def _body(r: random.Random, kind: str, hook: str, topic: Topic) -> list[str]:
         words = r.sample(list(topic.vocabulary), count)
         return [f"{_ORDINALS[i]}: {item.format(w=w)}." for i, (item, w) in enumerate(zip(items, words, strict=True))]
     if kind == "how_to":
-        words = _words(r, topic)
-        return [step.format(**words) for step in _STEPS]
+        slots = _words(r, topic)
+        return [step.format(**slots) for step in _STEPS]
     return [t.format(**_words(r, topic)) for t in r.sample(_BODY_TEMPLATES, r.randint(3, 5))]
 
 

@@ -124,7 +124,7 @@ def _request(row: sqlite3.Row | tuple[Any, ...]) -> CrawlRequest:
         queued=queued,
         error=error,
         owner=owner,
-        created_at=from_iso(created),
+        created_at=from_iso(created),  # type: ignore[arg-type]  # NOT NULL column
         started_at=from_iso(started),
         finished_at=from_iso(finished),
     )

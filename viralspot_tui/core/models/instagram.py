@@ -379,7 +379,7 @@ def parse_similar(payload: Any) -> list[SimilarAccount]:
                 log.warning("similar accounts: skipped item %s: %s", i, exc.detail)
         return accounts
 
-    return _guard("similar", "instagram", run)  # type: ignore[arg-type]
+    return _guard("similar", "instagram", run)  # type: ignore[arg-type, type-var]
 
 
 def parse_transcript(payload: Any, shortcode: str | None = None) -> Transcript:

@@ -125,14 +125,14 @@ class AIProvider:
 
         async def attempt() -> Any:
             try:
-                raw = await self._client.chat.completions.with_raw_response.create(
+                raw = await self._client.chat.completions.with_raw_response.create(  # type: ignore[call-overload]
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
                     temperature=self.temperature if temperature is None else temperature,
                     response_format=response_format,  # type: ignore[arg-type]
                 )
             except openai.APIStatusError as exc:
-                self.policy.check(endpoint, exc.response)
+                self.policy.check(endpoint, exc.response)  # type: ignore[arg-type]  # the SDK types it as httpx2
                 raise TransientError(
                     f"unexpected status in stage {stage!r}", provider=self.name, endpoint=endpoint
                 ) from None

@@ -125,7 +125,7 @@ class Providers:
             base_url=ai_cfg.base_url or DEFAULT_OPENAI_URL,
             max_retries=0,
             timeout=ai_cfg.timeout_seconds,
-            http_client=ai_http,
+            http_client=ai_http,  # type: ignore[arg-type]  # the SDK types its client as httpx2
         )
         return cls(
             instagram=InstagramProvider(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import httpx
 
@@ -206,7 +206,7 @@ class InstagramProvider:
             params={"username_or_url": name},
         )
         unique: dict[str, SimilarAccount] = {}
-        for account in accounts:
+        for account in cast("list[SimilarAccount]", accounts):
             if account.username != name:
                 unique.setdefault(account.username, account)
         result = list(unique.values())

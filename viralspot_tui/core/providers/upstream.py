@@ -73,9 +73,9 @@ def classify_error_text(endpoint: str, text: str, *, provider: str = "instagram"
         return UpstreamBusyError(f"the host is busy or throttled, retry later ({text})", **where)  # type: ignore[arg-type]
     if _MISSING.search(text) or is_similar_none(text):
         subject = "media" if endpoint == "reel_detail" else "account"
-        return NotFoundError(f"{subject} not found: {text}", **where)
+        return NotFoundError(f"{subject} not found: {text}", **where)  # type: ignore[arg-type]
     if endpoint == "reel_detail" and _MEDIA_MISSING.search(text):
-        return NotFoundError(f"media not found: {text}", **where)
+        return NotFoundError(f"media not found: {text}", **where)  # type: ignore[arg-type]
     _log_once(endpoint, text)
     return TransientError(f"unrecognised error answer, treated as transient ({text})", **where)  # type: ignore[arg-type]
 
