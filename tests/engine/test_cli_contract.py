@@ -26,7 +26,7 @@ def test_failing_control_commands_exit_non_zero_and_a_killed_engine_is_seen_dead
         refused = cli(data, "pause", "crawler")  # the runner does not host the crawler
         assert refused.returncode == 2 and "does not host the crawler" in refused.stderr
         os.kill(runner.pid, signal.SIGKILL)
-        runner.wait(timeout=30)
+        runner.communicate(timeout=30)
         assert status(data)["engine_running"] is False  # its heartbeat is fresh, its process is gone
         shown = cli(data, "status")
         assert shown.returncode == 0 and "engine: not running" in shown.stdout
@@ -35,7 +35,7 @@ def test_failing_control_commands_exit_non_zero_and_a_killed_engine_is_seen_dead
     finally:
         if runner.poll() is None:
             runner.kill()
-            runner.wait()
+        runner.communicate()
 
 
 def test_an_engine_that_does_not_answer_is_exit_1(tmp_path: Path) -> None:

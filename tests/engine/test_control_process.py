@@ -157,7 +157,12 @@ def test_real_provider_path_against_a_loopback_simulator(tmp_path: Path) -> None
         env = {**ENV, "RAPIDAPI_KEY": "rk-loopback", "OPENAI_API_KEY": "sk-loopback", "OPENAI_BASE_URL": base + "/v1"}
         data = tmp_path / "data"
         args = [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), "--rapidapi-base-url", base]
-        _until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, timeout=20)
+
+        def listening() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        _until(listening, timeout=20)
         added = subprocess.run(
             [*args, "queue", "add", "natgeo", "missing_nobody"], env=env, capture_output=True, text=True, timeout=60
         )

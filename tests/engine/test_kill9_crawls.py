@@ -73,7 +73,7 @@ def test_kill9_mid_crawl_resumes_every_crawl_once(tmp_path: Path) -> None:
         time.sleep(rng.uniform(0.0, 0.2))
         kills_in_flight += _open(db, "running") > 0
         proc.send_signal(signal.SIGKILL)
-        proc.wait()  # reaped, so its pid is really gone for the dead-owner check
+        proc.communicate()  # reaped (its pid is really gone for the dead-owner check), pipes closed
     assert kills >= KILLS - 1 and _open(db, "completed") < CRAWLS, "the killed runners left nothing to recover"
     assert kills_in_flight >= kills - 1, f"only {kills_in_flight} of {kills} kills met a crawl in flight"
 

@@ -70,7 +70,7 @@ def test_kill9_mid_job_resumes_every_job_once(tmp_path: Path) -> None:
         time.sleep(rng.uniform(0.0, 0.03))
         kills_in_flight += _count(db, "processing") > 0
         proc.send_signal(signal.SIGKILL)
-        proc.wait()  # reaped, so its pid is really gone for the dead-owner check
+        proc.communicate()  # reaped (its pid is really gone for the dead-owner check), pipes closed
     assert kills >= KILLS - 2 and _count(db, "completed") < JOBS, "the killed runners left nothing to recover"
     assert kills_in_flight >= kills - 1, f"only {kills_in_flight} of {kills} kills met a job in flight"
 

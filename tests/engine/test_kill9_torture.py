@@ -94,7 +94,7 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
         time.sleep(rng.uniform(0.0, 0.05))
         kills_in_flight += _count(db, "PROCESSING") > 0
         proc.send_signal(signal.SIGKILL)
-        proc.wait()  # reaped, so its pid is really gone for the dead-owner check
+        proc.communicate()  # reaped (its pid is really gone for the dead-owner check), pipes closed
     assert _count(db, "COMPLETED") < len(valid), "the killed runners left nothing for the last one"
     assert kills_in_flight >= KILLS - 2, f"only {kills_in_flight} of {KILLS} kills met work in flight"
 

@@ -44,7 +44,7 @@ def _missing_profile_status(tmp_path: Path, *flags: str) -> int:
                 time.sleep(0.1)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)
 
 
 def test_quirks_flag_picks_the_answers(tmp_path):
