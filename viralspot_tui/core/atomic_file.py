@@ -16,16 +16,21 @@ class FileChanged(Exception):
     """``write_atomic``'s precondition failed: someone else wrote the file meanwhile; it is untouched."""
 
 
-def write_atomic(path: Path, text: str, unchanged: Callable[[], bool] | None = None) -> None:
+def write_atomic(
+    path: Path, text: str, unchanged: Callable[[], bool] | None = None, *, make_parents: bool = True
+) -> None:
     """Replace ``path`` with ``text``: temp file, fsync, rename, fsync of the folder.
 
     The new file keeps the old one's permissions (the operator's choice), or is owner-only
     (``mkstemp``'s 0600) when it is new. ``unchanged`` is asked just before the rename, after
     the slow fsync: when it says the file changed (an operator saved it while we prepared
     ours) nothing is replaced and :class:`FileChanged` is raised, so their edit is not lost.
+    ``make_parents=False`` refuses a missing folder (``FileNotFoundError``) instead of creating
+    it: a mistyped queue-file path must not grow folders.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with contextlib.suppress(FileNotFoundError):
