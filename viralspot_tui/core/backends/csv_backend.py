@@ -193,9 +193,10 @@ class CsvBackend:
     async def _open(self) -> None:
         folder = self.path.parent
         if not folder.is_dir():
+            problem = f"{folder} is not a folder" if folder.exists() else f"the folder {folder} does not exist"
             raise ConfigError(
-                f"queue file {self.path}: the folder {folder} does not exist; create it, or choose another"
-                " --queue-file (the console does not create folders for it)"
+                f"queue file {self.path} is not usable: {problem}; create it, or choose another --queue-file"
+                " (the console does not create folders for it)"
             )
         resolved = str(self.path.resolve())
         other = await self.runtime.db.write(_bind_sync, resolved, self.adopt, to_iso(self.runtime.clock.now()))
