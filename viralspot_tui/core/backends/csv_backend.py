@@ -270,7 +270,7 @@ class CsvBackend:
             text = render_csv(rows, self._parsed.extra_columns, self._parsed.anchored_errors())
             merged = self._file_stat
             try:  # replace only the version we merged: a save in between is read first, never overwritten
-                await asyncio.to_thread(
+                written = await asyncio.to_thread(
                     write_atomic,
                     self.path,
                     text,
@@ -290,7 +290,7 @@ class CsvBackend:
         else:
             self._note(f"{self.path.name} keeps changing; statuses are written back at the next sync", level="warning")
             return
-        self._file_stat = _stat_key(self.path)
+        self._file_stat = (written.st_mtime_ns, written.st_size, written.st_ino)  # ours, not a save after it
         await self.runtime.db.write(_record_snapshot_sync, rows)
         self._exported_version = await self.runtime.db.read(_change_counter_sync)
         self._last_export = time.monotonic()

@@ -107,8 +107,8 @@ class QueueFileOwner:
                 os.ftruncate(fd, 0)
                 os.fsync(fd)
 
-        with contextlib.suppress(OSError):
-            self._locked(lambda fd, lease: clear(fd, lease))
+        with contextlib.suppress(OSError, ConfigError):  # a lease left behind only goes stale
+            self._locked(clear)
 
     # ------------------------------------------------------------------ internals
     def _decide(self, fd: int, lease: _Lease | None) -> _Decision:
