@@ -142,12 +142,15 @@ class CsvBackend:
         async with self._lock:
             try:
                 await self._open()
+                await asyncio.to_thread(remove_stale_temp_files, self.path)
+                await self._import(force=True)
+                await self._export(force=True, strict=True)
             except ConfigError:
                 self._refused = True  # the engine stops; its final stop() must not try again
+                if self._opened:
+                    self._opened = False
+                    await asyncio.to_thread(self.owner.release)
                 raise
-            await asyncio.to_thread(remove_stale_temp_files, self.path)
-            await self._import(force=True)
-            await self._export(force=True, strict=True)
 
     async def sync(self) -> None:
         async with self._lock:

@@ -98,7 +98,9 @@ def fingerprint(row: CsvRow) -> str:
 def row_of(export_row: dict[str, Any]) -> CsvRow | None:
     """An exported row as the parser will read it back from the file (``None``: it would not parse)."""
     try:
-        return CsvRow(**{c: neutralize("" if export_row.get(c) is None else str(export_row[c])) for c in COLUMNS})
+        return CsvRow.model_validate(
+            {c: neutralize("" if export_row.get(c) is None else str(export_row[c])) for c in COLUMNS}
+        )
     except ValueError:
         return None
 
@@ -180,7 +182,7 @@ def merge_rows_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], no
             _insert_new(conn, row, now, max_attempts)
             operator_rows.append(row)
             continue
-        item_id, cur_priority, cur_status = current
+        _, cur_priority, cur_status = current
         if known:  # an old copy of a row we wrote: not an edit
             if (
                 versions[0].fingerprint != mine.fingerprint
@@ -194,44 +196,55 @@ def merge_rows_sync(conn: sqlite3.Connection, rows: list[tuple[int, CsvRow]], no
                 )
             continue
         operator_rows.append(row)
-        base = _base(versions, mine)
-        file_priority, file_status = row.priority.value, row.status.value
-        edited_priority = file_priority != base.priority if base is not None else file_priority == "HIGH"
-        if edited_priority and file_priority != cur_priority:
-            if cur_status in _ACTIVE:
-                conn.execute(
-                    "UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?", (file_priority, now, item_id)
-                )
-                notes.append(f"line {line}: {name} priority set to {file_priority} from the file")
-            else:
-                notes.append(
-                    f"line {line}: {name} is {cur_status}; priority {file_priority} applies to queued work only"
-                )
-        if base is None or file_status == base.status:
-            if file_status != cur_status and not (file_status == "PENDING" and cur_status in _ACTIVE):
-                not_applied.append(name)
-            continue
-        if file_status == "PENDING" and cur_status in _FINISHED:
-            conn.execute(
-                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at,"
-                " request_id) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
-                (name, file_priority, row.source, max_attempts, now, now, row.request_id),
-            )
-            notes.append(f"line {line}: {name} re-queued from the file")
-        elif file_status != "PENDING" and file_status != cur_status:
-            notes.append(
-                f"line {line}: {name} status {file_status} ignored: by hand only PENDING can be set,"
-                f" to re-queue a COMPLETED or FAILED item"
-            )
+        if not _apply_edit(conn, line, row, tuple(current), _base(versions, mine), now, max_attempts, notes):
+            not_applied.append(name)
     if not_applied:
         notes.append(
-            f"{len(not_applied)} row(s) show a status other than the queue's but match no version of their row"
-            f" the console wrote (an old or foreign copy?), so the queue's status stays: {_listed(not_applied)}."
-            " To re-queue a finished item, change only its status to PENDING, or run `viralspot queue add NAME`"
+            f"{len(not_applied)} row(s) show a status other than the queue's, from an older or a foreign"
+            f" copy of their row, so the queue's status stays: {_listed(not_applied)}. To re-queue a finished"
+            " item, change only its status to PENDING, or run `viralspot queue add NAME`"
         )
     notes += _deleted_rows(conn, in_last_file - seen)
     record_versions_sync(conn, operator_rows)
     return notes
+
+
+def _apply_edit(
+    conn: sqlite3.Connection,
+    line: int,
+    row: CsvRow,
+    current: tuple[int, str, str],
+    base: _Version | None,
+    now: str,
+    max_attempts: int,
+    notes: list[str],
+) -> bool:
+    """Apply the cells the operator changed from ``base``; False: its status differs from the
+    queue's but is not an edit of a version we wrote (an old or foreign copy)."""
+    item_id, cur_priority, cur_status = current
+    name, file_priority, file_status = row.username, row.priority.value, row.status.value
+    edited_priority = file_priority != base.priority if base is not None else file_priority == "HIGH"
+    if edited_priority and file_priority != cur_priority:
+        if cur_status in _ACTIVE:
+            conn.execute("UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?", (file_priority, now, item_id))
+            notes.append(f"line {line}: {name} priority set to {file_priority} from the file")
+        else:
+            notes.append(f"line {line}: {name} is {cur_status}; priority {file_priority} applies to queued work only")
+    if base is None or file_status == base.status:
+        return file_status == cur_status or (file_status == "PENDING" and cur_status in _ACTIVE)
+    if file_status == "PENDING" and cur_status in _FINISHED:
+        conn.execute(
+            "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at,"
+            " request_id) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+            (name, file_priority, row.source, max_attempts, now, now, row.request_id),
+        )
+        notes.append(f"line {line}: {name} re-queued from the file")
+    elif file_status != "PENDING" and file_status != cur_status:
+        notes.append(
+            f"line {line}: {name} status {file_status} ignored: by hand only PENDING can be set,"
+            " to re-queue a COMPLETED or FAILED item"
+        )
+    return True
 
 
 def _insert_new(conn: sqlite3.Connection, row: CsvRow, now: str, max_attempts: int) -> None:
