@@ -173,7 +173,10 @@ def test_the_queue_file_lives_in_the_data_folder_and_a_different_one_is_refused(
     assert str((data / "queue.csv").resolve()) in refused.stderr and "--adopt-queue-file" in refused.stderr
     adopted = _run(data, other, env=_env(VIRALSPOT_QUEUE__ADOPT_QUEUE_FILE="1"))
     assert adopted.returncode == 0, adopted.stderr[-2000:]
-    assert _queued(data)["nike"] == "COMPLETED"
+    assert _queued(data)["nike"] == "COMPLETED" and "is now this data folder's queue file" in adopted.stderr
+    other.unlink()  # a remembered file that is gone is no reason to refuse the default one
+    back = _run(data, None, cwd=cwd)
+    assert back.returncode == 0 and "which no longer exists" in back.stderr, back.stderr[-2000:]
 
 
 def test_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -62,22 +62,25 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def _bind_sync(conn: sqlite3.Connection, path: str, adopt: bool, now: str) -> str | None:
-    """Remember the data folder's queue file; returns the other file it used before, if any."""
+def _bind_sync(conn: sqlite3.Connection, path: str, adopt: bool, now: str) -> tuple[str | None, str | None]:
+    """Remember the data folder's queue file; returns (other file refused, earlier file switched from).
+
+    A different file is refused unless the operator adopts it, or the remembered file is gone
+    (then nothing else can be reading it)."""
     run_ddl_sync(conn, _BINDING_DDL)
     ensure_tables_sync(conn)
     prune_versions_sync(conn)
     row = conn.execute("SELECT path FROM csv_queue_file WHERE id = 1").fetchone()
     if row is not None and row[0] == path:
-        return None
-    if row is not None and not adopt:
-        return row[0]
+        return None, None
+    if row is not None and not adopt and Path(row[0]).exists():
+        return row[0], None
     conn.execute(
         "INSERT INTO csv_queue_file (id, path, bound_at) VALUES (1, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET path = excluded.path, bound_at = excluded.bound_at",
         (path, now),
     )
-    return None
+    return None, row[0] if row is not None else None
 
 
 def _export_rows_sync(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -202,7 +205,10 @@ class CsvBackend:
                 " (the console does not create folders for it)"
             )
         resolved = str(self.path.resolve())
-        other = await self.runtime.db.write(_bind_sync, resolved, self.adopt, to_iso(self.runtime.clock.now()))
+        other, before = await self.runtime.db.write(_bind_sync, resolved, self.adopt, to_iso(self.runtime.clock.now()))
+        if before is not None:
+            gone = "" if Path(before).exists() else ", which no longer exists"
+            self._note(f"{resolved} is now this data folder's queue file (it worked with {before}{gone})")
         if other is not None:
             raise ConfigError(
                 f"the data folder {self.runtime.settings.data_dir} works with the queue file {other}, not {resolved}."
