@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "load_settings", "ConfigError", "default_data_dir", "MissingSecret"]
+__all__ = ["Settings", "load_settings", "ConfigError", "default_data_dir", "MissingSecret", "SIM_VARIABLES"]
 
 INSTAGRAM_HOST = "instagram-scraper-stable-api.p.rapidapi.com"
 TRANSCRIPT_HOST = "instagram-transcripts.p.rapidapi.com"
@@ -113,7 +113,9 @@ class OpenAISettings(_Section):
 
 class QueueSettings(_Section):
     backend: Literal["csv", "supabase"] = "csv"
-    queue_file: Path = Path("queue.csv")
+    # None: ``queue.csv`` in the data folder (Settings fills it in); see docs/queue-file.md
+    queue_file: Path | None = None
+    adopt_queue_file: bool = False  # the data folder may switch to a queue file other than its own
     max_concurrent: int = Field(8, ge=1, le=512)
     max_high: int | None = Field(None, ge=1)
     max_low: int | None = Field(None, ge=1)
@@ -126,6 +128,25 @@ class QueueSettings(_Section):
     similar_count: int = Field(20, ge=0, le=100)
     fetch_reel_details: bool = False
     csv_sync_seconds: float = Field(1.0, gt=0)
+    owner_stale_seconds: float = Field(30.0, gt=0)  # a queue file owner silent this long is gone
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return _fold_case(value)
+
+    @field_validator("queue_file", mode="before")
+    @classmethod
+    def _usable_file_name(cls, value: object) -> object:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text:
+            raise ValueError("is empty; give a file name, or leave it out for queue.csv in the data folder")
+        path = Path(text).expanduser()
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; give the path of a CSV file")
+        return path
 
 
 class SupabaseSettings(_Section):
@@ -163,10 +184,14 @@ class CrawlerSettings(_Section):
 
 
 class SimulatorSettings(_Section):
+    """``[sim]`` in viralspot.toml; the ``VIRALSPOT_SIM_*`` variables (see :data:`SIM_VARIABLES`)
+    are read into the same fields, so the runner, ``simulate`` and ``config show`` see one value."""
+
     seed: int = 7
     latency_ms: float = Field(30.0, ge=0)
-    rate_limit: float | None = Field(None, ge=0)
+    rate_limit: float | None = Field(None, ge=0)  # requests per second per key; 0 or none: unlimited
     fault_rate: float = Field(0.0, ge=0, le=1)
+    quota: int = Field(100_000, ge=0)  # monthly requests per key
     time_speed: float = Field(1.0, ge=1)  # the live demo's faster world (see docs/demo.md)
     time_lag_days: float = Field(0.0, ge=0)
 
@@ -175,6 +200,20 @@ class SimulatorSettings(_Section):
         if self.time_speed > 1 and self.time_lag_days == 0:
             raise ValueError("sim.time_speed > 1 needs sim.time_lag_days > 0 (the world never runs ahead of the clock)")
         return self
+
+
+SIM_VARIABLES = {
+    "seed": "VIRALSPOT_SIM_SEED",
+    "latency_ms": "VIRALSPOT_SIM_LATENCY_MS",
+    "rate_limit": "VIRALSPOT_SIM_RATE_LIMIT",
+    "fault_rate": "VIRALSPOT_SIM_FAULT_RATE",
+    "quota": "VIRALSPOT_SIM_QUOTA",
+}
+
+
+def _fold_case(value: object) -> object:
+    """Choice settings accept any case (``DEBUG``, ``Json``, ``CSV``)."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -217,6 +256,18 @@ class Settings(BaseSettings):
     @classmethod
     def _clean_keys(cls, value: SecretStr | None) -> SecretStr | None:
         return _clean_secret(value)
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return _fold_case(value)
+
+    @model_validator(mode="after")
+    def _default_queue_file(self) -> "Settings":
+        """The queue file lives in the data folder unless one was given (see docs/queue-file.md)."""
+        if self.queue.queue_file is None:
+            self.queue.queue_file = self.data_dir / "queue.csv"
+        return self
 
     @model_validator(mode="after")
     def _fold_provider_variables(self) -> "Settings":
@@ -278,7 +329,29 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
         toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file))
-        return (init_settings, env_settings, _OwnKeysOnly(settings_cls, dotenv_settings), toml)
+        return (
+            init_settings,
+            env_settings,
+            _SimulatorVariables(settings_cls),
+            _OwnKeysOnly(settings_cls, dotenv_settings),
+            toml,
+        )
+
+
+class _SimulatorVariables(PydanticBaseSettingsSource):
+    """The simulator's documented ``VIRALSPOT_SIM_*`` variables, as ``sim`` settings.
+
+    They sit with the environment (above .env and viralspot.toml); the nested spelling
+    ``VIRALSPOT_SIM__LATENCY_MS`` wins when both are set. Values are validated like any field,
+    so ``VIRALSPOT_SIM_LATENCY_MS=abc`` is a configuration error naming the variable.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values = {k: os.environ[v].strip() for k, v in SIM_VARIABLES.items() if os.environ.get(v, "").strip()}
+        return {"sim": values} if values else {}
 
 
 class _OwnKeysOnly(PydanticBaseSettingsSource):
@@ -316,9 +389,14 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         lines = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(settings)"
-            lines.append(f"  {where}: {err['msg']}")
+            loc = tuple(str(p) for p in err["loc"])
+            variable = SIM_VARIABLES.get(loc[1]) if len(loc) == 2 and loc[0] == "sim" else None
+            if variable and os.environ.get(variable, "").strip():
+                where += f" ({variable}={os.environ[variable].strip()[:40]!r})"
+            lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
         source = f" (config file {config_file})" if config_file else ""
-        raise ConfigError("invalid configuration" + source + ":\n" + "\n".join(lines)) from None
+        body = " " + lines[0].strip() if len(lines) == 1 else "\n" + "\n".join(lines)
+        raise ConfigError("invalid configuration" + source + ":" + body) from None
     except Exception as exc:  # e.g. a TOML syntax error
         toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
         raise ConfigError(

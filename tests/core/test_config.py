@@ -24,7 +24,7 @@ def test_defaults() -> None:
     s = load_settings()
     assert s.simulate is False
     assert s.log_format == "text" and s.log_level == "info"
-    assert s.queue.backend == "csv" and s.queue.queue_file == Path("queue.csv")
+    assert s.queue.backend == "csv" and s.queue.queue_file == s.data_dir / "queue.csv"  # in the data folder
     assert s.queue.max_concurrent == 8 and s.queue.max_attempts == 3
     assert s.rapidapi.instagram_host == "instagram-scraper-stable-api.p.rapidapi.com"
     assert s.rapidapi.transcript_host == "instagram-transcripts.p.rapidapi.com"
@@ -271,3 +271,66 @@ def test_garbage_toml_gives_config_error_or_valid_settings(tmp_path: Path, text:
 def test_load_settings_does_not_read_the_developers_environment() -> None:
     # Guard for this test module itself: the autouse fixture cleared the variables.
     assert not [k for k in os.environ if k.startswith("VIRALSPOT_") and k != "VIRALSPOT_CONFIG_FILE"]
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def test_the_default_queue_file_follows_the_data_folder(tmp_path: Path) -> None:
+    assert load_settings(data_dir=str(tmp_path / "b")).queue.queue_file == tmp_path / "b" / "queue.csv"
+    given = load_settings(data_dir=str(tmp_path / "b"), queue={"queue_file": str(tmp_path / "mine.csv")})
+    assert given.queue.queue_file == tmp_path / "mine.csv"
+
+
+def test_simulator_variables_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from viralspot_tui.core.runtime import simulator_config
+
+    monkeypatch.setenv("VIRALSPOT_SIM_LATENCY_MS", "4")
+    monkeypatch.setenv("VIRALSPOT_SIM_FAULT_RATE", "0.25")
+    monkeypatch.setenv("VIRALSPOT_SIM_SEED", "11")
+    monkeypatch.setenv("VIRALSPOT_SIM_RATE_LIMIT", "0")
+    monkeypatch.setenv("VIRALSPOT_SIM_QUOTA", "500")
+    s = load_settings()
+    assert (s.sim.latency_ms, s.sim.fault_rate, s.sim.seed, s.sim.quota) == (4.0, 0.25, 11, 500)
+    config = simulator_config(s)
+    assert (config.latency_ms, config.fault_rate, config.seed, config.rate_limit, config.monthly_quota) == (
+        4.0,
+        0.25,
+        11,
+        None,
+        500,
+    )
+    assert load_settings(sim={"latency_ms": 9}).sim.latency_ms == 9  # a flag still wins
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("VIRALSPOT_SIM_LATENCY_MS", "abc", "sim.latency_ms"),
+        ("VIRALSPOT_SIM_FAULT_RATE", "2", "sim.fault_rate"),
+        ("VIRALSPOT_SIM_SEED", "x", "sim.seed"),
+    ],
+)
+def test_a_bad_simulator_variable_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    text = str(info.value)
+    assert "\n" not in text and field in text and f"{variable}={value!r}" in text
+
+
+def test_choice_settings_accept_any_case(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("VIRALSPOT_LOG_LEVEL", "DEBUG")
+    s = load_settings(log_format="JSON", queue={"backend": "CSV"})
+    assert (s.log_level, s.log_format, s.queue.backend) == ("debug", "json", "csv")
+
+
+@pytest.mark.parametrize(
+    "toml", ['[queue]\nqueue_file = ""\n', '[queue]\nqueue_file = "  "\n', '[queue]\nqueue_file = "."\n']
+)
+def test_an_empty_or_folder_queue_file_is_a_config_error(tmp_path: Path, toml: str) -> None:
+    path = write(tmp_path / "viralspot.toml", toml)
+    with pytest.raises(ConfigError, match=r"queue\.queue_file"):
+        load_settings(config_file=path)

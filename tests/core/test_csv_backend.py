@@ -220,6 +220,85 @@ async def test_setting_completed_by_hand_is_ignored_with_a_note(open_backend, tm
     assert file_rows(path)["nasa"]["status"] == "PENDING"
 
 
+async def test_an_old_copy_changes_nothing_and_a_real_edit_still_counts(
+    open_backend, tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = await open_backend(f"{HEADER}\nnasa,csv,LOW\nesa,csv,LOW\n")
+    path, queue = tmp_path / "queue.csv", backend.runtime.queue
+    old_copy = path.read_text()  # a script reads the file ...
+    for item in await queue.claim(Priority.LOW, 5, LEASE):  # ... both items finish meanwhile ...
+        clock.advance(5)
+        await queue.complete(item)
+    await synced(backend)
+    assert {r["status"] for r in file_rows(path).values()} == {"COMPLETED"}
+    await wait_for_new_mtime(path)
+    path.write_text(old_copy.replace("esa,csv,LOW", "esa,csv,HIGH"))  # ... and writes its copy back
+    await synced(backend)
+    items = await queue.list()
+    assert len(items) == 2 and all(i.status is Status.COMPLETED for i in items)  # nothing re-queued
+    assert not any("re-queued" in m or "ignored (only PENDING" in m for m in backend.messages)
+    assert {r["status"] for r in file_rows(path).values()} == {"COMPLETED"}  # written back at once
+    await wait_for_new_mtime(path)
+    edit_line(path, "nasa", status="PENDING")  # a real edit of the row the console wrote
+    await synced(backend)
+    assert (await queue.get("nasa")).status is Status.PENDING
+    assert any("nasa re-queued from the file" in m for m in backend.messages)
+
+
+async def test_a_row_identical_to_an_earlier_version_is_stale_and_the_note_says_what_to_do(
+    open_backend, tmp_path: Path
+) -> None:
+    backend = await open_backend(f"{HEADER}\nnasa,csv,LOW\n")
+    path = tmp_path / "queue.csv"
+    first_version = path.read_text()
+    await wait_for_new_mtime(path)
+    edit_line(path, "nasa", priority="HIGH")
+    await synced(backend)
+    assert (await backend.runtime.queue.get("nasa")).priority is Priority.HIGH
+    await wait_for_new_mtime(path)
+    path.write_text(first_version)  # byte for byte what the console wrote before: an old copy
+    await synced(backend)
+    assert (await backend.runtime.queue.get("nasa")).priority is Priority.HIGH
+    assert any("earlier version" in m and "queue bump nasa --priority low" in m for m in backend.messages)
+    assert file_rows(path)["nasa"]["priority"] == "HIGH"
+
+
+async def test_a_row_deleted_from_the_file_comes_back_and_the_note_says_so(open_backend, tmp_path: Path) -> None:
+    backend = await open_backend(f"{HEADER}\nnasa,csv,LOW\nesa,csv,LOW\n")
+    path = tmp_path / "queue.csv"
+    await wait_for_new_mtime(path)
+    path.write_text("\n".join(ln for ln in path.read_text().splitlines() if not ln.startswith("esa,")) + "\n")
+    await synced(backend)
+    assert (await backend.runtime.queue.get("esa")).status is Status.PENDING
+    assert "esa" in file_rows(path)
+    assert any("missing from the file" in m and "esa" in m and "queue remove" in m for m in backend.messages)
+
+
+async def test_a_second_data_folder_is_refused_while_the_first_holds_the_file(
+    open_backend, tmp_path: Path, clock: FakeClock
+) -> None:
+    from viralspot_tui.config import ConfigError
+
+    first = await open_backend(f"{HEADER}\nnasa,csv,LOW\n")
+    settings = load_settings(data_dir=str(tmp_path / "other"), queue={"queue_file": str(tmp_path / "queue.csv")})
+    runtime = await Runtime.open(settings, clock=clock, with_providers=False)
+    try:
+        with pytest.raises(ConfigError, match=f"pid {os.getpid()}.*data folder {(tmp_path / 'data').resolve()}"):
+            await CsvBackend(runtime).start()
+        assert await runtime.queue.counts() == {}  # nothing was imported into the second folder
+        clock.advance(31)  # the owner's heartbeat is older than owner_stale_seconds: it is gone
+        second = CsvBackend(runtime)
+        await second.start()
+        assert (await runtime.queue.get("nasa")) is not None
+        assert any("took over" in m for m in second.messages)
+        clock.advance(6)
+        await synced(first)  # the first runner notices and stops touching the file
+        assert any("no longer synchronised here" in m for m in first.messages)
+        await second.stop()
+    finally:
+        await runtime.close()
+
+
 async def test_export_writes_statuses_back(open_backend, tmp_path: Path, clock: FakeClock) -> None:
     backend = await open_backend(f"{HEADER}\nnasa,csv,HIGH\nesa,csv,HIGH\nghost,csv,HIGH\nlater,csv,LOW\n")
     queue = backend.runtime.queue

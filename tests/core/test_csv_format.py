@@ -368,3 +368,22 @@ def test_carriage_return_inside_a_field_does_not_split_the_row() -> None:
     assert names(parsed) == ["nasa"]
     assert parsed.errors == []
     assert parsed.rows[0][1].error_message == "HTTP 502 from upstream\rinjected_user"
+
+
+def test_a_bad_row_under_a_reordered_header_is_kept_in_the_written_column_order() -> None:
+    from viralspot_tui.core.backends.csv_format import COLUMNS, parse_csv, render_csv
+
+    parsed = parse_csv("priority,username,note\r\nHIGH,a..b,call back,spare\r\nLOW,natgeo,hi\r\n")
+    (error,) = parsed.errors
+    assert error.raw == "HIGH,a..b,call back,spare"  # reported as the operator wrote it
+    rows = [{"username": "natgeo", "priority": "LOW", "status": "PENDING", "note": "hi"}]
+    written = render_csv(rows, parsed.extra_columns, parsed.anchored_errors())
+    again = parse_csv(written)
+    assert written.splitlines()[0] == ",".join([*COLUMNS, "note"])
+    (kept,) = again.errors  # still the same bad row, meaning what the operator wrote
+    assert kept.message == "username: cannot contain '..'" and kept.key == error.key
+    assert kept.raw.split(",")[:3] == ["a..b", "", "HIGH"] and kept.raw.endswith("call back,spare")
+    assert [r.username for _, r in again.rows] == ["natgeo"]
+    # a standard-order header keeps the bad line verbatim
+    plain = parse_csv("username,source,priority\nbad..name,manual,LOW\n")
+    assert plain.errors[0].kept == "bad..name,manual,LOW"

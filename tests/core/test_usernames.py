@@ -61,6 +61,26 @@ def test_scheme_less_mobile_url_is_accepted_like_the_www_form() -> None:
     assert normalize_username("m.instagram.com/hubermanlab/") == "hubermanlab"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://www.instagram.com/_u/NatGeo", "natgeo"),  # the app's deep link to a profile
+        ("instagram.com/_u/nasa/?igsh=abc", "nasa"),
+        ("https://www.instagram.com/_u", "_u"),  # a profile really called _u
+        ("@https://instagram.com/x", "x"),  # an @ pasted before a URL
+        ("@ www.instagram.com/nike/", "nike"),
+    ],
+)
+def test_deep_links_and_an_at_before_a_url_give_the_profile_name(raw: str, expected: str) -> None:
+    assert normalize_username(raw) == expected
+
+
+def test_a_url_without_a_host_says_so_instead_of_naming_a_missing_host() -> None:
+    with pytest.raises(InvalidUsername) as caught:
+        normalize_username("https:///natgeo")
+    assert "names no host" in caught.value.reason and "missing" not in caught.value.reason
+
+
 # --------------------------------------------------------------------------- refused forms
 
 

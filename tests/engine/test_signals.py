@@ -83,3 +83,6 @@ def test_sigint_drains_in_flight_items_back_to_pending_with_attempts_returned(tm
     rows = conn.execute("SELECT status, attempts, lease_owner FROM queue").fetchall()
     assert all(status != "PROCESSING" and owner is None for status, _, owner in rows)
     assert all(attempts == 0 for status, attempts, _ in rows if status == "PENDING")
+    # a shutdown is not an error: released items carry no last_error (issue 13)
+    assert conn.execute("SELECT COUNT(*) FROM queue WHERE last_error IS NOT NULL").fetchone()[0] == 0
+    assert "released at shutdown" not in (db.parent.parent / "queue.csv").read_text()

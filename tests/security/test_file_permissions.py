@@ -83,6 +83,7 @@ async def test_queue_file_written_by_the_backend_is_owner_only_when_new(tmp_path
     from viralspot_tui.core.runtime import Runtime
 
     runtime = await Runtime.open(make_settings(tmp_path), with_providers=False)
+    (tmp_path / "out").mkdir()  # the backend does not create folders for a queue file
     try:
         await CsvBackend(runtime, tmp_path / "out" / "queue.csv").stop()
     finally:

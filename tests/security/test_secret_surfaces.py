@@ -215,7 +215,13 @@ async def test_provider_errors_never_echo_a_key(tmp_path: Path, endpoint: str) -
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
 async def test_a_crashing_headless_run_logs_a_redacted_error_not_a_raw_traceback(tmp_path: Path, fmt: str) -> None:
-    (tmp_path / "a_folder" / "queue.csv").mkdir(parents=True)  # the queue "file" is a directory
+    import sqlite3
+
+    # A database whose runtime_state table has another shape: an internal error, not a usage error
+    # (a queue "file" that is a folder, the earlier trigger, is now a configuration error, exit 2).
+    (tmp_path / "data").mkdir()
+    with sqlite3.connect(tmp_path / "data" / "viralspot.db") as conn:
+        conn.execute("CREATE TABLE runtime_state (key TEXT)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALSPOT_")}
     env.update(
         {
@@ -223,7 +229,6 @@ async def test_a_crashing_headless_run_logs_a_redacted_error_not_a_raw_traceback
             "OPENAI_API_KEY": OPENAI,
             "SUPABASE_SERVICE_ROLE_KEY": SUPABASE,
             "VIRALSPOT_SIM_LATENCY_MS": "1",
-            "VIRALSPOT_QUEUE__QUEUE_FILE": str(tmp_path / "a_folder" / "queue.csv"),
         }
     )
     code, out, err = await _cli(
@@ -241,7 +246,7 @@ async def test_a_crashing_headless_run_logs_a_redacted_error_not_a_raw_traceback
     )
     assert code == 1, err
     _assert_clean("crash output", out + err)
-    assert err.rstrip().splitlines()[-1].startswith("error: the runner stopped on an error: IsADirectoryError")
+    assert err.rstrip().splitlines()[-1].startswith("error: the runner stopped on an error: OperationalError")
     if fmt == "json":  # the traceback went through the (redacting) log formatter, nowhere else
         for line in err.rstrip().splitlines()[:-1]:
             assert "Traceback" in json.loads(line).get("exception", "Traceback")

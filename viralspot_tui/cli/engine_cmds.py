@@ -83,6 +83,12 @@ def _launch(
 @click.option("--simulate", is_flag=True, default=None, help="Use the simulator instead of the real APIs.")
 @click.option("--exit-when-idle", is_flag=True, help="Stop once nothing is pending, running or due soon.")
 @click.option("--max-concurrent", type=click.IntRange(1, 512), default=None)
+@click.option(
+    "--adopt-queue-file",
+    is_flag=True,
+    default=None,
+    help="Make --queue-file this data folder's queue file, though it remembers another.",
+)
 @click.option("--no-mouse", is_flag=True, help="Console: do not capture the mouse.")
 @click.option(
     "--processors",
@@ -101,9 +107,12 @@ def run(
     max_concurrent: int | None,
     no_mouse: bool,
     processors: str,
+    adopt_queue_file: bool | None,
 ) -> None:
     """The console (or headless runner) on the configured backend."""
     queue: dict[str, Any] = {}
+    if adopt_queue_file:
+        queue["adopt_queue_file"] = True
     if backend:
         queue["backend"] = backend
     if queue_file:
@@ -142,6 +151,9 @@ def demo(state: CliState, no_ui: bool, exit_when_idle: bool, no_mouse: bool) -> 
     recurring analysis and the odd retried fault keep arriving, on a faster simulated clock.
     """
     state.override(simulate=True)
+    if "data_dir" not in state.overrides:  # simulated data never lands in the operator's own data folder
+        state.override(data_dir=str(state.settings.data_dir / "demo"))
+    click.echo(f"demo data folder: {state.settings.data_dir}", err=True)
     queue_file = state.settings.data_dir / "demo-queue.csv"
     if not queue_file.exists():
         queue_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -7,7 +7,6 @@ and all of them share one rate limiter per provider (SPEC Q5).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,28 +27,25 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "new_instance_id", "simulator_config"]
 
-_SIM_ENV = {
-    "seed": "VIRALSPOT_SIM_SEED",
-    "latency_ms": "VIRALSPOT_SIM_LATENCY_MS",
-    "rate_limit": "VIRALSPOT_SIM_RATE_LIMIT",
-    "fault_rate": "VIRALSPOT_SIM_FAULT_RATE",
-}
-
 
 def simulator_config(settings: "Settings") -> Any:
-    """The simulator's knobs: settings (``[sim]`` in viralspot.toml), then the SPEC's
-    ``VIRALSPOT_SIM_*`` variables on top."""
+    """The simulator's knobs, all from ``settings.sim``: ``[sim]`` in viralspot.toml with the
+    ``VIRALSPOT_SIM_*`` variables already read on top by the settings themselves, so the
+    runner, ``viralspot simulate`` and ``config show`` see the same, validated values."""
     from ..sim import SimConfig
 
     sim = settings.sim
-    values = {
-        "seed": sim.seed,
-        "latency_ms": sim.latency_ms,
-        "rate_limit": sim.rate_limit or None,
-        "fault_rate": sim.fault_rate,
-    }
-    chosen = {k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()}
-    return SimConfig.from_env(**chosen, time_speed=sim.time_speed, time_lag_days=sim.time_lag_days)
+    # Settings already read the VIRALSPOT_SIM_* knobs it owns; the simulator's own extra knobs
+    # (quirks, error bodies) still come from the environment through from_env.
+    return SimConfig.from_env(
+        seed=sim.seed,
+        latency_ms=sim.latency_ms,
+        rate_limit=sim.rate_limit or None,
+        fault_rate=sim.fault_rate,
+        monthly_quota=sim.quota,
+        time_speed=sim.time_speed,
+        time_lag_days=sim.time_lag_days,
+    )
 
 
 def _register_domain_tables() -> None:

@@ -124,9 +124,23 @@ class CsvRow(BaseModel):
 
 @dataclass(frozen=True)
 class RowError:
+    """A malformed line: reported with its number, kept in the file for the operator.
+
+    ``kept`` is the text written back: the line verbatim when it reads the same under the
+    header the console writes, else its cells moved into that header's column order (a row
+    under ``priority,username`` must keep meaning what the operator wrote). ``key`` identifies
+    the row across such a rewrite, so it is reported once.
+    """
+
     line: int
     message: str
     raw: str
+    kept: str = ""
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kept", self.kept or self.raw)
+        object.__setattr__(self, "key", self.key or self.raw)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
@@ -146,7 +160,7 @@ class ParsedCsv:
         for error in self.errors:
             if error.raw:
                 before = bisect.bisect_left(lines, error.line)
-                anchored.append((self.rows[before - 1][1].username if before else None, error.raw))
+                anchored.append((self.rows[before - 1][1].username if before else None, error.kept))
         return anchored
 
 
@@ -173,7 +187,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
         except csv.Error as exc:  # e.g. an oversized field: report this record, keep reading
             start, end = end + 1, reader.line_num
             raw = "".join(lines[start - 1 : end]).rstrip("\r\n")
-            result.errors.append(RowError(start, f"unreadable CSV record: {exc}", raw))
+            result.errors.append(RowError(start, f"unreadable CSV record: {exc}", raw))  # kept verbatim
             continue
         start, end = end + 1, reader.line_num  # a quoted field may span several physical lines
         if not record or all(not cell.strip() for cell in record):
@@ -199,12 +213,26 @@ def _parse_record(result: ParsedCsv, header: list[str], record: list[str], line:
             f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
-        result.errors.append(RowError(line, problems, raw))
+        result.errors.append(_kept_error(result, header, record, line, problems, raw))
         return
     result.rows.append((line, row))
     extra = {k: unescape(v) for k, v in values.items() if k not in COLUMNS}  # written back neutralised
     if extra:
         result.extras[row.username] = extra
+
+
+def _kept_error(result: ParsedCsv, header: list[str], record: list[str], line: int, message: str, raw: str) -> RowError:
+    """A bad row as it must be written back under the console's header (see :class:`RowError`)."""
+    written = [*COLUMNS, *result.extra_columns]
+    unnamed = [cell for name, cell in zip(header, record) if not name] + record[len(header) :]
+    named = {name: cell for name, cell in zip(header, record) if name}
+    key = repr((sorted((k, unescape(v)) for k, v in named.items() if v.strip()), [unescape(c) for c in unnamed]))
+    if header == written[: len(header)] and not unnamed:
+        return RowError(line, message, raw, key=key)  # reads the same under the written header
+    out = io.StringIO(newline="")
+    cells = [named.get(name, "") for name in written] + unnamed
+    csv.writer(out, lineterminator="").writerow([neutralize(unescape(cell)) for cell in cells])
+    return RowError(line, message, raw, kept=out.getvalue(), key=key)
 
 
 def neutralize(value: str) -> str:

@@ -2,7 +2,8 @@
 
 Every name that enters a store or an HTTP request passes through :func:`normalize_username`,
 so the rules live in exactly one place. Accepts ``name``, ``@name`` and profile URLs such as
-``https://www.instagram.com/name/``; case-folds; refuses anything Instagram would refuse with a
+``https://www.instagram.com/name/`` (also the app's deep link ``instagram.com/_u/name`` and
+``@`` before a URL); case-folds; refuses anything Instagram would refuse with a
 message that says why.
 """
 
@@ -19,6 +20,7 @@ __all__ = ["InvalidUsername", "normalize_username", "Username", "try_normalize"]
 _ALLOWED = re.compile(r"^[a-z0-9._]+$")
 _IG_HOSTS = {"instagram.com", "www.instagram.com", "m.instagram.com", "instagr.am"}
 _RESERVED_PATHS = {"p", "reel", "reels", "tv", "stories", "explore", "accounts"}
+_DEEP_LINK = "_u"  # instagram.com/_u/NAME opens NAME's profile in the app
 MAX_LENGTH = 30
 
 
@@ -41,9 +43,13 @@ def _strip_url(text: str) -> str:
         host = (parts.hostname or "").lower()
     except ValueError as exc:
         raise InvalidUsername(text, f"not a valid URL ({exc})") from None
+    if not host:
+        raise InvalidUsername(text, "not a valid URL: it names no host (expected https://www.instagram.com/NAME)")
     if host not in _IG_HOSTS:
-        raise InvalidUsername(text, f"not an Instagram profile URL (host {host or 'missing'!r})")
+        raise InvalidUsername(text, f"not an Instagram profile URL (host {host!r})")
     segments = [s for s in parts.path.split("/") if s]
+    if len(segments) > 1 and segments[0] == _DEEP_LINK:  # the app's deep-link form of the same profile
+        segments = segments[1:]
     if not segments:
         raise InvalidUsername(text, "the URL has no profile name in its path")
     if segments[0].lower() in _RESERVED_PATHS:
@@ -58,9 +64,9 @@ def normalize_username(raw: object) -> str:
     text = raw.strip()
     if not text:
         raise InvalidUsername(raw, "it is empty")
+    if text.startswith("@"):  # before the URL check: "@https://instagram.com/name" is pasted too
+        text = text[1:].lstrip()
     text = _strip_url(text)
-    if text.startswith("@"):
-        text = text[1:]
     if not text.isascii():
         raise InvalidUsername(raw, "only ASCII letters, digits, '.' and '_' are allowed")
     name = text.lower()

@@ -202,12 +202,15 @@ class QueueProcessor(Processor):
     async def _work(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
         events = self.runtime.events
         try:
-            now = to_iso(self.runtime.clock.now())
             await self._pipeline_for().run(
                 item.username,
                 _item_key(item),
                 boundary=lambda: self._boundary(item),
-                finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, now),
+                # The completion moment is read inside the store transaction, after the long fetch:
+                # completed_at, updated_at and the CSV's last_attempt say when the work finished.
+                finish=lambda conn: QueueStore.complete_sync(
+                    conn, item.id, item.lease_owner, to_iso(self.runtime.clock.now())
+                ),
                 resume=resume,
             )
             self.completed_total += 1
@@ -335,8 +338,8 @@ class QueueProcessor(Processor):
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        for item in leftovers:
-            await self._safe(self.store.release(item, note="released at shutdown"))
+        for item in leftovers:  # no note: last_error is for errors, and a shutdown is none
+            await self._safe(self.store.release(item))
         if leftovers:
             self.runtime.events.emit("queue.released", f"released {len(leftovers)} in-flight item(s) to PENDING")
 
