@@ -104,8 +104,10 @@ BEGIN
     v_refresh := EXISTS (SELECT 1 FROM public.queue q WHERE q.username = v_name AND q.status = 'COMPLETED');
     -- The partial unique index decides between insert and upgrade atomically, also when two
     -- callers add the same name at once (the loser waits, then takes the conflict branch).
-    INSERT INTO public.queue AS q (username, source, priority, status, attempts, request_id, max_attempts)
-    VALUES (v_name, v_source, v_pri, 'PENDING', 0, v_req, v_max)
+    -- clock_timestamp(): items of one call keep their order (claims are oldest-first).
+    INSERT INTO public.queue AS q (username, source, priority, status, attempts, request_id, max_attempts,
+                                   "timestamp", created_at, updated_at)
+    VALUES (v_name, v_source, v_pri, 'PENDING', 0, v_req, v_max, clock_timestamp(), clock_timestamp(), clock_timestamp())
     ON CONFLICT (username) WHERE status IN ('PENDING', 'PROCESSING', 'PAUSED')
     DO UPDATE SET priority = 'HIGH'
           WHERE q.priority IS DISTINCT FROM 'HIGH' AND excluded.priority = 'HIGH'

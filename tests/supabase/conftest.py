@@ -31,6 +31,12 @@ BARE = "vs_bare"  # bootstrapped (roles, auth, extensions), no migrations: an em
 _names = itertools.count(1)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # supabase 2.x passes these to postgrest itself; nothing the tests can change
+    for text in ("The 'timeout' parameter is deprecated", "The 'verify' parameter is deprecated"):
+        config.addinivalue_line("filterwarnings", f"ignore:{text}:DeprecationWarning")
+
+
 @dataclass
 class Stack:
     cluster: supabase_local.PgCluster
