@@ -38,9 +38,11 @@ MIGRATIONS = ROOT / "supabase" / "migrations"
 TEST_SERVER = ROOT / "tests" / "supabase" / "pgrest_server.py"
 JWT_SECRET = "viralspot-local-jwt-secret-with-at-least-32-characters"
 AUTHENTICATOR_PASSWORD = "authenticator-local-only"
-INSTALL_HINT = "PostgreSQL 15+ is needed: `apt-get install -y postgresql` (Debian/Ubuntu) or set PG_BIN to its bin folder"
+INSTALL_HINT = (
+    "PostgreSQL 15+ is needed: `apt-get install -y postgresql` (Debian/Ubuntu) or set PG_BIN to its bin folder"
+)
 
-ROLES_SQL = """
+ROLES_SQL = f"""
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN NOINHERIT; END IF;
@@ -51,9 +53,9 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') THEN
     CREATE ROLE authenticator LOGIN NOINHERIT; END IF;
 END $$;
-ALTER ROLE authenticator PASSWORD '%s';
+ALTER ROLE authenticator PASSWORD '{AUTHENTICATOR_PASSWORD}';
 GRANT anon, authenticated, service_role TO authenticator;
-""" % AUTHENTICATOR_PASSWORD
+"""
 
 # What a new Supabase project has in each database before any migration of ours.
 DATABASE_SQL = """
@@ -137,7 +139,9 @@ class PgCluster:
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         log = self.root / "postgres.log"
-        self._run(_as_postgres([str(self.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-w", "start", "-o", opts]))
+        self._run(
+            _as_postgres([str(self.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-w", "start", "-o", opts])
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
@@ -166,7 +170,9 @@ class PgCluster:
     def _run(cmd: list[str]) -> None:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
-            raise StackError(f"{Path(cmd[0]).name if cmd[0] != 'runuser' else cmd[4]} failed: {done.stderr.strip()[:2000]}")
+            raise StackError(
+                f"{Path(cmd[0]).name if cmd[0] != 'runuser' else cmd[4]} failed: {done.stderr.strip()[:2000]}"
+            )
 
 
 @dataclass
@@ -212,7 +218,14 @@ def start_rest(cluster: PgCluster, db: str, api_port: int, log_dir: Path, secret
             PGRST_SERVER_PORT=str(pgrst_port),
         )
         procs.append(subprocess.Popen([postgrest], env=env, stdout=out, stderr=out))
-        proxy = [sys.executable, str(TEST_SERVER), "--port", str(api_port), "--proxy-to", f"http://127.0.0.1:{pgrst_port}"]
+        proxy = [
+            sys.executable,
+            str(TEST_SERVER),
+            "--port",
+            str(api_port),
+            "--proxy-to",
+            f"http://127.0.0.1:{pgrst_port}",
+        ]
         procs.append(subprocess.Popen(proxy, stdout=out, stderr=out))
         impl = "postgrest"
     else:
@@ -287,7 +300,9 @@ def start_stack(root: Path, migrate: bool = True) -> StackInfo:
         raise StackError(INSTALL_HINT)
     state = root / "state.json"
     if state.exists():
-        raise StackError(f"{root} already holds a stack (state.json); stop it first: supabase_local.py stop --dir {root}")
+        raise StackError(
+            f"{root} already holds a stack (state.json); stop it first: supabase_local.py stop --dir {root}"
+        )
     cluster = PgCluster(root, free_port(), pg_bin)
     cluster.init()
     cluster.start()

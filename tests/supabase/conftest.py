@@ -111,8 +111,9 @@ async def db(stack: Stack) -> AsyncIterator[Any]:
 
 
 async def make_client(url: str, key: str) -> Any:
-    from supabase import acreate_client
     from supabase.lib.client_options import AsyncClientOptions
+
+    from supabase import acreate_client
 
     options = AsyncClientOptions(postgrest_client_retry=False, auto_refresh_token=False, persist_session=False)
     return await acreate_client(url, key, options)

@@ -86,7 +86,9 @@ class RestServer:
             role = str(claims["role"])
             path = request.match_info.get("path", "").strip("/")
             if not path:
-                return web.json_response({"tables": sorted(self.cache.tables), "functions": sorted(self.cache.functions)})
+                return web.json_response(
+                    {"tables": sorted(self.cache.tables), "functions": sorted(self.cache.functions)}
+                )
             if path.startswith("rpc/"):
                 return await self._rpc(request, path[4:], claims)
             return await self._table(request, path, claims)
@@ -124,8 +126,10 @@ class RestServer:
         rows = json.loads(text) if text is not None else []
         headers: dict[str, str] = {}
         if isinstance(rows, list):
-            headers["Content-Range"] = f"0-{len(rows) - 1}/{'*' if count is None else count}" if rows else (
-                f"*/{'*' if count is None else count}"
+            headers["Content-Range"] = (
+                f"0-{len(rows) - 1}/{'*' if count is None else count}"
+                if rows
+                else (f"*/{'*' if count is None else count}")
             )
         if _OBJECT in request.headers.get("Accept", "") and isinstance(rows, list):
             if len(rows) != 1:
@@ -153,9 +157,11 @@ class RestServer:
         fn = self.cache.function(name, set(args))
         given = [a for a in fn.args if a[0] in args]
         record = ", ".join(f"{quote_ident(n)} {t}" for n, t, _ in given) or "_none int"
-        call = f"{quote_ident(self.schema)}.{quote_ident(fn.name)}(" + ", ".join(
-            f"{quote_ident(n)} := _a.{quote_ident(n)}" for n, _, _ in given
-        ) + ")"
+        call = (
+            f"{quote_ident(self.schema)}.{quote_ident(fn.name)}("
+            + ", ".join(f"{quote_ident(n)} := _a.{quote_ident(n)}" for n, _, _ in given)
+            + ")"
+        )
         src = f"json_to_record($1::json) AS _a({record})"
         if fn.returns_set or fn.returns_composite:
             sql = f"SELECT coalesce(json_agg(_r), '[]')::text FROM {src}, LATERAL {call} AS _r"
@@ -251,12 +257,16 @@ class RestServer:
         if not rows or not all(isinstance(r, dict) for r in rows):
             raise ApiError(400, "PGRST102", "insert body must be a JSON object or an array of objects")
         columns_param = request.query.get("columns")
-        cols = [c.strip().strip('"') for c in columns_param.split(",")] if columns_param else list(
-            dict.fromkeys(k for r in rows for k in r)
+        cols = (
+            [c.strip().strip('"') for c in columns_param.split(",")]
+            if columns_param
+            else list(dict.fromkeys(k for r in rows for k in r))
         )
         self._check_columns(table, dict.fromkeys(cols))
         col_sql = ", ".join(quote_ident(c) for c in cols)
-        sql = f"INSERT INTO {target} ({col_sql}) SELECT {col_sql} FROM json_populate_recordset(NULL::{target}, $1::json)"
+        sql = (
+            f"INSERT INTO {target} ({col_sql}) SELECT {col_sql} FROM json_populate_recordset(NULL::{target}, $1::json)"
+        )
         on_conflict = request.query.get("on_conflict")
         if "resolution=merge-duplicates" in prefer or "resolution=ignore-duplicates" in prefer:
             keys = [c.strip() for c in on_conflict.split(",")] if on_conflict else table.primary_key
@@ -275,7 +285,9 @@ class RestServer:
     def _check_columns(table: Any, body: dict[str, Any]) -> None:
         for col in body:
             if col not in table.columns:
-                raise ApiError(400, "PGRST204", f"Could not find the '{col}' column of '{table.name}' in the schema cache")
+                raise ApiError(
+                    400, "PGRST204", f"Could not find the '{col}' column of '{table.name}' in the schema cache"
+                )
 
     @staticmethod
     def _int(request: web.Request, key: str) -> int | None:

@@ -140,9 +140,7 @@ def _parse_in(text: str) -> list[str]:
     return next(csv.reader([inner], skipinitialspace=True)) if inner else []
 
 
-def build_filters(
-    table: Table, params: list[tuple[str, str]], values: list[Any], alias: str = "_t"
-) -> list[str]:
+def build_filters(table: Table, params: list[tuple[str, str]], values: list[Any], alias: str = "_t") -> list[str]:
     """WHERE conditions for ``col=op.value`` query parameters; values are appended as binds."""
     conds: list[str] = []
     for col, raw in params:

@@ -109,13 +109,19 @@ async def test_removing_a_running_item_fences_its_holder_off(service: Any, db: A
 
 
 async def test_consoles_sharing_a_key_see_each_other(service: Any, db: Any) -> None:
-    a = await rpc(service, "console_beat", p_console_id="host-a:1:x", p_host="host-a", p_key_hash="k1", p_ttl_seconds=15)
-    b = await rpc(service, "console_beat", p_console_id="host-b:2:y", p_host="host-b", p_key_hash="k1", p_ttl_seconds=15)
+    a = await rpc(
+        service, "console_beat", p_console_id="host-a:1:x", p_host="host-a", p_key_hash="k1", p_ttl_seconds=15
+    )
+    b = await rpc(
+        service, "console_beat", p_console_id="host-b:2:y", p_host="host-b", p_key_hash="k1", p_ttl_seconds=15
+    )
     other = await rpc(service, "console_beat", p_console_id="host-c:3:z", p_key_hash="k2")
     assert (a["live"], b["live"], other["live"]) == (1, 2, 1)
     assert b["index"] == 1 and [c["console_id"] for c in b["consoles"]] == ["host-a:1:x", "host-b:2:y"]
     # a console that stops beating drops out once its ttl has passed
-    await db.execute("UPDATE public.viralspot_consoles SET expires_at = now() - interval '1 second' WHERE console_id = 'host-a:1:x'")
+    await db.execute(
+        "UPDATE public.viralspot_consoles SET expires_at = now() - interval '1 second' WHERE console_id = 'host-a:1:x'"
+    )
     b = await rpc(service, "console_beat", p_console_id="host-b:2:y", p_host="host-b", p_key_hash="k1")
     assert b["live"] == 1 and b["index"] == 0
     assert await rpc(service, "console_leave", p_console_id="host-b:2:y") is True

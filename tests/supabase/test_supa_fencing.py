@@ -130,7 +130,9 @@ async def test_fail_is_permanent_or_retried_with_backoff_from_the_server_clock(s
     assert (await row(db, "gone"))["error_message"] == "profile not found"
 
     out = await rpc(service, "queue_fail", p_token=flaky["lease_token"], p_error="timeout", p_backoff_base_seconds=10)
-    delay = await db.fetchval("SELECT extract(epoch FROM not_before - updated_at) FROM public.queue WHERE id = $1", flaky["id"])
+    delay = await db.fetchval(
+        "SELECT extract(epoch FROM not_before - updated_at) FROM public.queue WHERE id = $1", flaky["id"]
+    )
     assert 5 <= float(delay) <= 10, "attempt 1: base * 2^0 times a jitter factor in [0.5, 1]"
     retried = await rpc(service, "queue_fail", p_token=flaky["lease_token"], p_error="timeout")
     assert retried["ok"] is False and retried["outcome"] == "already", "a retried fail is answered, not applied twice"
@@ -150,5 +152,7 @@ async def test_retry_after_is_a_floor_on_the_delay(service: Any, db: Any) -> Non
     await enqueue(service, ["limited"])
     (item,) = await claim(service, "w1", 1)
     await rpc(service, "queue_fail", p_token=item["lease_token"], p_error="429", p_retry_after_seconds=600)
-    delay = await db.fetchval("SELECT extract(epoch FROM not_before - updated_at) FROM public.queue WHERE id = $1", item["id"])
+    delay = await db.fetchval(
+        "SELECT extract(epoch FROM not_before - updated_at) FROM public.queue WHERE id = $1", item["id"]
+    )
     assert float(delay) >= 600

@@ -49,7 +49,9 @@ async def snapshot(conn: Any) -> dict[str, Any]:
     tables = [r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
     data = {}
     for t in tables:
-        data[t] = await conn.fetchval(f'SELECT count(*)::text || md5(coalesce(string_agg(x::text, \'|\' ORDER BY x::text), \'\')) FROM public."{t}" x')
+        data[t] = await conn.fetchval(
+            f"SELECT count(*)::text || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM public.\"{t}\" x"
+        )
     return {"shape": shape, "data": data}
 
 
@@ -99,7 +101,7 @@ async def test_empty_project_gets_the_original_tables_and_the_console_parts(pg_c
         assert len(funcs) >= 12
         for f in funcs:
             assert f["prosecdef"], f["sig"]
-            assert f["proconfig"] == ["search_path=\"\""], f["sig"]
+            assert f["proconfig"] == ['search_path=""'], f["sig"]
             assert (f["anon"], f["authed"], f["service"]) == (False, False, True), f["sig"]
     finally:
         await conn.close()
@@ -152,7 +154,9 @@ async def test_original_project_keeps_every_row_and_resolves_duplicates(pg_clust
         # The original's pieces are kept and still work beside the console's.
         policies = await conn.fetch("SELECT policyname FROM pg_policies WHERE tablename = 'queue'")
         assert [p[0] for p in policies] == ["Enable all operations for authenticated users"]
-        triggers = await conn.fetch("SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.queue'::regclass AND NOT tgisinternal")
+        triggers = await conn.fetch(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.queue'::regclass AND NOT tgisinternal"
+        )
         assert [t[0] for t in triggers] == ["update_queue_updated_at"]
         stats = {r["status"]: r["count"] for r in await conn.fetch("SELECT * FROM public.queue_stats")}
         assert stats == {"PENDING": 3, "PROCESSING": 1, "PAUSED": 1, "COMPLETED": 3, "FAILED": 6}

@@ -3,9 +3,11 @@ schema cache, the table subset the console uses, and the /rest/v1 proxy used wit
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -56,7 +58,9 @@ async def test_http_statuses_match_postgrest(stack: Stack, db: Any) -> None:
         assert r.status_code == 404 and r.json()["code"] == "PGRST205"
         r = await http.post(f"{base}/rpc/queue_enqueue", headers=service, json={"p_items": [{"username": "a..b"}]})
         assert r.status_code == 400 and r.json()["code"] == "22023"
-        r = await http.get(f"{base}/queue?select=id", headers={**service, "Accept": "application/vnd.pgrst.object+json"})
+        r = await http.get(
+            f"{base}/queue?select=id", headers={**service, "Accept": "application/vnd.pgrst.object+json"}
+        )
         assert r.status_code == 406 and r.json()["code"] == "PGRST116"
         r = await http.post(f"{base}/rpc/queue_list", headers=service, json={})
         assert r.status_code == 200 and r.json() == []
@@ -109,8 +113,6 @@ async def test_schema_cache_reloads_only_on_notify(service: Any, db: Any) -> Non
             assert (await service.rpc("vs_probe", {"p_n": 41}).execute()).data == 42
             break
         except APIError:
-            import asyncio
-
             await asyncio.sleep(0.02)
     else:
         pytest.fail("the function never appeared after NOTIFY pgrst")
@@ -122,12 +124,22 @@ async def test_the_table_subset_the_console_uses(service: Any, db: Any) -> None:
     rows = [{"username": f"sp_{i}", "followers_count": i * 10, "discovered_by": "seed"} for i in range(5)]
     assert len((await t.insert(rows).execute()).data) == 5
     up = await t.upsert(
-        [{"username": "sp_1", "followers_count": 999, "discovered_by": "seed"}, {"username": "sp_9", "followers_count": 1, "discovered_by": "x"}],
+        [
+            {"username": "sp_1", "followers_count": 999, "discovered_by": "seed"},
+            {"username": "sp_9", "followers_count": 1, "discovered_by": "x"},
+        ],
         on_conflict="username",
     ).execute()
     assert sorted(r["username"] for r in up.data) == ["sp_1", "sp_9"]
     assert await db.fetchval("SELECT followers_count FROM public.secondary_profiles WHERE username = 'sp_1'") == 999
-    got = await t.select("username,followers_count").gt("followers_count", 15).lt("followers_count", 1000).order("followers_count", desc=True).limit(2).execute()
+    got = (
+        await t.select("username,followers_count")
+        .gt("followers_count", 15)
+        .lt("followers_count", 1000)
+        .order("followers_count", desc=True)
+        .limit(2)
+        .execute()
+    )
     assert [r["username"] for r in got.data] == ["sp_1", "sp_4"]
     got = await t.select("username", count="exact").in_("username", ["sp_0", "sp_2", "zzz"]).order("username").execute()
     assert [r["username"] for r in got.data] == ["sp_0", "sp_2"] and got.count == 2
@@ -140,25 +152,32 @@ async def test_the_table_subset_the_console_uses(service: Any, db: Any) -> None:
     assert await db.fetchval("SELECT count(*) FROM public.secondary_profiles") == 4
 
 
-async def test_the_rest_v1_proxy_forwards_to_a_root_served_rest_layer(stack: Stack, service: Any, db: Any) -> None:
-    """The piece put in front of a real PostgREST binary, tested in front of the compat server's root."""
+@pytest.fixture
+def proxy_url(stack: Stack) -> Iterator[str]:
+    """The /rest/v1 proxy put in front of a real PostgREST binary, here in front of the compat
+    server's root (which it serves as PostgREST does)."""
     port = supabase_local.free_port()
-    upstream = stack.api_url  # the compat server also serves at /, as PostgREST does
     proc = subprocess.Popen(
-        [sys.executable, str(supabase_local.TEST_SERVER), "--port", str(port), "--proxy-to", upstream],
+        [sys.executable, str(supabase_local.TEST_SERVER), "--port", str(port), "--proxy-to", stack.api_url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         supabase_local._wait_http(f"http://127.0.0.1:{port}/rest/v1/", [proc], supabase_local.ROOT / "proxy.log")
-        client = await make_client(f"http://127.0.0.1:{port}", stack.service_key)
-        try:
-            await enqueue(client, ["via_proxy"])
-            assert (await rpc(client, "queue_summary"))["counts"][0]["count"] == 1
-            with pytest.raises(APIError) as info:
-                await client.rpc("no_such_function", {}).execute()
-            assert info.value.code == "PGRST202"
-        finally:
-            await client.postgrest.aclose()
+        yield f"http://127.0.0.1:{port}"
     finally:
         supabase_local.stop_pids([proc.pid])
+
+
+async def test_the_rest_v1_proxy_forwards_to_a_root_served_rest_layer(
+    stack: Stack, service: Any, db: Any, proxy_url: str
+) -> None:
+    client = await make_client(proxy_url, stack.service_key)
+    try:
+        await enqueue(client, ["via_proxy"])
+        assert (await rpc(client, "queue_summary"))["counts"][0]["count"] == 1
+        with pytest.raises(APIError) as info:
+            await client.rpc("no_such_function", {}).execute()
+        assert info.value.code == "PGRST202"
+    finally:
+        await client.postgrest.aclose()

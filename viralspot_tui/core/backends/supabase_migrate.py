@@ -64,7 +64,7 @@ async def apply_migrations(dsn: str, directory: Path, timeout: float = 30.0) -> 
     files = migration_files(directory)
     try:
         conn = await asyncpg.connect(dsn, timeout=timeout)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise MigrationError(f"cannot connect to {redact_dsn(dsn)}: {exc}") from None
     notices: list[str] = []
     conn.add_log_listener(lambda _conn, message: notices.append(str(message.message)))
