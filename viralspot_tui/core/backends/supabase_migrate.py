@@ -15,7 +15,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, field_validator
+
 __all__ = [
+    "MigrateTarget",
     "MigrationError",
     "MigrationResult",
     "apply_migrations",
@@ -29,7 +32,30 @@ _PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
 
 
 class MigrationError(RuntimeError):
-    """A migration could not be applied; the message names the file and the server's reason."""
+    """A migration could not be applied; the message names the file and the server's reason.
+
+    ``usage`` is true when the fault is in what the operator gave (folder, connection string),
+    false when the database refused a migration.
+    """
+
+    def __init__(self, message: str, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class MigrateTarget(BaseModel):
+    """What the operator gave: a Postgres connection string and the folder of .sql files."""
+
+    db_url: str
+    directory: Path
+
+    @field_validator("db_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("SUPABASE_DB_URL (or --db-url) must be a postgresql://user:password@host:port/db URL")
+        return value
 
 
 @dataclass(frozen=True)
@@ -50,10 +76,10 @@ def default_migrations_dir() -> Path:
 
 def migration_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
-        raise MigrationError(f"migrations folder {directory} does not exist (pass --dir)")
+        raise MigrationError(f"migrations folder {directory} does not exist (pass --dir)", usage=True)
     files = sorted(directory.glob("*.sql"), key=lambda p: p.name)
     if not files:
-        raise MigrationError(f"no .sql files in {directory}")
+        raise MigrationError(f"no .sql files in {directory}", usage=True)
     return files
 
 
@@ -65,7 +91,7 @@ async def apply_migrations(dsn: str, directory: Path, timeout: float = 30.0) -> 
     try:
         conn = await asyncpg.connect(dsn, timeout=timeout)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        raise MigrationError(f"cannot connect to {redact_dsn(dsn)}: {exc}") from None
+        raise MigrationError(f"cannot connect to {redact_dsn(dsn)}: {exc}", usage=True) from None
     notices: list[str] = []
     conn.add_log_listener(lambda _conn, message: notices.append(str(message.message)))
     results: list[MigrationResult] = []
