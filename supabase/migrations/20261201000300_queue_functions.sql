@@ -41,7 +41,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = '' AS $$
   OR EXISTS (
     SELECT 1 FROM public.queue q
      WHERE q.priority = 'HIGH' AND q.status = 'PROCESSING' AND q.attempts < q.max_attempts
-       AND coalesce(q.lease_expires_at, q.updated_at + interval '1 hour') < now())
+       AND (q.lease_expires_at < now() OR (q.lease_expires_at IS NULL AND q.updated_at < now() - interval '1 hour')))
 $$;
 
 -- Enqueue a batch (SPEC Q3) --------------------------------------------------------------------
@@ -125,6 +125,46 @@ BEGIN
   END LOOP;
 END $$;
 
+-- One priority's share of a claim. Two locked candidate sets, each read in index order and cut
+-- at the limit (no sort of the whole queue): due PENDING/PAUSED rows, and PROCESSING rows whose
+-- lease ran out. Resumed work (paused or stale) goes first, then the oldest. Both sets are
+-- MATERIALIZED CTEs so the LIMIT bounds the rows locked and updated (see docs/supabase.md).
+CREATE OR REPLACE FUNCTION public.viralspot_claim_priority(
+  p_owner text, p_request_id uuid, p_priority public.queue_priority, p_limit integer, p_lease interval)
+RETURNS SETOF public.queue
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
+BEGIN
+  IF p_limit <= 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH fresh AS MATERIALIZED (
+    SELECT x.id, (x.status = 'PAUSED') AS resumed, x.created_at FROM public.queue x
+     WHERE x.priority = p_priority AND x.status IN ('PENDING', 'PAUSED') AND x.attempts < x.max_attempts
+       AND (x.not_before IS NULL OR x.not_before <= now())
+     ORDER BY x.priority, (x.status = 'PAUSED') DESC, x.created_at, x.id
+     LIMIT p_limit
+     FOR UPDATE SKIP LOCKED
+  ), stale AS MATERIALIZED (
+    SELECT x.id, true AS resumed, x.created_at FROM public.queue x
+     WHERE x.priority = p_priority AND x.status = 'PROCESSING' AND x.attempts < x.max_attempts
+       AND (x.lease_expires_at < now() OR (x.lease_expires_at IS NULL AND x.updated_at < now() - interval '1 hour'))
+     ORDER BY x.created_at, x.id
+     LIMIT p_limit
+     FOR UPDATE SKIP LOCKED
+  ), candidates AS MATERIALIZED (
+    SELECT u.id FROM (SELECT * FROM fresh UNION ALL SELECT * FROM stale) u
+     ORDER BY u.resumed DESC, u.created_at, u.id
+     LIMIT p_limit
+  )
+  UPDATE public.queue q
+     SET status = 'PROCESSING', attempts = q.attempts + 1, last_attempt = now(), not_before = NULL,
+         lease_owner = p_owner, lease_token = gen_random_uuid(), lease_expires_at = now() + p_lease,
+         claim_request_id = p_request_id
+    FROM candidates c WHERE q.id = c.id
+  RETURNING q.*;
+END $$;
+
 -- Claim up to p_limit items for one owner (SPEC Q4, Q7) ----------------------------------------
 -- HIGH before LOW, and no LOW while a HIGH is claimable; PAUSED before PENDING; not_before
 -- respected; expired leases are taken over in the same statement; attempts counted here and never
@@ -164,24 +204,10 @@ BEGIN
          error_message = format('lease expired during the last attempt (%s of %s)', q.attempts, q.max_attempts)
    WHERE q.id IN (SELECT x.id FROM public.queue x
                    WHERE x.status = 'PROCESSING' AND x.attempts >= x.max_attempts
-                     AND coalesce(x.lease_expires_at, x.updated_at + interval '1 hour') < now()
+                     AND (x.lease_expires_at < now() OR (x.lease_expires_at IS NULL AND x.updated_at < now() - interval '1 hour'))
                    FOR UPDATE SKIP LOCKED);
 
-  RETURN QUERY
-  WITH candidates AS MATERIALIZED (
-    SELECT x.id FROM public.queue x
-     WHERE x.priority = 'HIGH' AND x.attempts < x.max_attempts
-       AND ((x.status IN ('PENDING', 'PAUSED') AND (x.not_before IS NULL OR x.not_before <= now()))
-         OR (x.status = 'PROCESSING' AND coalesce(x.lease_expires_at, x.updated_at + interval '1 hour') < now()))
-     ORDER BY (x.status = 'PAUSED') DESC, x.created_at, x.id
-     LIMIT p_limit
-     FOR UPDATE SKIP LOCKED)
-  UPDATE public.queue q
-     SET status = 'PROCESSING', attempts = q.attempts + 1, last_attempt = now(), not_before = NULL,
-         lease_owner = p_owner, lease_token = gen_random_uuid(), lease_expires_at = now() + v_lease,
-         claim_request_id = p_request_id
-    FROM candidates c WHERE q.id = c.id
-  RETURNING q.*;
+  RETURN QUERY SELECT * FROM public.viralspot_claim_priority(p_owner, p_request_id, 'HIGH', p_limit, v_lease);
   GET DIAGNOSTICS v_taken = ROW_COUNT;
 
   v_low := least(p_limit - v_taken, coalesce(p_low_limit, p_limit));
@@ -189,21 +215,7 @@ BEGIN
     RETURN;
   END IF;
 
-  RETURN QUERY
-  WITH candidates AS MATERIALIZED (
-    SELECT x.id FROM public.queue x
-     WHERE x.priority = 'LOW' AND x.attempts < x.max_attempts
-       AND ((x.status IN ('PENDING', 'PAUSED') AND (x.not_before IS NULL OR x.not_before <= now()))
-         OR (x.status = 'PROCESSING' AND coalesce(x.lease_expires_at, x.updated_at + interval '1 hour') < now()))
-     ORDER BY (x.status = 'PAUSED') DESC, x.created_at, x.id
-     LIMIT v_low
-     FOR UPDATE SKIP LOCKED)
-  UPDATE public.queue q
-     SET status = 'PROCESSING', attempts = q.attempts + 1, last_attempt = now(), not_before = NULL,
-         lease_owner = p_owner, lease_token = gen_random_uuid(), lease_expires_at = now() + v_lease,
-         claim_request_id = p_request_id
-    FROM candidates c WHERE q.id = c.id
-  RETURNING q.*;
+  RETURN QUERY SELECT * FROM public.viralspot_claim_priority(p_owner, p_request_id, 'LOW', v_low, v_lease);
 END $$;
 
 -- Renew leases. Answer: which tokens were renewed, which are no longer current, whether HIGH work

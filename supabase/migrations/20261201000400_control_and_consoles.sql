@@ -93,7 +93,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = '' AS $$
                  FROM (SELECT q.status, q.priority, count(*) AS n FROM public.queue q GROUP BY 1, 2) s),
     'high_waiting', public.viralspot_high_waiting(),
     'expired_leases', (SELECT count(*) FROM public.queue q WHERE q.status = 'PROCESSING'
-                          AND coalesce(q.lease_expires_at, q.updated_at + interval '1 hour') < now()),
+                          AND (q.lease_expires_at < now() OR (q.lease_expires_at IS NULL AND q.updated_at < now() - interval '1 hour'))),
     'next_retry_at', (SELECT min(q.not_before) FROM public.queue q WHERE q.status = 'PENDING' AND q.not_before > now()),
     'now', now())
 $$;

@@ -1,5 +1,5 @@
-"""Fixtures for the Supabase tests: one throwaway PostgreSQL cluster per session, a fresh database
-per test module (copied from a migrated template), and a REST layer per module database.
+"""Fixtures for the Supabase tests: one throwaway PostgreSQL cluster per session, databases copied
+from templates (bare or migrated), and one REST layer over a migrated database.
 
 Where PostgreSQL is missing the tests skip with an install hint, except under ``CI=true``, where a
 missing PostgreSQL fails them (CI must never pass by skipping the Supabase suite).
@@ -58,13 +58,19 @@ class Stack:
         return supabase_local.sign_key("anon")
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[supabase_local.PgCluster]:
+def postgres_or_skip() -> Path:
+    """PostgreSQL's bin folder; a skip with the install hint where it is missing, a failure under CI=true."""
     pg_bin = supabase_local.find_pg_bin()
     if pg_bin is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and PostgreSQL is missing: {supabase_local.INSTALL_HINT}")
         pytest.skip(supabase_local.INSTALL_HINT)
+    return pg_bin
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[supabase_local.PgCluster]:
+    pg_bin = postgres_or_skip()
     root = Path(tempfile.mkdtemp(prefix="vs-supa-", dir="/tmp"))
     cluster = supabase_local.PgCluster(root, supabase_local.free_port(), pg_bin)
     try:
@@ -86,9 +92,10 @@ def new_database(cluster: supabase_local.PgCluster, template: str) -> str:
     return name
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(pg_cluster: supabase_local.PgCluster) -> Iterator[Stack]:
-    """A migrated database of its own for this module, served over REST."""
+    """A migrated database served over REST, shared by the REST tests (each starts from an empty
+    queue: see ``db``); the migration tests make databases of their own."""
     db = new_database(pg_cluster, TEMPLATE)
     rest = supabase_local.start_rest(pg_cluster, db, supabase_local.free_port(), pg_cluster.root)
     try:

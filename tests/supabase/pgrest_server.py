@@ -315,12 +315,18 @@ def make_proxy(upstream: str) -> web.Application:
             session["s"] = aiohttp.ClientSession(auto_decompress=False)
         url = upstream.rstrip("/") + "/" + request.match_info.get("path", "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with session["s"].request(
-            request.method, url, params=request.query, headers=headers, data=await request.read()
-        ) as resp:
-            body = await resp.read()
-            out = {k: v for k, v in resp.headers.items() if k.lower() not in ("transfer-encoding", "content-length")}
-            return web.Response(status=resp.status, body=body, headers=out)
+        try:
+            async with session["s"].request(
+                request.method, url, params=request.query, headers=headers, data=await request.read()
+            ) as resp:
+                body = await resp.read()
+                out = {
+                    k: v for k, v in resp.headers.items() if k.lower() not in ("transfer-encoding", "content-length")
+                }
+                return web.Response(status=resp.status, body=body, headers=out)
+        except aiohttp.ClientError as exc:
+            error = ApiError(503, "PGRST001", "the REST layer behind the proxy is unreachable", details=str(exc))
+            return web.json_response(error.body(), status=503)
 
     async def close(_: web.Application) -> None:
         if "s" in session:

@@ -4,15 +4,17 @@ that a missing PostgreSQL skips the suite with an install hint but fails it unde
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import supabase_local
-from conftest import make_client
+from conftest import make_client, postgres_or_skip
 from supa_helpers import enqueue, rpc
 
 SCRIPT = supabase_local.ROOT / "scripts" / "supabase_local.py"
@@ -26,22 +28,27 @@ def _env_file(path: Path) -> dict[str, str]:
     return out
 
 
+def _script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture
-def started(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def started(pg_cluster: Any) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    """A stack started by the script as a person would; stopped by the script at the end."""
     root = Path(f"/tmp/vs-supa-script-{os.getpid()}")
-    done = subprocess.run([sys.executable, str(SCRIPT), "start", "--dir", str(root)], capture_output=True, text=True)
+    done = _script("start", "--dir", str(root))
     try:
         assert done.returncode == 0, done.stderr
-        assert "SERVICE" not in done.stdout and supabase_local.sign_key("service_role") not in done.stdout
-        yield root, done.stdout
+        yield root, done.stdout, json.loads((root / "state.json").read_text())
     finally:
-        subprocess.run([sys.executable, str(SCRIPT), "stop", "--dir", str(root)], capture_output=True, text=True)
+        _script("stop", "--dir", str(root))
 
 
-async def test_start_writes_a_private_env_file_and_serves_a_migrated_project(started: Any) -> None:
-    root, stdout = started
+async def test_start_serves_a_migrated_project_and_stop_removes_everything(started: Any) -> None:
+    root, stdout, state = started
     env_file = root / "env.sh"
     assert f"source {env_file}" in stdout
+    assert supabase_local.sign_key("service_role") not in stdout, "keys go to the file, not the terminal"
     assert (env_file.stat().st_mode & 0o777) == 0o600, "keys are readable by their owner only"
     env = _env_file(env_file)
     assert set(env) == {
@@ -62,29 +69,34 @@ async def test_start_writes_a_private_env_file_and_serves_a_migrated_project(sta
         assert (await rpc(client, "queue_summary"))["counts"] == [{"status": "PENDING", "priority": "LOW", "count": 1}]
     finally:
         await client.postgrest.aclose()
-
-
-def test_stop_removes_everything(pg_cluster: Any) -> None:
-    root = Path(f"/tmp/vs-supa-stop-{os.getpid()}")
-    info = supabase_local.start_stack(root, migrate=False)
-    assert supabase_local.stop_stack(root) is True
+    stop = await asyncio.create_subprocess_exec(sys.executable, str(SCRIPT), "stop", "--dir", str(root))
+    assert await stop.wait() == 0
     assert not root.exists()
-    assert all(not supabase_local._alive(pid) for pid in info.pids)
-    assert supabase_local.stop_stack(root) is False
+    assert all(not supabase_local._alive(pid) for pid in state["pids"])
+    assert not Path(f"/proc/{state['pids'][0]}").exists() or not supabase_local._alive(state["pids"][0])
 
 
-@pytest.mark.parametrize(("ci", "outcome"), [("", "skipped"), ("true", "error")])
-def test_missing_postgresql_skips_with_a_hint_but_fails_under_ci(ci: str, outcome: str, tmp_path: Path) -> None:
-    env = dict(os.environ, PG_BIN=str(tmp_path / "no-postgres-here"), CI=ci)
+def test_missing_postgresql_skips_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PG_BIN", str(tmp_path / "no-postgres-here"))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y postgresql"):
+        postgres_or_skip()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true and PostgreSQL is missing"):
+        postgres_or_skip()
+
+
+def test_under_ci_a_missing_postgresql_fails_the_run(tmp_path: Path) -> None:
+    """End to end: the suite's exit status under CI=true is a failure, not a pass by skipping."""
+    env = dict(os.environ, PG_BIN=str(tmp_path / "no-postgres-here"), CI="true")
     target = f"{Path(__file__).parent / 'test_supa_migrate_cli.py'}::test_migrate_applies_every_file_and_reports_it"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:randomly", target],
+        [sys.executable, "-m", "pytest", "-q", target],
         capture_output=True,
         text=True,
         env=env,
         cwd=supabase_local.ROOT,
         timeout=120,
     )
-    assert f"1 {outcome}" in done.stdout, done.stdout[-2000:]
+    assert done.returncode != 0 and "1 error" in done.stdout, done.stdout[-2000:]
     assert "apt-get install -y postgresql" in done.stdout
-    assert (done.returncode == 0) == (outcome == "skipped")
