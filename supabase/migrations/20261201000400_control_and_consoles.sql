@@ -1,5 +1,5 @@
--- Operator commands (bump, retry, remove, list, stats) and the registry of live consoles
--- (see docs/supabase.md, "Control commands" and "Consoles"). Safe to run twice.
+-- Operator commands (bump, retry, remove, list, stats), shared switches, and the registry of
+-- live consoles (see docs/supabase.md, "Functions" and "Consoles"). Safe to run twice.
 
 -- Operator commands ----------------------------------------------------------------------------
 -- Raise or lower the priority of the active item of each name; answers the rows changed.
@@ -98,6 +98,46 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = '' AS $$
     'now', now())
 $$;
 
+-- Shared operator switches --------------------------------------------------------------------
+-- (pause/resume a processor, a concurrency cap, ...) that every console sharing the queue obeys,
+-- so `viralspot pause queue` on one machine pauses the others too. Consoles read them in the
+-- answer to their console_beat.
+CREATE TABLE IF NOT EXISTS public.viralspot_controls (
+  name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_.-]{0,63}$'),
+  value jsonb NOT NULL,
+  updated_by text NOT NULL DEFAULT '',
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE public.viralspot_controls ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON public.viralspot_controls FROM anon, authenticated;
+
+-- Set (or, with a NULL value, clear) one switch; answers every switch.
+CREATE OR REPLACE FUNCTION public.control_set(p_name text, p_value jsonb, p_by text DEFAULT '')
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
+BEGIN
+  IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9_.-]{0,63}$' THEN
+    RAISE EXCEPTION 'control name must be 1-64 of a-z, 0-9, "_", "." or "-", starting with a letter, got %',
+      quote_literal(left(coalesce(p_name, ''), 70)) USING ERRCODE = '22023';
+  END IF;
+  IF p_value IS NULL OR p_value = 'null'::jsonb THEN
+    DELETE FROM public.viralspot_controls c WHERE c.name = p_name;
+  ELSE
+    INSERT INTO public.viralspot_controls AS c (name, value, updated_by) VALUES (p_name, p_value, left(coalesce(p_by, ''), 200))
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = now();
+  END IF;
+  RETURN public.control_get();
+END $$;
+
+-- Every switch: {"name": {"value": ..., "updated_by": ..., "updated_at": ...}, ...}
+CREATE OR REPLACE FUNCTION public.control_get()
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = '' AS $$
+  SELECT coalesce(jsonb_object_agg(c.name, jsonb_build_object('value', c.value, 'updated_by', c.updated_by,
+                                                              'updated_at', c.updated_at)), '{}'::jsonb)
+    FROM public.viralspot_controls c
+$$;
+
 -- Consoles ---------------------------------------------------------------------------------------
 -- Consoles that share one queue and one RapidAPI key divide the key's rate limit among the live
 -- ones. key_hash is a hash the console computes from its key (never the key itself).
@@ -143,6 +183,7 @@ BEGIN
     'live', jsonb_array_length(v_live),
     'index', (SELECT count(*) FROM jsonb_array_elements(v_live) e WHERE e ->> 'console_id' < p_console_id),
     'consoles', v_live,
+    'controls', public.control_get(),
     'now', now());
 END $$;
 
@@ -166,7 +207,8 @@ DECLARE
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'public'::regnamespace
-              AND (p.proname LIKE 'queue\_%' OR p.proname LIKE 'viralspot\_%' OR p.proname LIKE 'console\_%')
+              AND (p.proname LIKE 'queue\_%' OR p.proname LIKE 'viralspot\_%' OR p.proname LIKE 'console\_%'
+                   OR p.proname LIKE 'control\_%')
   LOOP
     EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, anon, authenticated', f);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO service_role', f);

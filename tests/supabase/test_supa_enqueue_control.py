@@ -126,3 +126,16 @@ async def test_consoles_sharing_a_key_see_each_other(service: Any, db: Any) -> N
     assert b["live"] == 1 and b["index"] == 0
     assert await rpc(service, "console_leave", p_console_id="host-b:2:y") is True
     assert [c["console_id"] for c in await rpc(service, "console_list")] == ["host-c:3:z"]
+
+
+async def test_shared_switches_reach_every_console_in_its_beat(service: Any, db: Any) -> None:
+    await db.execute("DELETE FROM public.viralspot_controls")
+    answer = await rpc(service, "control_set", p_name="queue.paused", p_value=True, p_by="host-a:1:x")
+    assert answer["queue.paused"]["value"] is True and answer["queue.paused"]["updated_by"] == "host-a:1:x"
+    beat = await rpc(service, "console_beat", p_console_id="host-b:2:y", p_key_hash="k")
+    assert beat["controls"]["queue.paused"]["value"] is True, "another console sees the pause in its next beat"
+    await rpc(service, "control_set", p_name="queue.paused", p_value=None)
+    assert await rpc(service, "control_get") == {}
+    with pytest.raises(APIError) as info:
+        await rpc(service, "control_set", p_name="Bad Name!", p_value=1)
+    assert info.value.code == "22023"

@@ -41,7 +41,7 @@ def test_migrate_applies_every_file_and_reports_it(cli: click.Group, pg_cluster:
         finally:
             await conn.close()
 
-    assert asyncio.run(tables()) == 11  # the nine original tables, the consoles and the migration log
+    assert asyncio.run(tables()) == 12  # the nine original tables, consoles, controls, the migration log
 
 
 def test_migrate_lists_files_in_order(cli: click.Group) -> None:

@@ -96,7 +96,7 @@ async def test_empty_project_gets_the_original_tables_and_the_console_parts(pg_c
             " has_function_privilege('authenticated', p.oid, 'EXECUTE') AS authed,"
             " has_function_privilege('service_role', p.oid, 'EXECUTE') AS service"
             " FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
-            " AND (p.proname LIKE 'queue\\_%' OR p.proname LIKE 'console\\_%')"
+            " AND (p.proname LIKE 'queue\\_%' OR p.proname LIKE 'console\\_%' OR p.proname LIKE 'control\\_%')"
         )
         assert len(funcs) >= 12
         for f in funcs:
