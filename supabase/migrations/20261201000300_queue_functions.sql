@@ -229,7 +229,10 @@ BEGIN
   PERFORM public.viralspot_check_lease_args(0, p_lease_seconds);
   WITH renewed AS (
     UPDATE public.queue q SET lease_expires_at = now() + make_interval(secs => p_lease_seconds)
-     WHERE q.lease_token = ANY (coalesce(p_tokens, '{}')) AND q.status = 'PROCESSING'
+     WHERE q.id IN (SELECT x.id FROM public.queue x  -- rows locked in id order: no deadlock between calls
+                     WHERE x.lease_token = ANY (coalesce(p_tokens, '{}')) AND x.status = 'PROCESSING'
+                     ORDER BY x.id FOR UPDATE)
+       AND q.lease_token = ANY (coalesce(p_tokens, '{}')) AND q.status = 'PROCESSING'
     RETURNING q.id, q.lease_token, q.priority, q.lease_expires_at
   )
   SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'token', r.lease_token, 'priority', r.priority,
@@ -259,7 +262,10 @@ BEGIN
     UPDATE public.queue q
        SET status = 'COMPLETED', completed_at = now(), lease_expires_at = NULL, not_before = NULL,
            claim_request_id = NULL, error_message = NULL
-     WHERE q.lease_token = ANY (coalesce(p_tokens, '{}')) AND q.status = 'PROCESSING'
+     WHERE q.id IN (SELECT x.id FROM public.queue x  -- rows locked in id order: no deadlock between calls
+                     WHERE x.lease_token = ANY (coalesce(p_tokens, '{}')) AND x.status = 'PROCESSING'
+                     ORDER BY x.id FOR UPDATE)
+       AND q.lease_token = ANY (coalesce(p_tokens, '{}')) AND q.status = 'PROCESSING'
     RETURNING q.id, q.lease_token, q.username)
   SELECT coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'token', d.lease_token, 'username', d.username)), '[]'::jsonb)
     INTO v_done FROM done d;
@@ -339,7 +345,10 @@ BEGIN
                          ELSE 'PENDING'::public.queue_status END,
            attempts = greatest(q.attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
            claim_request_id = NULL, not_before = NULL
-     WHERE q.lease_token = ANY (coalesce(p_tokens, '{}')) AND q.status = 'PROCESSING'
+     WHERE q.id IN (SELECT x.id FROM public.queue x  -- rows locked in id order: no deadlock between calls
+                     WHERE x.lease_token = ANY (coalesce(p_tokens, '{}')) AND x.status = 'PROCESSING'
+                     ORDER BY x.id FOR UPDATE)
+       AND q.lease_token = ANY (coalesce(p_tokens, '{}')) AND q.status = 'PROCESSING'
     RETURNING q.id, q.lease_token, q.status)
   SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'token', r.lease_token, 'status', r.status)), '[]'::jsonb)
     INTO v_done FROM released r;

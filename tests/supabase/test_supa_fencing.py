@@ -156,3 +156,24 @@ async def test_retry_after_is_a_floor_on_the_delay(service: Any, db: Any) -> Non
         "SELECT extract(epoch FROM not_before - updated_at) FROM public.queue WHERE id = $1", item["id"]
     )
     assert float(delay) >= 600
+
+
+async def test_overlapping_batch_writes_in_any_order_do_not_deadlock(stack: Stack, db: Any) -> None:
+    clients = [await make_client(stack.api_url, stack.service_key) for _ in range(3)]
+    try:
+        await enqueue(clients[0], [f"lock_{i:02d}" for i in range(16)])
+        tokens = [r["lease_token"] for r in await claim(clients[0], "w1", 16)]
+        orders = [tokens, tokens[::-1], tokens[1::2] + tokens[::2]]
+        for _ in range(10):
+            answers = await asyncio.gather(
+                *(rpc(c, "queue_heartbeat", p_tokens=order) for c, order in zip(clients, orders))
+            )
+            assert all(len(a["renewed"]) == 16 for a in answers)
+        done, released = await asyncio.gather(
+            rpc(clients[0], "queue_complete", p_tokens=orders[1][:10]),
+            rpc(clients[1], "queue_release", p_tokens=orders[2]),
+        )
+        assert len(done["completed"]) + len(released["released"]) == 16, "each token applied exactly once"
+    finally:
+        for c in clients:
+            await c.postgrest.aclose()
