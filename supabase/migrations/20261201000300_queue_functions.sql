@@ -92,7 +92,11 @@ BEGIN
     END IF;
 
     IF v_req IS NOT NULL THEN
-      SELECT q.id, q.priority, q.status INTO v_row FROM public.queue q WHERE q.request_id = v_req;
+      SELECT q.id, q.priority, q.status, q.username INTO v_row FROM public.queue q WHERE q.request_id = v_req;
+      IF FOUND AND v_row.username <> v_name THEN
+        RAISE EXCEPTION 'item % (%): request_id % already belongs to %', v_ordinal, v_name, quote_literal(v_req),
+          v_row.username USING ERRCODE = '22023';
+      END IF;
       IF FOUND THEN
         username := v_name; outcome := 'already-queued'; priority := v_row.priority;
         status := v_row.status; item_id := v_row.id;

@@ -33,6 +33,8 @@ async def test_a_request_id_seen_before_answers_with_its_row(service: Any, db: A
     (first,) = await enqueue(service, ["with_req"], request_id="req-123")
     (again,) = await enqueue(service, ["with_req"], request_id="req-123")
     assert again["outcome"] == "already-queued" and again["item_id"] == first["item_id"]
+    with pytest.raises(APIError, match="request_id 'req-123' already belongs to with_req"):
+        await enqueue(service, ["someone_else"], request_id="req-123")
 
 
 async def test_re_adding_while_leased_is_not_lost(service: Any, db: Any) -> None:
