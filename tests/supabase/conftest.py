@@ -1,5 +1,6 @@
 """Fixtures for the Supabase tests: one throwaway PostgreSQL cluster per session, databases copied
-from templates (bare or migrated), and one REST layer over a migrated database.
+from templates (bare or migrated), and one REST layer over a migrated database. Shared helpers live
+in ``supa_stack`` (a unique module name, unlike conftest).
 
 Where PostgreSQL is missing the tests skip with an install hint, except under ``CI=true``, where a
 missing PostgreSQL fails them (CI must never pass by skipping the Supabase suite).
@@ -7,65 +8,26 @@ missing PostgreSQL fails them (CI must never pass by skipping the Supabase suite
 
 from __future__ import annotations
 
-import itertools
-import os
 import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import supabase_local  # noqa: E402
+from supa_stack import BARE, TEMPLATE, Stack, make_client, new_database, postgres_or_skip  # noqa: E402, I001
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TEMPLATE = "vs_template"  # bootstrapped and migrated
-BARE = "vs_bare"  # bootstrapped (roles, auth, extensions), no migrations: an empty Supabase project
-_names = itertools.count(1)
+import supabase_local  # noqa: E402  (on sys.path once supa_stack is imported)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # supabase 2.x passes these to postgrest itself; nothing the tests can change
     for text in ("The 'timeout' parameter is deprecated", "The 'verify' parameter is deprecated"):
         config.addinivalue_line("filterwarnings", f"ignore:{text}:DeprecationWarning")
-
-
-@dataclass
-class Stack:
-    cluster: supabase_local.PgCluster
-    db: str
-    api_url: str
-    rest_impl: str
-    pids: list[int]
-
-    @property
-    def db_url(self) -> str:
-        return self.cluster.url(self.db)
-
-    @property
-    def service_key(self) -> str:
-        return supabase_local.sign_key("service_role")
-
-    @property
-    def anon_key(self) -> str:
-        return supabase_local.sign_key("anon")
-
-
-def postgres_or_skip() -> Path:
-    """PostgreSQL's bin folder; a skip with the install hint where it is missing, a failure under CI=true."""
-    pg_bin = supabase_local.find_pg_bin()
-    if pg_bin is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and PostgreSQL is missing: {supabase_local.INSTALL_HINT}")
-        pytest.skip(supabase_local.INSTALL_HINT)
-    return pg_bin
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +46,6 @@ def pg_cluster() -> Iterator[supabase_local.PgCluster]:
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def new_database(cluster: supabase_local.PgCluster, template: str) -> str:
-    name = f"t{os.getpid()}_{next(_names)}"
-    cluster.create_database(name, template=template)
-    return name
 
 
 @pytest.fixture(scope="session")
@@ -115,15 +71,6 @@ async def db(stack: Stack) -> AsyncIterator[Any]:
         yield conn
     finally:
         await conn.close()
-
-
-async def make_client(url: str, key: str) -> Any:
-    from supabase.lib.client_options import AsyncClientOptions
-
-    from supabase import acreate_client
-
-    options = AsyncClientOptions(postgrest_client_retry=False, auto_refresh_token=False, persist_session=False)
-    return await acreate_client(url, key, options)
 
 
 @pytest.fixture

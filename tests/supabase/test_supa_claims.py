@@ -9,9 +9,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Stack, make_client
 from postgrest.exceptions import APIError
 from supa_helpers import claim, enqueue, expire_leases, make_due, row, rpc
+from supa_stack import Stack, make_client
 
 
 @pytest.mark.parametrize("claimers", [1, 4, 16])

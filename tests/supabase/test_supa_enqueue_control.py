@@ -8,9 +8,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Stack, make_client
 from postgrest.exceptions import APIError
 from supa_helpers import claim, enqueue, row, rpc
+from supa_stack import Stack, make_client
 
 
 async def test_enqueue_rules(service: Any, db: Any) -> None:

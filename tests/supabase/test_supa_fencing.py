@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conftest import Stack, make_client
 from supa_helpers import claim, enqueue, expire_leases, row, rpc
+from supa_stack import Stack, make_client
 
 
 async def _taken_over(service: Any, db: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import supabase_local
-from conftest import make_client, postgres_or_skip
 from supa_helpers import enqueue, rpc
+from supa_stack import make_client, postgres_or_skip
 
 SCRIPT = supabase_local.ROOT / "scripts" / "supabase_local.py"
 

@@ -10,7 +10,7 @@ import asyncpg
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import BARE, new_database
+from supa_stack import BARE, new_database
 from supabase_local import MIGRATIONS
 
 from viralspot_tui.cli import supabase_cmds

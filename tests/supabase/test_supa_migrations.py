@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from conftest import BARE, FIXTURES, new_database
+from supa_stack import BARE, FIXTURES, new_database
 from supabase_local import MIGRATIONS
 
 from viralspot_tui.core.backends.supabase_migrate import MigrationError, apply_migrations, redact_dsn

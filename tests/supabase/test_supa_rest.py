@@ -14,9 +14,9 @@ import httpx
 import jwt
 import pytest
 import supabase_local
-from conftest import Stack, make_client
 from postgrest.exceptions import APIError
 from supa_helpers import enqueue, rpc
+from supa_stack import Stack, make_client
 
 
 async def test_anon_can_neither_read_nor_write_the_queue(anon: Any, service: Any, db: Any) -> None:
