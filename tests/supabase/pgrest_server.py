@@ -156,10 +156,13 @@ class RestServer:
             raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
         fn = self.cache.function(name, set(args))
         given = [a for a in fn.args if a[0] in args]
-        record = ", ".join(f"{quote_ident(n)} {t}" for n, t, _ in given) or "_none int"
+        # POST: JSON values typed by json_to_record; GET: query strings, cast to each argument's type
+        as_text = request.method == "GET"
+        record = ", ".join(f"{quote_ident(n)} {'text' if as_text else t}" for n, t, _ in given) or "_none int"
+        values = [f"CAST(_a.{quote_ident(n)} AS {t})" if as_text else f"_a.{quote_ident(n)}" for n, t, _ in given]
         call = (
             f"{quote_ident(self.schema)}.{quote_ident(fn.name)}("
-            + ", ".join(f"{quote_ident(n)} := _a.{quote_ident(n)}" for n, _, _ in given)
+            + ", ".join(f"{quote_ident(n)} := {v}" for (n, _, _), v in zip(given, values))
             + ")"
         )
         src = f"json_to_record($1::json) AS _a({record})"

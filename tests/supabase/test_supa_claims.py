@@ -4,6 +4,7 @@ concurrency, priority, not_before, lease takeover, attempts, retried claims, rol
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from typing import Any
@@ -149,3 +150,41 @@ async def test_bad_claim_arguments_are_clear_errors(service: Any, db: Any) -> No
     with pytest.raises(APIError) as info:
         await claim(service, "", 1)
     assert info.value.code == "22023"
+
+
+async def _claim_buffers(db: Any) -> int:
+    """Buffers one claim of 8 touches (its nested statements included), in a rolled-back transaction."""
+    tr = db.transaction()
+    await tr.start()
+    plan = await db.fetchval(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM public.queue_claim('w1', $1, 8, 60)", uuid.uuid4()
+    )
+    await tr.rollback()
+    top = json.loads(plan)[0]["Plan"]
+    assert top["Actual Rows"] == 8
+    return top["Shared Hit Blocks"] + top["Shared Read Blocks"]
+
+
+async def _add_rows(db: Any, first: int, last: int) -> None:
+    await db.execute(
+        "INSERT INTO public.queue (username, priority, status, attempts)"
+        " SELECT 'bulk_' || g, 'LOW', CASE WHEN g % 2 = 0 THEN 'COMPLETED' ELSE 'PENDING' END::public.queue_status, 0"
+        " FROM generate_series($1::int, $2::int) g",
+        first,
+        last,
+    )
+    await db.execute("ANALYZE public.queue")
+
+
+async def test_a_claim_costs_the_same_on_a_small_and_a_large_queue(db: Any) -> None:
+    """Regression guard on the plan, not on time: the claim reads its candidates in index order
+    and stops at the limit, so its buffer count does not grow with the queue (a scan or sort of
+    the whole queue would grow with it)."""
+    await _add_rows(db, 1, 4000)
+    await _claim_buffers(db)  # the session's first call also reads catalogs and plans
+    small = await _claim_buffers(db)
+    await _add_rows(db, 4001, 40000)
+    await _claim_buffers(db)
+    large = await _claim_buffers(db)
+    pages = await db.fetchval("SELECT relpages FROM pg_class WHERE oid = 'public.queue'::regclass")
+    assert large < small * 1.5 + 50, f"{small} buffers at 4,000 rows, {large} at 40,000 ({pages} pages)"

@@ -64,6 +64,12 @@ async def test_http_statuses_match_postgrest(stack: Stack, db: Any) -> None:
         assert r.status_code == 406 and r.json()["code"] == "PGRST116"
         r = await http.post(f"{base}/rpc/queue_list", headers=service, json={})
         assert r.status_code == 200 and r.json() == []
+        # GET runs READ ONLY, so a volatile function called by GET is refused, as in PostgREST
+        r = await http.get(f"{base}/rpc/queue_summary", headers=service)
+        assert r.status_code == 200 and "counts" in r.json()
+        r = await http.get(f"{base}/rpc/queue_enqueue", headers=service, params={"p_items": '[{"username": "x"}]'})
+        assert r.status_code == 405 and r.json()["code"] == "25006"
+        assert await db.fetchval("SELECT count(*) FROM public.queue") == 0
 
 
 async def test_rest_errors_reach_the_client_as_clear_errors(stack: Stack, service: Any, db: Any) -> None:
