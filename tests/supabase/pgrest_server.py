@@ -22,14 +22,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import jwt
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pgrest_proxy import make_proxy  # noqa: E402
 from pgrest_sql import ApiError, SchemaCache, build_filters, pg_error_status, quote_ident  # noqa: E402
 
+# PostgreSQL unreachable, shutting down or starting up: PostgREST answers 503 and reconnects.
+_DB_DOWN = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
 _RESERVED = {"select", "order", "limit", "offset", "on_conflict", "columns"}
 _OBJECT = "application/vnd.pgrst.object+json"
 
@@ -42,10 +50,23 @@ class RestServer:
         self._listener: asyncpg.Connection | None = None
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.db_url, min_size=2, max_size=8)
+        self.pool = await asyncpg.create_pool(self.db_url, min_size=0, max_size=8)
+        await self._listen()
+
+    async def _listen(self) -> None:
         self._listener = await asyncpg.connect(self.db_url)
         await self._listener.add_listener("pgrst", self._on_notify)
+        self._listener.add_termination_listener(lambda _conn: asyncio.get_running_loop().create_task(self._relisten()))
         await self.cache.load(self._listener)
+
+    async def _relisten(self) -> None:
+        """PostgreSQL went away: reconnect the listener and reload the schema cache, as PostgREST does."""
+        while True:
+            try:
+                await self._listen()
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.sleep(0.2)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -94,6 +115,11 @@ class RestServer:
             return await self._table(request, path, claims)
         except ApiError as exc:
             return web.json_response(exc.body(), status=exc.status)
+        except _DB_DOWN as exc:
+            assert self.pool is not None
+            self.pool.expire_connections()
+            error = ApiError(503, "PGRST001", "Database client error. Retrying the connection.", details=str(exc))
+            return web.json_response(error.body(), status=503)
         except asyncpg.PostgresError as exc:
             body = {"code": exc.sqlstate, "message": exc.message, "details": exc.detail, "hint": exc.hint}
             return web.json_response(body, status=pg_error_status(exc.sqlstate or "XX000", role))
@@ -306,38 +332,6 @@ def make_app(server: RestServer) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     for prefix in ("/rest/v1", ""):
         app.router.add_route("*", prefix + "/{path:.*}", server.handle)
-    return app
-
-
-def make_proxy(upstream: str) -> web.Application:
-    """Strip ``/rest/v1`` and forward to a real PostgREST (which serves at its root)."""
-    session: dict[str, aiohttp.ClientSession] = {}
-
-    async def forward(request: web.Request) -> web.StreamResponse:
-        if "s" not in session:
-            session["s"] = aiohttp.ClientSession(auto_decompress=False)
-        url = upstream.rstrip("/") + "/" + request.match_info.get("path", "")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        try:
-            async with session["s"].request(
-                request.method, url, params=request.query, headers=headers, data=await request.read()
-            ) as resp:
-                body = await resp.read()
-                out = {
-                    k: v for k, v in resp.headers.items() if k.lower() not in ("transfer-encoding", "content-length")
-                }
-                return web.Response(status=resp.status, body=body, headers=out)
-        except aiohttp.ClientError as exc:
-            error = ApiError(503, "PGRST001", "the REST layer behind the proxy is unreachable", details=str(exc))
-            return web.json_response(error.body(), status=503)
-
-    async def close(_: web.Application) -> None:
-        if "s" in session:
-            await session["s"].close()
-
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.on_cleanup.append(close)
-    app.router.add_route("*", "/rest/v1/{path:.*}", forward)
     return app
 
 

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import supabase_local
+from postgrest.exceptions import APIError
 from supa_helpers import enqueue, rpc
 from supa_stack import make_client, postgres_or_skip
 
@@ -26,6 +28,34 @@ def _env_file(path: Path) -> dict[str, str]:
         key, _, value = line.removeprefix("export ").partition("=")
         out[key] = value.strip("'")
     return out
+
+
+async def _until_answered(client: Any, seconds: float = 20.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            return await rpc(client, "queue_summary")
+        except (APIError, httpx.HTTPError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def _restarts_are_survived(client: Any, root: Path, state: dict[str, Any]) -> None:
+    """PostgreSQL stopped: a clear 503 (PGRST001); started again: served again. The REST layer
+    restarted on its port: served again. (Helpers the offline tests can use: see docs/supabase.md.)"""
+    cluster = supabase_local.PgCluster(root, int(state["pg_port"]), Path(state["pg_bin"]))
+    await asyncio.to_thread(cluster.stop)
+    with pytest.raises(APIError) as info:
+        await rpc(client, "queue_summary")
+    assert info.value.code == "PGRST001"
+    await asyncio.to_thread(cluster.start)
+    assert (await _until_answered(client))["counts"][0]["count"] == 1, "no row lost"
+    supabase_local.stop_pids(state["pids"])
+    rest = await asyncio.to_thread(supabase_local.start_rest, cluster, "postgres", int(state["api_port"]), root)
+    state["pids"] = rest.pids
+    (root / "state.json").write_text(json.dumps(state))  # so the script's stop ends the new process too
+    assert (await _until_answered(client))["counts"][0]["count"] == 1
 
 
 def _script(*args: str) -> subprocess.CompletedProcess[str]:
@@ -67,6 +97,7 @@ async def test_start_serves_a_migrated_project_and_stop_removes_everything(start
     try:
         await enqueue(client, ["scripted"])
         assert (await rpc(client, "queue_summary"))["counts"] == [{"status": "PENDING", "priority": "LOW", "count": 1}]
+        await _restarts_are_survived(client, root, state)
     finally:
         await client.postgrest.aclose()
     stop = await asyncio.create_subprocess_exec(sys.executable, str(SCRIPT), "stop", "--dir", str(root))
