@@ -240,10 +240,17 @@ def start_rest(cluster: PgCluster, db: str, api_port: int, log_dir: Path, secret
         for proc in procs:
             proc.kill()
         raise
+    _CHILDREN.update((p.pid, p) for p in procs)
     return RestLayer(api_url=api_url, impl=impl, pids=[p.pid for p in procs])
 
 
+# Child processes this interpreter started, kept so they are waited for (not left as zombies,
+# and not garbage-collected while running).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def stop_pids(pids: list[int]) -> None:
+    """Stop processes this module started (by their ids): SIGTERM, then SIGKILL after 3 s."""
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -254,8 +261,13 @@ def stop_pids(pids: list[int]) -> None:
         if _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=1)
+        else:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
 
 
 def _alive(pid: int) -> bool:

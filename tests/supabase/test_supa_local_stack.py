@@ -104,7 +104,7 @@ async def test_start_serves_a_migrated_project_and_stop_removes_everything(start
     assert await stop.wait() == 0
     assert not root.exists()
     assert all(not supabase_local._alive(pid) for pid in state["pids"])
-    assert not Path(f"/proc/{state['pids'][0]}").exists() or not supabase_local._alive(state["pids"][0])
+    supabase_local.stop_pids(state["pids"])  # reap the REST process this test started (a zombie by now)
 
 
 def test_missing_postgresql_skips_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -172,7 +172,8 @@ def proxy_url(stack: Stack) -> Iterator[str]:
         supabase_local._wait_http(f"http://127.0.0.1:{port}/rest/v1/", [proc], supabase_local.ROOT / "proxy.log")
         yield f"http://127.0.0.1:{port}"
     finally:
-        supabase_local.stop_pids([proc.pid])
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 async def test_the_rest_v1_proxy_forwards_to_a_root_served_rest_layer(
