@@ -14,7 +14,7 @@ from .common import CliState
 
 __all__ = ["cli", "main"]
 
-_PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds")
+_PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds", "viralspot_tui.cli.supabase_cmds")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
