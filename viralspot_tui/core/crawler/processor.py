@@ -24,7 +24,9 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..models.queue import Priority
 from ..processors.base import Processor, ProcessorControl, Stopping
+from ..providers.priority import call_priority
 from ..redaction import mask_secrets
 from .budget import DailyBudget
 from .crawl import Crawl
@@ -67,6 +69,10 @@ class CrawlerProcessor(Processor):
 
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
+        with call_priority(Priority.LOW):  # discovery never delays urgent work at the rate limiter
+            await self._run(control)
+
+    async def _run(self, control: ProcessorControl) -> None:
         await self.store.ensure_schema()
         recovered = await self.store.recover(self.runtime.instance_id)
         if recovered:
