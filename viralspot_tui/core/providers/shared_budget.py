@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS rate_shares (
 register_ddl(RATE_SHARES_DDL)
 
 BEAT_SECONDS = 0.5
-_JOIN_MARGIN = 1.25  # a joiner waits this many beats: every peer has renewed and recounted by then
+_JOIN_MARGIN = 2.0  # a joiner waits this many beats: every peer has renewed and recounted by then
 _GARBAGE_AFTER = 60.0
 
 
