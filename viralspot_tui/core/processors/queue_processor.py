@@ -29,6 +29,7 @@ from ..providers.errors import ConfigurationError, ProviderError, QuotaExhausted
 from ..providers.priority import PriorityLimiter, call_priority
 from ..store.queue_store import LeaseLost, QueueStore
 from .base import Processor, ProcessorControl
+from .item_times import RunTimes
 from .retry_policy import RetryPolicy
 
 __all__ = ["QueueProcessor"]
@@ -65,6 +66,7 @@ class QueueProcessor(Processor):
         self.running: dict[int, _Running] = {}
         self.high_waiting = False
         self.hold_low = False  # HIGH items run and compete with LOW ones for the rate limiter
+        self.run_times = RunTimes()  # seconds each item has run here, for the console
         self.completed_total = 0
         self.failed_total = 0
         self._per_second: collections.deque[int] = collections.deque([0] * 60, maxlen=60)
@@ -219,6 +221,7 @@ class QueueProcessor(Processor):
     def _start(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
         task = asyncio.create_task(self._work(item, resume), name=f"queue:item:{item.username}")
         self.running[item.id] = _Running(item, task)
+        self.run_times.started(item.id, self.runtime.clock.now())
         if item.priority is Priority.HIGH:
             self._update_hold()
         self.runtime.events.emit(
@@ -293,6 +296,7 @@ class QueueProcessor(Processor):
             await self._record_failure(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
         finally:
             self.running.pop(item.id, None)
+            self.run_times.stopped(item.id, self.runtime.clock.now())
             if item.priority is Priority.HIGH:
                 self._update_hold()
             self._slot_freed.set()
@@ -413,6 +417,7 @@ class QueueProcessor(Processor):
             "failed": self.failed_total,
             "high_waiting": self.high_waiting,
             "holding_low": self.hold_low,
+            "ran": self.run_times.snapshot(self.runtime.clock.now()),
         }
 
     async def is_idle(self) -> bool:
