@@ -212,9 +212,11 @@ class QueueProcessor(Processor):
         if high_running and limiter is not None and limiter.saturated():
             self.hold_low = True
             withdrawn = limiter.preempt()
+            low_running = sum(1 for r in self.running.values() if r.item.priority is Priority.LOW)
             self.runtime.events.emit(
                 "queue.hold",
-                f"HIGH work is waiting for the rate limit: LOW items pause ({withdrawn} unsent call(s) withdrawn)",
+                f"HIGH work competes for the rate limit: {low_running} LOW item(s) pause at their next step"
+                f" ({withdrawn} unsent call(s) withdrawn); no LOW item starts until it is done",
                 holding=True,
             )
 
