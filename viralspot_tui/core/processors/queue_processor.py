@@ -250,13 +250,14 @@ class QueueProcessor(Processor):
         events = self.runtime.events
         yields = (lambda: self.hold_low) if item.priority is Priority.LOW else None
         try:
-            now = to_iso(self.runtime.clock.now())
+            clock = self.runtime.clock
             with call_priority(item.priority, yields=yields):
                 await self._pipeline_for().run(
                     item.username,
                     _item_key(item),
                     boundary=lambda: self._boundary(item),
-                    finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, now),
+                    # completed_at is when the result is stored (the console's waited/ran add up to it)
+                    finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, to_iso(clock.now())),
                     resume=resume,
                 )
             self.completed_total += 1
