@@ -53,7 +53,7 @@ def _register_domain_tables() -> None:
     full schema from its first open — operators' sqlite3 sessions and control commands included."""
     import importlib
 
-    for module in ("crawler.store", "viral.results", "viral.store"):
+    for module in ("crawler.store", "viral.results", "viral.store", "providers.shared_budget"):
         importlib.import_module(f"{__package__}.{module}")
 
 
@@ -69,6 +69,7 @@ class Runtime:
     instance_id: str
     providers: "Providers | None" = None
     simulator: Any = None
+    rate_shares: Any = None  # providers.shared_budget.RateShares: this process's share of each key's rate
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +128,10 @@ class Runtime:
         self.providers = Providers.create(
             self.settings, transport=transport, clock=self.clock, api_key_override=api_key, require_ai=ai
         )
+        from .providers.shared_budget import RateShares
+
+        limiters = {self.providers.budgets[n]: p.limiter for n, p in self.providers.policies.items()}
+        self.rate_shares = RateShares(self.db, self.instance_id, limiters).start()
 
     async def control_state(self, key: str) -> str | None:
         from .control import read_state_sync
@@ -143,6 +148,8 @@ class Runtime:
         return self.simulator is not None or self.settings.simulate
 
     async def close(self) -> None:
+        if self.rate_shares is not None:
+            await self.rate_shares.close()
         if self.providers is not None:
             await self.providers.aclose()
         await self.db.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 from .events import Event
 from .models.queue import Priority, QueueItem, Status
+from .processors.item_times import ItemTiming
 from .views import CrawlerSnapshot, ViralSnapshot, to_json
 
 __all__ = ["ProcessorInfo", "QueueSnapshot", "EngineSnapshot"]
@@ -36,6 +37,8 @@ class QueueSnapshot:
     max_high: int | None = None
     max_low: int | None = None
     in_flight: int = 0
+    timings: dict[int, ItemTiming] = field(default_factory=dict)  # board item id -> waited / ran
+    oldest_high_wait: float | None = None  # seconds the longest-waiting HIGH item has waited
 
     def count(self, priority: Priority | None = None, status: Status | None = None) -> int:
         return sum(

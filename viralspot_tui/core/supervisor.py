@@ -21,6 +21,7 @@ from .backends.base import QueueBackend
 from .engine_services import BackendSync, ControlPoller, StatePublisher
 from .heap import settle_heap_for_long_run
 from .processors.base import Processor, ProcessorControl, ProcessorState, Stopping
+from .processors.item_times import item_timings, oldest_high_wait
 from .redaction import redact
 from .runtime import Runtime
 from .snapshot import EngineSnapshot, ProcessorInfo, QueueSnapshot
@@ -257,11 +258,13 @@ class Supervisor:
         qdetail = queue_proc.processor.snapshot() if queue_proc else {}
         counts = await self.runtime.queue.counts()
         board = await self.runtime.queue.board(limit=40)
+        now = self.runtime.clock.now()
+        timings = item_timings(board, qdetail.get("ran", {}), now)
         settings = self.runtime.settings.queue
         providers = self.runtime.providers
         backend_state = self.backend.state()
         self._snapshot = EngineSnapshot(
-            at=self.runtime.clock.now(),
+            at=now,
             simulated=self.runtime.simulated,
             backend=backend_state.description,
             online=backend_state.online,
@@ -286,6 +289,8 @@ class Supervisor:
                 max_high=qdetail.get("max_high", settings.max_high),
                 max_low=qdetail.get("max_low", settings.max_low),
                 in_flight=qdetail.get("in_flight", 0),
+                timings=timings,
+                oldest_high_wait=oldest_high_wait(board, timings),
             ),
             viral=self.slots["viral"].processor.snapshot() if "viral" in self.slots else None,
             crawler=self.slots["crawler"].processor.snapshot() if "crawler" in self.slots else None,

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.clock import from_iso
 
-__all__ = ["age", "until", "bar", "count", "as_datetime", "quota_left", "short"]
+__all__ = ["age", "duration", "until", "bar", "count", "as_datetime", "quota_left", "short"]
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -32,6 +32,11 @@ def _span(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}"
     return f"{seconds // 86400}d"
+
+
+def duration(seconds: float | None) -> str:
+    """A span of seconds the way ages are shown ("42s", "3m", "1h05"); "—" when unknown."""
+    return "—" if seconds is None else _span(seconds)
 
 
 def age(then: Any, now: datetime) -> str:

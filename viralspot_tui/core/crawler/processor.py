@@ -25,7 +25,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
+from ..models.queue import Priority
 from ..processors.base import Processor, ProcessorControl, Stopping
+from ..providers.priority import call_priority
 from ..redaction import mask_secrets
 from ..store.leases import CRAWLS, Lease, LeaseLost, claim_owner
 from ..views import BudgetView, CrawlerSnapshot, CrawlView, RoundView
@@ -71,6 +73,10 @@ class CrawlerProcessor(Processor):
 
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
+        with call_priority(Priority.LOW):  # discovery never delays urgent work at the rate limiter
+            await self._run(control)
+
+    async def _run(self, control: ProcessorControl) -> None:
         await self.store.ensure_schema()
         keeper = LeaseKeeper.of(self.runtime)
         if self._leases is None:

@@ -9,7 +9,8 @@ Why it is shaped this way:
 * **Checkpoints** — every finished network step saves its *parsed* result before its branch
   moves on. A later ``run`` for the same ``item_key`` loads those steps instead of calling the
   API, so a paused, crashed or failed item resumes without repeating a finished call (P4, Q4).
-* **Stopping** — when ``boundary()`` raises :class:`PauseRequested`, or a branch fails, no
+* **Stopping** — when ``boundary()`` raises :class:`PauseRequested`, a call waiting at the rate
+  limiter gives way to HIGH work (:class:`Preempted`: nothing was sent), or a branch fails, no
   branch starts a new step, but steps already in flight are allowed to finish and checkpoint
   (cancelling them would throw away requests already paid for). Then the pause or the first
   error (profile before reels before similar) propagates.
@@ -53,6 +54,7 @@ from ..providers.errors import (
 )
 from ..providers.instagram import InstagramProvider, PageGuard, checked_username
 from ..providers.policy import count_calls
+from ..providers.priority import Preempted
 from ..store.checkpoints import CheckpointStore, clear_sync
 from ..store.content import ContentStore, StoreCounts, upsert_profile_sync
 
@@ -144,7 +146,12 @@ class _Run:
                 self.resumed += 1
                 return value
         await self._enter()
-        result = await fetch()
+        try:
+            result = await fetch()
+        except Preempted as exc:  # withdrawn at the rate limiter before sending: a pause at this boundary
+            self.pause = self.pause or PauseRequested(str(exc))
+            self.stopping = True
+            raise _Stopped from None
         payload = result.model_dump(mode="json")
         # Queued now, not awaited: the single database thread applies writes in the order they
         # were queued, so every checkpoint lands before the final store transaction; the next

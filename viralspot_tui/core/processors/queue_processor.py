@@ -4,9 +4,12 @@ Dispatch is event driven: a freed slot or a wake-up (new work, resumed, settings
 triggers an immediate claim, so slots never sit idle waiting for a poll (dispatch efficiency
 bar, SPEC §10). HIGH work pre-empts LOW (Q4): LOW items check at every pipeline step
 boundary and, when a HIGH item waits, checkpoint, show PAUSED and give back their slot and
-attempt; they resume from their checkpoint later. The process's one lease keeper renews
-every lease this processor holds (docs/leases.md); an item whose lease was lost is cancelled,
-because someone else owns it now.
+attempt; they resume from their checkpoint later. Priority reaches the rate limiter too: an
+item's calls carry its priority (providers/priority.py), and while HIGH items run and the limiter
+is what they compete for, LOW items are held back the same way — they pause at their next step
+boundary (or give way at the limiter before sending) and none starts until the HIGH work is done
+(see docs/priority.md). The process's one lease keeper renews every lease this processor holds (docs/leases.md); an
+item whose lease was lost is cancelled, because someone else owns it now.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..models.queue import Priority, QueueItem, Status
 from ..pipeline.profile_fetch import PauseRequested, ProfileFetchPipeline
 from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError
+from ..providers.priority import PriorityLimiter, call_priority
 from ..store.leases import QUEUE, Lease
 from ..store.queue_store import LeaseLost, QueueStore
 from .base import Processor, ProcessorControl
+from .item_times import RunTimes
 from .retry_policy import RetryPolicy
 
 __all__ = ["QueueProcessor"]
@@ -61,6 +66,8 @@ class QueueProcessor(Processor):
         self.retry = RetryPolicy(qs.retry_base_seconds, qs.retry_max_seconds)
         self.running: dict[int, _Running] = {}
         self.high_waiting = False
+        self.hold_low = False  # HIGH items run and compete with LOW ones for the rate limiter
+        self.run_times = RunTimes()  # seconds each item has run here, for the console
         self.completed_total = 0
         self.failed_total = 0
         self._per_second: collections.deque[int] = collections.deque([0] * 60, maxlen=60)
@@ -169,19 +176,58 @@ class QueueProcessor(Processor):
         total = self.max_concurrent - len(self.running)
         if total <= 0:
             self.high_waiting = await self.store.high_waiting()
+            self._update_hold()
             return 0
+        free_low = 0 if self.hold_low else self._free(Priority.LOW)
         items, self.high_waiting = await self.store.claim_next(
-            self._free(Priority.HIGH), self._free(Priority.LOW), total, self.lease_seconds
+            self._free(Priority.HIGH), free_low, total, self.lease_seconds
         )
         # One round trip for the whole batch's checkpoints instead of one per item.
         resume = await self.runtime.checkpoints.load_many([_item_key(item) for item in items])
         for item in items:
             self._start(item, resume.get(_item_key(item), {}))
+        self._update_hold()
         return len(items)
+
+    # ------------------------------------------------------------------ priority at the limiter
+    def _limiter(self) -> PriorityLimiter | None:
+        providers = self.runtime.providers
+        policy = providers.policies.get("instagram") if providers is not None else None
+        return policy.limiter if policy is not None else None
+
+    def _update_hold(self) -> None:
+        """Hold LOW work back while HIGH items run and the limiter is what they compete for.
+
+        Slots alone do not make HIGH prompt: a HIGH item with a slot still waits at the limiter
+        whenever LOW calls got there first, and between its own calls LOW calls take the slots it
+        is about to need. So while a HIGH item runs and calls queue at the limiter, LOW items
+        pause at their next step boundary, their calls waiting at the limiter are withdrawn
+        unsent, and no LOW item starts; the hold ends when no HIGH item runs or waits."""
+        high_running = any(r.item.priority is Priority.HIGH for r in self.running.values())
+        if self.hold_low:
+            if not high_running and not self.high_waiting:
+                self.hold_low = False
+                self.runtime.events.emit("queue.hold", "HIGH work done: LOW items resume", holding=False)
+                self._slot_freed.set()
+            return
+        limiter = self._limiter()
+        if high_running and limiter is not None and limiter.saturated():
+            self.hold_low = True
+            withdrawn = limiter.preempt()
+            low_running = sum(1 for r in self.running.values() if r.item.priority is Priority.LOW)
+            self.runtime.events.emit(
+                "queue.hold",
+                f"HIGH work competes for the rate limit: {low_running} LOW item(s) pause at their next step"
+                f" ({withdrawn} unsent call(s) withdrawn); no LOW item starts until it is done",
+                holding=True,
+            )
 
     def _start(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
         task = asyncio.create_task(self._work(item, resume), name=f"queue:item:{item.username}")
         self.running[item.id] = _Running(item, task)
+        self.run_times.started(item.id, self.runtime.clock.now())
+        if item.priority is Priority.HIGH:
+            self._update_hold()
         self.runtime.events.emit(
             "queue.started",
             f"{item.username} [{item.priority.value}] started (attempt {item.attempts}/{item.max_attempts})",
@@ -196,23 +242,26 @@ class QueueProcessor(Processor):
             raise PauseRequested("shutting down")
         if control is not None and control.paused:
             raise PauseRequested("processor paused")
+        self._update_hold()
         if item.priority is Priority.LOW and self.high_waiting:
             raise PauseRequested("HIGH priority work is waiting")
+        if item.priority is Priority.LOW and self.hold_low:
+            raise PauseRequested("HIGH priority work is using the rate limit")
 
     async def _work(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
         events = self.runtime.events
+        yields = (lambda: self.hold_low) if item.priority is Priority.LOW else None
         try:
-            await self._pipeline_for().run(
-                item.username,
-                _item_key(item),
-                boundary=lambda: self._boundary(item),
-                # The completion moment is read inside the store transaction, after the long fetch:
-                # completed_at, updated_at and the CSV's last_attempt say when the work finished.
-                finish=lambda conn: QueueStore.complete_sync(
-                    conn, item.id, item.lease_owner, to_iso(self.runtime.clock.now())
-                ),
-                resume=resume,
-            )
+            clock = self.runtime.clock
+            with call_priority(item.priority, yields=yields):
+                await self._pipeline_for().run(
+                    item.username,
+                    _item_key(item),
+                    boundary=lambda: self._boundary(item),
+                    # completed_at is when the result is stored (the console's waited/ran add up to it)
+                    finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, to_iso(clock.now())),
+                    resume=resume,
+                )
             self.completed_total += 1
             self._tick()
             events.emit("queue.completed", f"{item.username} completed", username=item.username)
@@ -252,6 +301,9 @@ class QueueProcessor(Processor):
             await self._record_failure(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
         finally:
             self.running.pop(item.id, None)
+            self.run_times.stopped(item.id, self.runtime.clock.now())
+            if item.priority is Priority.HIGH:
+                self._update_hold()
             self._slot_freed.set()
 
     async def _record_failure(
@@ -363,6 +415,8 @@ class QueueProcessor(Processor):
             "completed": self.completed_total,
             "failed": self.failed_total,
             "high_waiting": self.high_waiting,
+            "holding_low": self.hold_low,
+            "ran": self.run_times.snapshot(self.runtime.clock.now()),
         }
 
     async def is_idle(self) -> bool:

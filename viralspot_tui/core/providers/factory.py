@@ -23,6 +23,7 @@ from ..clock import Clock, SystemClock
 from .ai import AIProvider
 from .instagram import InstagramProvider
 from .policy import OutboundPolicy, QuotaState
+from .shared_budget import budget_id
 from .transcripts import TranscriptProvider
 
 __all__ = ["Providers", "SIMULATED_KEY"]
@@ -70,6 +71,7 @@ class Providers:
     transcripts: TranscriptProvider
     ai: AIProvider
     policies: dict[str, OutboundPolicy]
+    budgets: dict[str, str] = field(default_factory=dict)  # policy name -> its API key's budget id
     _closers: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -142,6 +144,11 @@ class Providers:
                 output_cost_per_mtok=ai_cfg.output_cost_per_mtok,
             ),
             policies=policies,
+            budgets={
+                "instagram": budget_id("instagram", rapid_key),
+                "transcripts": budget_id("transcripts", rapid_key),
+                "openai": budget_id("openai", openai_key),
+            },
             _closers=[ig_client, tr_client, ai_client],  # closing the SDK closes ai_http
         )
 

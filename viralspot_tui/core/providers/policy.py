@@ -3,10 +3,11 @@
 Three processors share each provider, so the limit must live *below* them (SPEC Q5): every
 call of every processor goes through the provider's single :class:`OutboundPolicy`.
 
-* **Rate limit** — an ``aiolimiter`` bucket of size one refilled every ``1/rate`` seconds
-  spaces requests evenly. A bucket of size N per second would let 2N requests into one sliding
-  second (a full bucket plus its refill), which the provider answers with 429s. A small margin
-  keeps arrival jitter from pushing one extra request into a window.
+* **Rate limit** — a :class:`~.priority.PriorityLimiter` grants one request every ``1/rate``
+  seconds (a bucket of size one), serving waiting HIGH calls before LOW ones. A bucket of size
+  N per second would let 2N requests into one sliding second (a full bucket plus its refill),
+  which the provider answers with 429s. A small margin keeps arrival jitter from pushing one
+  extra request into a window. Processes sharing an API key divide the rate (shared_budget.py).
 * **Retries** — tenacity ``AsyncRetrying`` with exponential back-off and jitter, driven by the
   injected clock's ``sleep`` (tests never wait). Whatever the HTTP method — the scraper's
   profile and reel-list endpoints are POST, and retry helpers that only retry GET silently
@@ -31,7 +32,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ..clock import Clock, SystemClock, to_iso
@@ -46,6 +46,7 @@ from .errors import (
     TransientError,
     excerpt,
 )
+from .priority import PriorityLimiter, Ticker
 
 __all__ = ["OutboundPolicy", "QuotaState", "CallCounter", "count_calls", "parse_retry_after"]
 
@@ -178,6 +179,7 @@ class OutboundPolicy:
         max_retry_after: float = 120.0,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        ticker: Ticker | None = None,
     ) -> None:
         if requests_per_second <= 0:
             raise ValueError("requests_per_second must be > 0")
@@ -192,7 +194,7 @@ class OutboundPolicy:
         if requests_per_minute:
             interval = max(interval, 60.0 / requests_per_minute)
         self.interval = interval * _SPACING_MARGIN
-        self._limiter = AsyncLimiter(1, self.interval)
+        self.limiter = PriorityLimiter(self.interval, ticker=ticker)
         self.state = QuotaState(provider=name)
 
     # -------------------------------------------------------------------- public surface
@@ -221,7 +223,7 @@ class OutboundPolicy:
         async for attempt_state in retrying:
             with attempt_state:
                 self._raise_if_parked(endpoint)
-                await self._limiter.acquire()
+                await self.limiter.acquire()  # in the line of the caller's priority (priority.py)
                 self._raise_if_parked(endpoint)  # another caller may have parked it meanwhile
                 self._count_call()
                 try:

@@ -8,6 +8,10 @@ honoured at stage boundaries: a paused job shows ``paused`` and continues where 
 resume. Shutdown lets running jobs finish within the grace period, then hands the rest back to
 ``pending`` — their checkpoints keep every finished call.
 
+Calls a job makes are HIGH when an operator asked for the job (console, CLI) and LOW when it
+is a scheduled re-run (:func:`job_priority`), so a re-run never delays urgent work at the
+shared rate limiter (see docs/priority.md).
+
 ``snapshot()`` must be free for a UI to call, so it serves an in-memory view refreshed from the
 database on every loop and patched by the runner's own progress events in between.
 """
@@ -21,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
+from ..models.queue import Priority
 from ..processors.base import Processor, ProcessorControl, Stopping
+from ..providers.priority import call_priority
 from ..store.leases import JOBS, Lease, claim_owner
 from ..views import JobView, ViralSnapshot
 from .models import Job, JobStatus
@@ -32,10 +38,17 @@ from .store import ViralStore
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["ViralIdeasProcessor"]
+__all__ = ["ViralIdeasProcessor", "job_priority"]
 
 log = logging.getLogger("viralspot.viral")
 IDLE_HORIZON_SECONDS = 60.0
+
+
+def job_priority(job: Job) -> Priority:
+    """LOW for a due recurring re-run (a finished auto-rerun job whose next run came round),
+    HIGH for a job an operator created or retried (it is pending, with no run time set)."""
+    scheduled = job.auto_rerun and job.runs > 0 and job.next_run_at is not None
+    return Priority.LOW if scheduled else Priority.HIGH
 
 
 class ViralIdeasProcessor(Processor):
@@ -102,7 +115,8 @@ class ViralIdeasProcessor(Processor):
             self.runtime, self.store, self.results, self.owners[job.id], boundary=lambda: self._boundary(job, control)
         )
         try:
-            await runner.run(job)
+            with call_priority(job_priority(job)):
+                await runner.run(job)
         except (Stopping, asyncio.CancelledError):
             self.runtime.events.emit(
                 "viral.released", f"job {job.id} handed back; it resumes from its checkpoints", job_id=job.id

@@ -5,6 +5,10 @@ priority and status (one GROUP BY in the supervisor) and the *board* — running
 next HIGH and LOW items to run, recent failures — which the supervisor caps. Its cost per
 refresh is therefore independent of the queue's size.
 
+Promptness is shown, not inferred: the HIGH lane ends with the longest wait of a HIGH item
+still waiting, and the pane's bottom border says how long the selected item has waited and
+how long it has run (:func:`selected_timing`; data from the snapshot's ``timings``).
+
 Under 120 terminal columns the table drops Age and ``#`` and shortens the state, so state,
 priority, username, attempts and the start of the last error fit an 80-column terminal.
 """
@@ -13,15 +17,15 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.content import Content
-from textual.widgets import Sparkline, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from ...core.models.queue import Priority, QueueItem, Status
 from ...core.snapshot import EngineSnapshot, QueueSnapshot
 from ...logs import redact
-from ..format import age, count, short
+from ..format import age, count, duration, short
 from .pane import Pane
 
-__all__ = ["QueuePane"]
+__all__ = ["QueuePane", "selected_timing"]
 
 _STATE = {
     Status.PROCESSING: ("▶ run", "$success"),
@@ -38,6 +42,16 @@ _LANE_LABEL = {
     Status.FAILED: "fail",
     Status.COMPLETED: "done",
 }
+
+
+def selected_timing(item: QueueItem | None, q: QueueSnapshot) -> str:
+    """``alice: waited 12s · ran 3s`` for the selected item ("ran —" if another runner ran it)."""
+    if item is None:
+        return ""
+    timing = q.timings.get(item.id)
+    if timing is None:
+        return ""
+    return f"{item.username}: waited {duration(timing.waited)} · ran {duration(timing.ran)}"
 
 
 class QueuePane(Pane):
@@ -87,27 +101,49 @@ class QueuePane(Pane):
         assert self.table is not None
         widths = self.table.widths
         self.table.sync([(key, self._row(item, snap, widths)) for key, item in self._items.items()])
+        self._show_selected()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        """The bottom border: the filter, if any, then the selected item's waited / ran."""
+        snap = getattr(self, "last_snapshot", None)
+        timing = selected_timing(self.selected_item(), snap.queue) if snap is not None else ""
+        parts = [f"filter: {self.filter_text}" if self.filter_text else "", timing]
+        subtitle = " · ".join(p for p in parts if p)
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
 
     def _apply_lanes(self, q: QueueSnapshot, info: object) -> None:
-        key = (tuple(sorted(q.counts.items())), q.in_flight, q.max_concurrent, getattr(info, "state", None))
+        oldest = None if q.oldest_high_wait is None else duration(q.oldest_high_wait)
+        room = self.outer_size.width - 4  # borders and padding
+        state = getattr(info, "state", None)
+        key = (tuple(sorted(q.counts.items())), q.in_flight, q.max_concurrent, state, oldest, room)
         if key == self._lanes_key:
             return
         self._lanes_key = key
         lines = []
+        in_lane = False
         for prio in (Priority.HIGH, Priority.LOW):
             cells = [Content.styled(f"{prio.value:<4}", "bold $accent" if prio is Priority.HIGH else "bold")]
             for status in _LANE_ORDER:
                 n = q.counts.get((prio, status), 0)
                 style = _STATE[status][1] if n and status in (Status.PROCESSING, Status.FAILED, Status.PAUSED) else ""
                 cells.append(Content.styled(f" {_LANE_LABEL[status]} {count(n)}", style))
-            lines.append(Content("").join(cells))
+            line = Content("").join(cells)
+            if prio is Priority.HIGH and oldest is not None:
+                for text in (f" · oldest waits {oldest}", f" · waits {oldest}"):
+                    if room <= 0 or line.cell_length + len(text) <= room:
+                        line, in_lane = line + Content.styled(text, "$warning"), True
+                        break
+            lines.append(line)
         self.query_one("#lanes", Static).update(Content("\n").join(lines))
         running = f"{q.in_flight}/{q.max_concurrent}"
-        self.set_titles(
-            *self.titles_with_state(
-                f"{self.title} · {running} running", f"{self.title} · {running} run", state=getattr(info, "state", "")
-            )
-        )
+        bodies = [f"{self.title} · {running} running", f"{self.title} · {running} run"]
+        if oldest is not None and not in_lane:  # a narrow pane: the HIGH wait moves to the title
+            bodies = [f"{bodies[0]} · HIGH waits {oldest}", f"{bodies[1]} · HIGH {oldest}", *bodies]
+        self.set_titles(*self.titles_with_state(*bodies, state=state))
 
     def _apply_throughput(self, q: QueueSnapshot) -> None:
         data = list(q.throughput[-60:])
