@@ -72,7 +72,6 @@ async def _crawl(
     cfg = state.settings.crawler
     async with open_runtime(state, with_providers=wait) as runtime:
         store = CrawlerStore(runtime.db, runtime.clock)
-        await store.ensure_schema()
         request = await store.create_request(
             seeds, target or cfg.target_new_profiles, rounds or cfg.max_rounds, source="cli"
         )
@@ -296,5 +295,4 @@ async def _store(runtime: Any) -> Any:
     from ..core.crawler.store import CrawlerStore
 
     store = CrawlerStore(runtime.db, runtime.clock)
-    await store.ensure_schema()
     return store

@@ -49,15 +49,6 @@ def simulator_config(settings: "Settings") -> Any:
     return SimConfig.from_env(**{k: v for k, v in values.items() if not os.environ.get(_SIM_ENV[k], "").strip()})
 
 
-def _register_domain_tables() -> None:
-    """Import the stores that own tables (they register their DDL), so every database has the
-    full schema from its first open — operators' sqlite3 sessions and control commands included."""
-    import importlib
-
-    for module in ("crawler.store", "viral.results", "viral.store"):
-        importlib.import_module(f"{__package__}.{module}")
-
-
 @dataclass
 class Runtime:
     settings: "Settings"
@@ -90,7 +81,6 @@ class Runtime:
         from .store.checkpoints import CheckpointStore
         from .store.content import ContentStore
 
-        _register_domain_tables()
         clock = clock or SystemClock()
         instance_id = new_instance_id()
         db = await Database(settings.db_path).open()

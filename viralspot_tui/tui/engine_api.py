@@ -33,7 +33,6 @@ async def request_crawl(supervisor: "Supervisor", seeds: list[str]) -> str:
     runtime = supervisor.runtime
     cfg = runtime.settings.crawler
     store = CrawlerStore(runtime.db, runtime.clock)
-    await store.ensure_schema()
     try:
         request = await store.create_request(seeds, cfg.target_new_profiles, cfg.max_rounds, source="console")
     except (InvalidUsername, ValueError) as exc:

@@ -67,7 +67,6 @@ class CrawlerProcessor(Processor):
 
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
-        await self.store.ensure_schema()
         recovered = await self.store.recover(self.runtime.instance_id)
         if recovered:
             self.runtime.events.emit("crawler.recovered", f"crawler: {recovered} interrupted crawl(s) will resume")

@@ -24,7 +24,15 @@ from ..redaction import redact
 from .database import Database
 from .leases import new_instance_id, owner_is_dead_here
 
-__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id", "known_usernames_sync"]
+__all__ = [
+    "QueueStore",
+    "LeaseLost",
+    "row_to_item",
+    "ItemNotFound",
+    "new_instance_id",
+    "known_usernames_sync",
+    "counts_sync",
+]
 
 ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
 _COLUMNS = (
@@ -94,6 +102,11 @@ def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[
         {"names": json.dumps(list(names))},
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def counts_sync(conn: sqlite3.Connection) -> dict[tuple[Priority, Status], int]:
+    rows = conn.execute("SELECT priority, status, n FROM queue_counts WHERE n > 0").fetchall()
+    return {(Priority(p), Status(s)): n for p, s, n in rows}
 
 
 class QueueStore:
@@ -498,10 +511,9 @@ class QueueStore:
         return row_to_item(row) if row else None
 
     async def counts(self) -> dict[tuple[Priority, Status], int]:
-        rows = await self.db.read(
-            lambda c: c.execute("SELECT priority, status, COUNT(*) FROM queue GROUP BY priority, status").fetchall()
-        )
-        return {(Priority(p), Status(s)): n for p, s, n in rows}
+        """Items by (priority, status), from the counts table the triggers of migration 2 keep
+        exact in every writing transaction: ten rows to read whatever the queue's size."""
+        return await self.db.read(counts_sync)
 
     async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:
         sql = f"SELECT {_COLUMNS} FROM queue"
@@ -515,18 +527,32 @@ class QueueStore:
         rows = await self.db.read(lambda c: c.execute(sql, params).fetchall())
         return [row_to_item(r) for r in rows]
 
-    async def board(self, limit: int = 50) -> list[QueueItem]:
-        """What a console shows: running items, then the next to run, then recent failures."""
-        sql = (
+    @staticmethod
+    def _board_sql() -> str:
+        return (
             f"SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'PROCESSING' ORDER BY id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
             " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
             " AND priority = 'LOW' ORDER BY claim_rank, id LIMIT :lim)"
-            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue INDEXED BY queue_failed_recent"
+            " WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
         )
-        rows = await self.db.read(lambda c: c.execute(sql, {"lim": limit}).fetchall())
-        return [row_to_item(r) for r in rows]
+
+    async def board(self, limit: int = 50) -> list[QueueItem]:
+        """What a console shows: running items, then the next to run, then recent failures."""
+        sql = self._board_sql()
+        # rows become items on the database thread: the event loop only receives the list
+        return await self.db.read(lambda c: [row_to_item(r) for r in c.execute(sql, {"lim": limit})])
+
+    async def console_view(self, limit: int = 50) -> tuple[dict[tuple[Priority, Status], int], list[QueueItem]]:
+        """Counts and board in one round trip, built on the database thread (the snapshot's
+        queue part): both read through small tables or indexes with LIMITs, so the cost does
+        not depend on how many items are queued."""
+        board_sql = self._board_sql()
+        return await self.db.read(
+            lambda c: (counts_sync(c), [row_to_item(r) for r in c.execute(board_sql, {"lim": limit})])
+        )
 
     async def has_work_due(self, within_seconds: float = 0) -> bool:
         """Is anything running, or claimable now or within ``within_seconds``? (idle detection)

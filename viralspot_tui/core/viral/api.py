@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..models.usernames import normalize_username
 from .models import MAX_COMPETITORS, MAX_RERUN_HOURS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
-from .results import ResultStore, ensure_schema
+from .results import ResultStore
 from .runner import JobRunner, RunOutcome
 from .store import JobBusy, JobNotFound, ViralStore
 
@@ -34,7 +34,6 @@ __all__ = [
 
 
 async def _store(runtime: "Runtime") -> ViralStore:
-    await ensure_schema(runtime.db)
     return ViralStore(runtime.db, runtime.clock)
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import Event
 from ..processors.base import Processor, ProcessorControl, Stopping
 from .models import Job, JobStatus
-from .results import ResultStore, ensure_schema
+from .results import ResultStore
 from .runner import JobRunner
 from .store import ViralStore
 
@@ -51,7 +51,6 @@ class ViralIdeasProcessor(Processor):
 
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
-        await ensure_schema(self.runtime.db)
         await self.store.recover_expired()
         heartbeat = asyncio.create_task(self._heartbeat(), name="viral:heartbeat")
         try:
