@@ -179,6 +179,32 @@ class Database:
     def submit(self, fn: Callable[..., T], *args: Any) -> "Awaitable[T]":
         """Queue a write *now* and return an awaitable of its result: writes apply in the order
         submitted, so a caller may queue a write and go on, knowing any later write lands after it."""
+        batch = self._batch()
+        batch.ops.append((fn, args))
+        batch.merge = None
+        return _Ticket(batch, len(batch.ops) - 1)
+
+    def submit_coalesced(self, fn: Callable[[sqlite3.Connection, list[Any]], list[Any]], item: Any) -> "Awaitable[Any]":
+        """Queue ``item`` for ``fn(conn, items)``, joining the previous write of this batch when
+        that write is the same ``fn`` (completions of concurrent items finishing together):
+        one call, one statement loop and one clock read per flush instead of one per item.
+
+        ``fn`` returns one result per item, in order; a result that is an exception is raised
+        to that item's caller alone. Only consecutive writes are joined, so writes still apply
+        in the order submitted.
+        """
+        batch = self._batch()
+        if batch.merge is not None and batch.merge[0] is fn and batch.merge[1] == len(batch.ops) - 1:
+            items = batch.merge[2]
+        else:
+            items = []
+            batch.ops.append((fn, (items,)))
+            batch.merge = (fn, len(batch.ops) - 1, items)
+        items.append(item)
+        return _Ticket(batch, len(batch.ops) - 1, len(items) - 1)
+
+    def _batch(self) -> "_Batch":
+        """The loop-side batch collecting this loop iteration's writes (created on first use)."""
         if self._executor is None:
             raise DatabaseClosed("the database is closed")
         loop = asyncio.get_running_loop()
@@ -187,8 +213,7 @@ class Database:
             self._flush()
             batch = self._pending = _Batch(loop)
             loop.call_soon(self._flush)
-        batch.ops.append((fn, args))
-        return _Ticket(batch, len(batch.ops) - 1)
+        return batch
 
     def _flush(self) -> None:
         """Hand the loop-side batch to the database thread (end of a loop iteration, a read, close)."""
@@ -291,29 +316,35 @@ class _BatchFuture(asyncio.Future):  # type: ignore[type-arg]
 
 
 class _Batch:
-    __slots__ = ("loop", "ops", "future")
+    __slots__ = ("loop", "ops", "future", "merge")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.ops: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self.merge: tuple[Callable[..., Any], int, list[Any]] | None = None  # the last op, if joinable
         self.future: asyncio.Future[list[tuple[bool, Any]]] = _BatchFuture(loop=loop)
 
 
 class _Ticket:
     """One write's place in a batch: awaiting it waits for the batch and picks its own result."""
 
-    __slots__ = ("batch", "index")
+    __slots__ = ("batch", "index", "sub")
 
-    def __init__(self, batch: _Batch, index: int) -> None:
+    def __init__(self, batch: _Batch, index: int, sub: int | None = None) -> None:
         self.batch = batch
         self.index = index
+        self.sub = sub  # the item's place in a coalesced write
 
     def __await__(self) -> Generator[Any, None, Any]:
         results = yield from self.batch.future.__await__()
         ok, value = results[self.index]
-        if ok:
-            return value
-        raise value
+        if not ok:
+            raise value
+        if self.sub is not None:
+            value = value[self.sub]
+            if isinstance(value, BaseException):
+                raise value
+        return value
 
 
 def _resolve_all(done: list[tuple[_Batch, list[tuple[bool, Any]]]]) -> None:

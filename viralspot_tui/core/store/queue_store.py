@@ -118,6 +118,7 @@ class QueueStore:
         self.instance_id = instance_id or new_instance_id()
         self.max_attempts = max_attempts
         self._claim_seq = itertools.count(1)
+        self._complete_rows = self._complete_rows_sync  # one bound method: the coalescing key
 
     def _now(self) -> str:
         return to_iso(self.clock.now())  # type: ignore[return-value]
@@ -317,7 +318,20 @@ class QueueStore:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
 
     async def complete(self, item: QueueItem) -> None:
-        await self.db.write(self.complete_sync, item.id, item.lease_owner, self._now())
+        """Complete one item, or raise LeaseLost. Completions submitted together (concurrent
+        items finishing in one loop iteration) share one write and one timestamp."""
+        await self.db.submit_coalesced(self._complete_rows, (item.id, item.lease_owner))
+
+    def _complete_rows_sync(self, conn: sqlite3.Connection, leases: list[tuple[int, str | None]]) -> list[Any]:
+        now = self._now()  # once per flush, on the database thread
+        out: list[Any] = []
+        for item_id, owner in leases:
+            try:
+                self.complete_sync(conn, item_id, owner or "", now)
+                out.append(None)
+            except LeaseLost as exc:
+                out.append(exc)
+        return out
 
     async def complete_many(self, items: Sequence[QueueItem]) -> list[int]:
         """Complete a batch in one statement per item and one round trip; each row is still

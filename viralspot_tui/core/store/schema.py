@@ -108,7 +108,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         for migration in migrations()[before:]:
             for statement in migration.statements:
                 conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {known:d}")
+        conn.execute(f"PRAGMA user_version = {int(known)}")  # a PRAGMA takes no parameters
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -34,3 +34,7 @@ END;
 
 -- The console's "recent failures" list: newest first through an index, not a scan of history.
 CREATE INDEX IF NOT EXISTS queue_failed_recent ON queue(id) WHERE status = 'FAILED';
+
+-- (status, priority) served the per-refresh GROUP BY that queue_counts replaces; every other
+-- status lookup has its own partial index, so it only cost a write on every status change.
+DROP INDEX IF EXISTS queue_status_priority;
