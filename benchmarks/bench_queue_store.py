@@ -325,7 +325,7 @@ def run(quick: bool = False) -> list[Row]:
         Row(
             NAME,
             f"ours claim+complete items/s, N={n:,}, batch {BATCH} x {WORKERS} workers "
-            f"({info["commits"]:,} commits / {info["writes"]:,} write calls)",
+            f"({info['commits']:,} commits / {info['writes']:,} write calls)",
             fmt_rate(ours) + spread("ours"),
         ),
         Row(NAME, "raw sqlite3, 1 claim + 1 ack per txn, items/s", fmt_rate(raw) + spread("raw")),
