@@ -8,6 +8,7 @@ counts must equal ``GROUP BY`` over the rows, in the same transaction's aftermat
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 
 from viralspot_tui.core.clock import FakeClock
@@ -69,3 +70,17 @@ async def test_console_view_reads_counts_and_board_in_one_round_trip(store: Queu
         (Priority.LOW, Status.PENDING): 1,
     }
     assert [i.username for i in board] == [running.username, "a2", "b1"]
+
+
+async def test_the_console_reads_never_scan_the_queue_table(db: Database, store: QueueStore) -> None:
+    """The snapshot's cost must not grow with the queue: every part reads through an index."""
+    await store.enqueue([f"n{i}" for i in range(50)])
+    plans = await db.read(
+        lambda c: [
+            row[3]
+            for sql, params in ((QueueStore._board_sql(), {"lim": 40}), ("SELECT * FROM queue_counts", {}))
+            for row in c.execute("EXPLAIN QUERY PLAN " + sql, params)
+        ]
+    )
+    scans = [p for p in plans if re.match(r"SCAN queue\b", p) and "INDEX" not in p]
+    assert not scans, plans

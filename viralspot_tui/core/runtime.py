@@ -54,14 +54,32 @@ class Runtime:
     settings: "Settings"
     db: Database
     queue: QueueStore
-    content: "ContentStore"
-    checkpoints: "CheckpointStore"
     clock: Clock
     events: EventBus
     instance_id: str
     providers: "Providers | None" = None
     simulator: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    _content: "ContentStore | None" = field(default=None, repr=False)
+    _checkpoints: "CheckpointStore | None" = field(default=None, repr=False)
+
+    # Built on first use: control commands (``queue add``, ``status``) never touch content or
+    # checkpoints, and importing their models is a large share of a short command's start-up.
+    @property
+    def content(self) -> "ContentStore":
+        if self._content is None:
+            from .store.content import ContentStore
+
+            self._content = ContentStore(self.db, clock=self.clock)
+        return self._content
+
+    @property
+    def checkpoints(self) -> "CheckpointStore":
+        if self._checkpoints is None:
+            from .store.checkpoints import CheckpointStore
+
+            self._checkpoints = CheckpointStore(self.db, clock=self.clock)
+        return self._checkpoints
 
     @classmethod
     async def open(
@@ -78,9 +96,6 @@ class Runtime:
         With ``settings.simulate`` and no explicit transport, an in-process simulator is created
         from ``settings.sim`` and every provider talks to it.
         """
-        from .store.checkpoints import CheckpointStore
-        from .store.content import ContentStore
-
         clock = clock or SystemClock()
         instance_id = new_instance_id()
         db = await Database(settings.db_path).open()
@@ -91,8 +106,6 @@ class Runtime:
             events=EventBus(clock=clock),
             instance_id=instance_id,
             queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
-            content=ContentStore(db, clock=clock),
-            checkpoints=CheckpointStore(db, clock=clock),
         )
         if with_providers:
             await runtime._open_providers(transport, simulator)
