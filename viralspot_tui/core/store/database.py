@@ -11,7 +11,7 @@ one future, handed to the thread in one step when the iteration ends. On the thr
 batch waiting is applied in one transaction (group commit), optimistically without
 savepoints; only a failing write makes the thread replay the batch with a SAVEPOINT per write
 so it is undone alone. There is no timer: a lone write is flushed at the end of the loop
-iteration that submitted it, so light load adds no latency. See docs/queue.md.
+iteration that submitted it, so light load adds no latency. See docs/performance.md.
 
 The file and its folder are created owner-only (0700/0600). WAL with ``synchronous=NORMAL``:
 durable against process crashes (kill -9), the setting the benchmarks use.
