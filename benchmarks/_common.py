@@ -40,9 +40,9 @@ class Row:
         if self.kind:
             return self.kind
         value = self.value.strip()
-        if value.endswith("x") or self.figure.startswith(("efficiency", "utilisation", "wall / critical")):
+        if value.endswith("x") or self.figure.startswith(("efficiency", "utilisation", "wall / ")):
             return "ratio"
-        if value == "none" or value.isdigit():
+        if value == "none" or (value.isdigit() and self.bar in ("0", "none")):
             return "count"
         return "absolute"
 
