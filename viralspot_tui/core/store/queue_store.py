@@ -104,6 +104,9 @@ def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[
     return {r[0] for r in rows}
 
 
+Items = list[QueueItem]  # named here: inside QueueStore, ``list`` is its method
+
+
 def counts_sync(conn: sqlite3.Connection) -> dict[tuple[Priority, Status], int]:
     rows = conn.execute("SELECT priority, status, n FROM queue_counts WHERE n > 0").fetchall()
     return {(Priority(p), Status(s)): n for p, s, n in rows}
@@ -556,13 +559,13 @@ class QueueStore:
             " WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
         )
 
-    async def board(self, limit: int = 50) -> list[QueueItem]:
+    async def board(self, limit: int = 50) -> Items:
         """What a console shows: running items, then the next to run, then recent failures."""
         sql = self._board_sql()
         # rows become items on the database thread: the event loop only receives the list
         return await self.db.read(lambda c: [row_to_item(r) for r in c.execute(sql, {"lim": limit})])
 
-    async def console_view(self, limit: int = 50) -> tuple[dict[tuple[Priority, Status], int], list[QueueItem]]:
+    async def console_view(self, limit: int = 50) -> tuple[dict[tuple[Priority, Status], int], Items]:
         """Counts and board in one round trip, built on the database thread (the snapshot's
         queue part): both read through small tables or indexes with LIMITs, so the cost does
         not depend on how many items are queued."""
