@@ -27,10 +27,24 @@ class Row:
     value: str
     bar: str = ""
     passed: bool | None = None
+    kind: str = ""  # "ratio" | "absolute" | "count"; inferred when empty (see ``portability``)
 
     @property
     def verdict(self) -> str:
         return "" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    @property
+    def portability(self) -> str:
+        """A ratio of two figures measured side by side in one run holds on any machine; an
+        absolute figure (items/s, ms, MiB) is this machine's only; counts are exact anywhere."""
+        if self.kind:
+            return self.kind
+        value = self.value.strip()
+        if value.endswith("x") or self.figure.startswith(("efficiency", "utilisation", "wall / ")):
+            return "ratio"
+        if value == "none" or (value.isdigit() and self.bar in ("0", "none")):
+            return "count"
+        return "absolute"
 
 
 @contextmanager

@@ -1,16 +1,23 @@
 """The console at scale, driven headless through the real engine.
 
-1. Event-loop lag: 100,000 items queued, the real engine (open_engine, queue processor,
-   concurrency 32) on the in-process simulator at low latency (20 ms, jitter 0.5, no rate
-   limit), so well over 200 items complete per second. A ticker task sleeps 10 ms in a loop
-   and records how late it wakes (the lag every keypress and redraw would see); a "UI" task
-   calls supervisor.refresh() and supervisor.snapshot() at 4 Hz, as the console does.
-   Figures: p99 lag (bar ≤ 50 ms) and completions/s over the window (must be ≥ 200, or the
-   lag figure does not count).
-2. Resident memory: a database holding N_small queued items, then N_large (100k and 1M;
-   quick: 10k and 100k). Each is measured in a fresh process that opens the engine, starts
-   it, lets it run briefly, refreshes the snapshot and reads VmRSS from /proc/self/status.
-   Figure: RSS(N_large) ÷ RSS(N_small), bar < 2.
+Every bar here is a ratio taken in one run, so it holds on any machine; the absolute
+figures beside them are for this machine only (run_all records its CPU model).
+
+1. Snapshot refresh: one ``supervisor.refresh()`` (median of 5) in a fresh process on a
+   database holding 1k, then 1M queued items (quick: 1k and 100k), timed with the queue
+   processor paused (the refresh's own cost, not its wait behind the engine's writes; the lag
+   run below measures the engine working). Bar: at 1M / at 1k <= 1.5.
+2. Event-loop lag: the real engine (open_engine, queue processor, concurrency 32) on the
+   in-process simulator at low latency (20 ms, jitter 0.5, no rate limit), so well over 200
+   items complete per second. A ticker task sleeps 10 ms in a loop and records how late it
+   wakes (the lag every keypress and redraw would see); a "UI" task calls
+   supervisor.refresh() and supervisor.snapshot() at 4 Hz, as the console does. Run twice:
+   with 1M queued (quick: 100k) and with a near-empty queue (just enough items to keep
+   completing through the window). Bars: p99 at 1M / p99 near-empty <= 1.5, and >= 200
+   completions/s in both; the absolute p99 (goal <= 50 ms) is shown beside it.
+3. Resident memory: the 100k and 1M databases (quick: 10k and 100k), each in a fresh process
+   that opens the engine, starts it, lets it run briefly, refreshes and reads VmRSS.
+   Figure: RSS(large) / RSS(small), bar < 2.
 """
 
 from __future__ import annotations
@@ -21,56 +28,58 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from ._common import Row, percentile, rss_kib, temp_dir
+from ._common import Row, median, percentile, rss_kib, temp_dir
 from ._engine import CompletionWatch, enqueue_many, make_settings, make_simulator
 
 NAME = "console at scale"
 
 
 # --------------------------------------------------------------------------- loop lag
-async def _lag(n_items: int, duration: float) -> dict[str, float]:
+async def _lag(root: Path, n_items: int, duration: float) -> dict[str, float]:
+    """Loop lag while the engine completes items from ``root``'s queue (``n_items`` added first)."""
     from viralspot_tui.core.engine import open_engine
 
-    with temp_dir("console") as root:
-        settings = make_settings(root, concurrency=32, rps=10_000)
-        sim = make_simulator(latency_ms=20.0, jitter=0.5)
-        async with open_engine(
-            settings, processors=("queue",), local_only=True, simulator=sim, transport=sim.transport()
-        ) as supervisor:
-            await enqueue_many(supervisor.runtime.queue, n_items, prefix="scale_user_", chunk=10_000)
-            watch = CompletionWatch(supervisor.runtime.events, n_items)
-            await supervisor.start()
-            await asyncio.sleep(1.0)  # past the start-up transient
-            lags: list[float] = []
-            refresh_ms: list[float] = []
-            stop = asyncio.Event()
+    settings = make_settings(root, concurrency=32, rps=10_000)
+    sim = make_simulator(latency_ms=20.0, jitter=0.5)
+    async with open_engine(
+        settings, processors=("queue",), local_only=True, simulator=sim, transport=sim.transport()
+    ) as supervisor:
+        if n_items:
+            await enqueue_many(supervisor.runtime.queue, n_items, prefix="lag_user_", chunk=10_000)
+        watch = CompletionWatch(supervisor.runtime.events, 10**9)
+        await supervisor.start()
+        await asyncio.sleep(1.0)  # past the start-up transient
+        lags: list[float] = []
+        refresh_ms: list[float] = []
+        stop = asyncio.Event()
 
-            async def ticker() -> None:
-                loop = asyncio.get_running_loop()
-                while not stop.is_set():
-                    t = loop.time()
-                    await asyncio.sleep(0.010)
-                    lags.append(loop.time() - t - 0.010)
+        async def ticker() -> None:
+            loop = asyncio.get_running_loop()
+            while not stop.is_set():
+                t = loop.time()
+                await asyncio.sleep(0.010)
+                lags.append(loop.time() - t - 0.010)
 
-            async def ui() -> None:
-                while not stop.is_set():
-                    t = time.perf_counter()
-                    await supervisor.refresh()
-                    snap = supervisor.snapshot()
-                    snap.queue.count()
-                    refresh_ms.append((time.perf_counter() - t) * 1000)
-                    await asyncio.sleep(0.25)
+        async def ui() -> None:
+            while not stop.is_set():
+                t = time.perf_counter()
+                await supervisor.refresh()
+                snap = supervisor.snapshot()
+                snap.queue.count()
+                refresh_ms.append((time.perf_counter() - t) * 1000)
+                await asyncio.sleep(0.25)
 
-            done0 = len(watch.completed_at)
-            t0 = time.monotonic()
-            tasks = [asyncio.create_task(ticker()), asyncio.create_task(ui())]
-            await asyncio.sleep(duration)
-            stop.set()
-            await asyncio.gather(*tasks)
-            rate = (len(watch.completed_at) - done0) / (time.monotonic() - t0)
-            await supervisor.stop(grace_seconds=0)
-            watch.close()
+        done0 = len(watch.completed_at)
+        t0 = time.monotonic()
+        tasks = [asyncio.create_task(ticker()), asyncio.create_task(ui())]
+        await asyncio.sleep(duration)
+        stop.set()
+        await asyncio.gather(*tasks)
+        rate = (len(watch.completed_at) - done0) / (time.monotonic() - t0)
+        await supervisor.stop(grace_seconds=0)
+        watch.close()
     return {
         "p99": percentile(lags, 99) * 1000,
         "p50": percentile(lags, 50) * 1000,
@@ -81,7 +90,7 @@ async def _lag(n_items: int, duration: float) -> dict[str, float]:
     }
 
 
-# --------------------------------------------------------------------------- memory
+# --------------------------------------------------------------------------- memory and refresh
 async def _rss_probe(data_dir: Path) -> dict[str, float]:
     """In a fresh process: open + start the engine on data_dir, refresh, read VmRSS."""
     from viralspot_tui.core.engine import open_engine
@@ -93,16 +102,24 @@ async def _rss_probe(data_dir: Path) -> dict[str, float]:
     ) as supervisor:
         await supervisor.start()
         await asyncio.sleep(1.5)
-        t = time.perf_counter()
-        snap = await supervisor.refresh()
-        refresh_ms = (time.perf_counter() - t) * 1000
+        # The refresh's own cost, not the wait behind the engine's writes: the queue is paused
+        # and its in-flight items have settled before the refreshes are timed.
+        supervisor.pause("queue")
+        await asyncio.sleep(1.0)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            snap = await supervisor.refresh()
+            times.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         await supervisor.runtime.queue.counts()
         counts_ms = (time.perf_counter() - t) * 1000
         queued = snap.queue.count()
         rss = rss_kib()
+        supervisor.resume("queue")  # the pause is persisted: the next run on this database must not inherit it
+        await asyncio.sleep(0.2)
         await supervisor.stop(grace_seconds=0)
-    return {"rss_kib": rss, "rows": queued, "refresh_ms": round(refresh_ms, 1), "counts_ms": round(counts_ms, 1)}
+    return {"rss_kib": rss, "rows": queued, "refresh_ms": round(median(times), 2), "counts_ms": round(counts_ms, 2)}
 
 
 async def _fill(data_dir: Path, start: int, stop: int) -> None:
@@ -118,7 +135,7 @@ async def _fill(data_dir: Path, start: int, stop: int) -> None:
         await db.close()
 
 
-def _probe_subprocess(data_dir: Path) -> dict[str, int]:
+def _probe_subprocess(data_dir: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_console_scale", "--rss-probe", str(data_dir)],
         capture_output=True,
@@ -129,36 +146,64 @@ def _probe_subprocess(data_dir: Path) -> dict[str, int]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _memory(small: int, large: int) -> tuple[dict[str, int], dict[str, int], float]:
-    with temp_dir("console-mem") as root:
-        asyncio.run(_fill(root, 0, small))
-        a = _probe_subprocess(root)
-        t = time.perf_counter()
+def _scale(tiny: int, small: int, large: int, duration: float, baseline: int) -> dict[str, Any]:
+    """One database grown tiny -> small -> large, probed at each size; then loop lag on it
+    (large queued) and on a fresh near-empty queue."""
+    out: dict[str, Any] = {}
+    with temp_dir("console-scale") as root:
+        asyncio.run(_fill(root, 0, tiny))
+        out["tiny"] = _probe_subprocess(root)
+        asyncio.run(_fill(root, tiny, small))
+        out["small"] = _probe_subprocess(root)
         asyncio.run(_fill(root, small, large))
-        fill_s = time.perf_counter() - t
-        b = _probe_subprocess(root)
-    return a, b, fill_s
+        out["large"] = _probe_subprocess(root)
+        out["lag_large"] = asyncio.run(_lag(root, 0, duration))
+    with temp_dir("console-empty") as root:
+        out["lag_empty"] = asyncio.run(_lag(root, baseline, duration))
+    return out
 
 
 def run(quick: bool = False) -> list[Row]:
-    lag = asyncio.run(_lag(100_000, 4.0 if quick else 10.0))
-    small, large = (10_000, 100_000) if quick else (100_000, 1_000_000)
-    a, b, _ = _memory(small, large)
+    tiny, small, large = (1_000, 10_000, 100_000) if quick else (1_000, 100_000, 1_000_000)
+    duration = 4.0 if quick else 10.0
+    baseline = 3_000 if quick else 8_000
+    r = _scale(tiny, small, large, duration, baseline)
+    a, b, t = r["small"], r["large"], r["tiny"]
+    lag, empty = r["lag_large"], r["lag_empty"]
     growth = b["rss_kib"] / a["rss_kib"]
-    ok_rate = lag["rate"] >= 200
+    refresh_ratio = b["refresh_ms"] / max(t["refresh_ms"], 0.01)
+    lag_ratio = lag["p99"] / max(empty["p99"], 0.01)
+    ok_rate = lag["rate"] >= 200 and empty["rate"] >= 200
     return [
         Row(
             NAME,
-            f"completions/s while 100k queued (needs >= 200; snapshot refresh median {lag['refresh_p50']:.1f} ms)",
-            f"{lag['rate']:.0f}",
+            f"snapshot refresh at {large:,} / at {tiny:,} queued ({b['refresh_ms']:.1f} / {t['refresh_ms']:.1f} ms;"
+            f" counts() {b['counts_ms']:.1f} / {t['counts_ms']:.1f} ms)",
+            f"{refresh_ratio:.2f}x",
+            "<= 1.5x",
+            refresh_ratio <= 1.5,
+        ),
+        Row(
+            NAME,
+            f"completions/s with {large:,} / near-empty ({baseline:,}) queued"
+            f" (snapshot refresh median {lag['refresh_p50']:.1f} / {empty['refresh_p50']:.1f} ms)",
+            f"{lag['rate']:.0f} / {empty['rate']:.0f}",
             ">= 200",
             ok_rate,
         ),
         Row(
             NAME,
-            f"event-loop lag p99 (p50 {lag['p50']:.1f} ms, max {lag['max']:.1f} ms, {lag['ticks']} ticks)",
+            f"event-loop lag p99 with {large:,} / near-empty queue ({lag['p99']:.1f} / {empty['p99']:.1f} ms)",
+            f"{lag_ratio:.2f}x",
+            "<= 1.5x",
+            lag_ratio <= 1.5 and ok_rate,
+        ),
+        Row(
+            NAME,
+            f"event-loop lag p99 with {large:,} queued, absolute (p50 {lag['p50']:.1f} ms, max {lag['max']:.1f} ms,"
+            f" {lag['ticks']} ticks)",
             f"{lag['p99']:.1f} ms",
-            "<= 50 ms",
+            "<= 50 ms (goal)",
             lag["p99"] <= 50 and ok_rate,
         ),
         Row(
@@ -167,11 +212,6 @@ def run(quick: bool = False) -> list[Row]:
             f"{a['rss_kib'] / 1024:.0f} / {b['rss_kib'] / 1024:.0f} MiB",
         ),
         Row(NAME, f"memory growth {small:,} -> {large:,} items", f"{growth:.2f}x", "< 2x", growth < 2),
-        Row(
-            NAME,
-            f"one snapshot refresh / its counts() query, {small:,} vs {large:,} queued (idle-ish engine)",
-            f"{a['refresh_ms']:.0f}/{a['counts_ms']:.0f} vs {b['refresh_ms']:.0f}/{b['counts_ms']:.0f} ms",
-        ),
     ]
 
 

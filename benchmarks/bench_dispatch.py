@@ -11,7 +11,14 @@ simulator's own call records: first call start → last call finish, median over
 ideal items/s = concurrency ÷ that latency. figure = achieved items/s ÷ ideal.
 Achieved items/s is taken over the steady state (completions between the 5th and the 95th
 percentile, so neither the first wave nor the last, partly empty wave counts); the
-whole-run rate is shown beside it. Bar ≥ 0.95.
+whole-run rate is shown beside it. Bar ≥ 0.95. This row is CPU headroom: at 100 ms the
+client must turn items around fast, so it shows how much the engine's own CPU costs.
+
+The realistic row: upstream latency 1 s per call, concurrency 64, the simulator served from a
+separate process over loopback HTTP (``_sim_process``), so the engine does exactly what it
+does against RapidAPI. Bar ≥ 0.97. Beside it: client CPU per completed item, the engine
+process's CPU time (all threads) over the run ÷ items (goal ≤ 2 ms), the simulator's CPU
+excluded because it runs elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from typing import Any
 
 from ._common import Row, temp_dir
 from ._engine import CompletionWatch, enqueue_many, make_settings, make_simulator, per_item_spans, public_usernames
@@ -26,6 +34,8 @@ from ._engine import CompletionWatch, enqueue_many, make_settings, make_simulato
 NAME = "dispatch"
 CONCURRENCY = 32
 LATENCY_MS = 100.0
+REAL_CONCURRENCY = 64
+REAL_LATENCY_MS = 1000.0
 
 
 async def _run(n: int) -> dict[str, float]:
@@ -63,11 +73,74 @@ async def _run(n: int) -> dict[str, float]:
     }
 
 
+def _loopback_settings(root: Any, base_url: str, concurrency: int) -> Any:
+    from viralspot_tui.config import load_settings
+
+    return load_settings(
+        data_dir=root,
+        simulate=False,
+        queue={
+            "max_concurrent": concurrency,
+            "reels_count": 12,
+            "similar_count": 5,
+            "lease_seconds": 120.0,
+            "grace_seconds": 0.0,
+            "queue_file": root / "queue.csv",
+        },
+        rapidapi={
+            "key": "bench-key",
+            "requests_per_second": 10_000,
+            "instagram_base_url": base_url,
+            "transcript_base_url": base_url,
+        },
+        openai={"api_key": "bench-key", "base_url": base_url + "/v1"},
+    )
+
+
+async def _run_loopback(base_url: str, names: list[str]) -> dict[str, float]:
+    from viralspot_tui.core.engine import open_engine
+
+    n = len(names)
+    with temp_dir("dispatch-loop") as root:
+        settings = _loopback_settings(root, base_url, REAL_CONCURRENCY)
+        async with open_engine(settings, processors=("queue",), local_only=True) as supervisor:
+            await enqueue_many(supervisor.runtime.queue, names)
+            watch = CompletionWatch(supervisor.runtime.events, n)
+            cpu0, t0 = time.process_time(), time.monotonic()
+            await supervisor.start()
+            await asyncio.wait_for(watch.done.wait(), timeout=max(120.0, n))
+            cpu, t_end = time.process_time() - cpu0, time.monotonic()
+            await supervisor.stop(grace_seconds=0)
+            watch.close()
+    stamps = sorted(watch.completed_at)
+    lo, hi = int(0.05 * n), int(0.95 * n) - 1
+    return {
+        "steady": (hi - lo) / (stamps[hi] - stamps[lo]),
+        "whole": n / (t_end - t0),
+        "cpu_ms": cpu * 1000 / n,
+        "other": sum(watch.other.values()),
+    }
+
+
+def run_loopback(n: int) -> dict[str, float]:
+    from ._sim_process import simulator_process
+
+    names = public_usernames(make_simulator(latency_ms=0.0), n)
+    with simulator_process(REAL_LATENCY_MS, 0.0) as sim:
+        r = asyncio.run(_run_loopback(sim.base_url, names))
+    spans = per_item_spans(sim.calls, set(names), {})
+    r["latency"] = statistics.median(spans.values())
+    r["ideal"] = REAL_CONCURRENCY / r["latency"]
+    r["calls"] = len(sim.calls) / n
+    r["sim_cpu_ms"] = sim.cpu_seconds * 1000 / n
+    return r
+
+
 def run(quick: bool = False) -> list[Row]:
     n = 300 if quick else 2000
     r = asyncio.run(_run(n))
     eff = r["steady"] / r["ideal"]
-    return [
+    rows = [
         Row(
             NAME,
             f"per-item upstream critical path (median of {n:,} items, {r['calls']:.1f} calls/item)",
@@ -80,12 +153,40 @@ def run(quick: bool = False) -> list[Row]:
         ),
         Row(
             NAME,
-            f"efficiency = items/s / (concurrency {CONCURRENCY} / latency)",
+            f"efficiency = items/s / (concurrency {CONCURRENCY} / latency), 100 ms in-process (CPU headroom)",
             f"{eff:.3f}",
             ">= 0.95",
             eff >= 0.95 and r["other"] == 0,
         ),
     ]
+    n_real = 4 * REAL_CONCURRENCY if quick else 12 * REAL_CONCURRENCY
+    real = run_loopback(n_real)
+    real_eff = real["steady"] / real["ideal"]
+    rows += [
+        Row(
+            NAME,
+            f"1 s upstream, concurrency {REAL_CONCURRENCY}, simulator in its own process over loopback:"
+            f" critical path (median of {n_real:,}, {real['calls']:.1f} calls/item); items/s steady"
+            f" {real['steady']:.1f} (whole {real['whole']:.1f}), ideal {real['ideal']:.1f}",
+            f"{real['latency'] * 1000:.0f} ms",
+        ),
+        Row(
+            NAME,
+            f"efficiency at 1 s upstream, concurrency {REAL_CONCURRENCY}, loopback",
+            f"{real_eff:.3f}",
+            ">= 0.97",
+            real_eff >= 0.97 and real["other"] == 0,
+        ),
+        Row(
+            NAME,
+            f"client CPU per completed item (engine process, all threads; simulator's own {real['sim_cpu_ms']:.2f} ms"
+            " excluded)",
+            f"{real['cpu_ms']:.2f} ms",
+            "<= 2 ms (goal)",
+            real["cpu_ms"] <= 2.0,
+        ),
+    ]
+    return rows
 
 
 if __name__ == "__main__":

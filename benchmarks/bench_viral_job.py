@@ -23,7 +23,8 @@ critical path, from the simulator's call records of the same run:
 For the slowest-fetching account this is exactly the SPEC's "slowest single profile fetch + its
 transcripts + the AI stages"; the max over accounts only matters when a faster account has more
 transcript batches (its chain is then the longer unavoidable one).
-figure = wall time of ``run_job_now`` ÷ critical path. Bar ≤ 1.2. Quick: one job; full: median of
+figure = wall time of ``run_job_now`` ÷ critical path. Bar ≤ 1.1. Beside it, wall ÷ the
+dependency path (``dependency_path``): what the job's data dependencies allow at best. Quick: one job; full: median of
 three jobs (fresh data dir and simulator each). The wall-time split by stage (from the
 ``viral.progress`` events) is shown beside it, to see which stage eats any excess.
 """
@@ -56,6 +57,16 @@ def _batched(calls: list[Any]) -> float:
     return total + longest
 
 
+def dependency_path(calls: list[Any], primary: str, owner_of: Any, fetch_all: float, ai: float) -> float:
+    """The path the job's data dependencies impose: selection ranks the competitors' reels
+    together, so it waits for the slowest fetch; a replacement for a reel without a transcript
+    can only be tried once that reel answered, whichever competitor the replacement belongs to,
+    so the transcript rounds of one plan (primary, competitors) follow each other."""
+    trans = [c for c in calls if c.endpoint == "transcript"]
+    plans = ([c for c in trans if owner_of(c.key) == primary], [c for c in trans if owner_of(c.key) != primary])
+    return fetch_all + max((_batched(p) for p in plans if p), default=0.0) + ai
+
+
 def critical_path(calls: list[Any], accounts: list[str], owner_of: Any) -> dict[str, Any]:
     fetch: dict[str, list[Any]] = defaultdict(list)
     trans: dict[str, list[Any]] = defaultdict(list)
@@ -71,8 +82,11 @@ def critical_path(calls: list[Any], accounts: list[str], owner_of: Any) -> dict[
         chains[a] = (f, _batched(trans[a]) if trans[a] else 0.0)
     slowest = max(accounts, key=lambda a: sum(chains[a]))
     ai = max(c.finished_at for c in chat) - min(c.started_at for c in chat) if chat else 0.0
+    fetched = [c for a in accounts for c in fetch[a]]
+    fetch_all = max(c.finished_at for c in fetched) - min(c.started_at for c in fetched) if fetched else 0.0
     return {
         "critical": sum(chains[slowest]) + ai,
+        "dependency": dependency_path(calls, accounts[0], owner_of, fetch_all, ai),
         "fetch": chains[slowest][0],
         "trans": chains[slowest][1],
         "ai": ai,
@@ -129,6 +143,7 @@ async def _one_job() -> dict[str, Any]:
 def run(quick: bool = False) -> list[Row]:
     runs = [asyncio.run(_one_job()) for _ in range(1 if quick else 3)]
     ratios = [r["wall"] / r["critical"] for r in runs]
+    dep_ratios = [r["wall"] / r["dependency"] for r in runs]
     med = sorted(zip(ratios, range(len(runs))))[len(runs) // 2][1]
     r = runs[med]  # the run with the median ratio: its figures are shown
     ratio = statistics.median(ratios)
@@ -153,8 +168,15 @@ def run(quick: bool = False) -> list[Row]:
             NAME,
             "wall / critical path" + (f" (runs: {', '.join(f'{x:.3f}' for x in ratios)})" if len(runs) > 1 else ""),
             f"{ratio:.3f}",
-            "<= 1.2",
-            ratio <= 1.2 and all(x["ok"] for x in runs),
+            "<= 1.1",
+            ratio <= 1.1 and all(x["ok"] for x in runs),
+        ),
+        Row(
+            NAME,
+            f"wall / dependency path ({ms(r['dependency'])} ms: slowest fetch of all accounts, then one plan's"
+            " transcript rounds in sequence, then the AI span)"
+            + (f" (runs: {', '.join(f'{x:.3f}' for x in dep_ratios)})" if len(runs) > 1 else ""),
+            f"{statistics.median(dep_ratios):.3f}",
         ),
     ]
 

@@ -143,3 +143,36 @@ async def test_two_databases_on_one_file_see_each_others_commits(make_db, tmp_pa
 
     await asyncio.gather(*(db.write(bump) for _ in range(50) for db in (a, b)))
     assert int(await a.read(lambda c: c.execute("SELECT value FROM runtime_state WHERE key='n'").fetchone()[0])) == 99
+
+
+async def test_writes_of_one_loop_iteration_are_flushed_as_one_batch(db: Database) -> None:
+    """Completions of concurrent items finishing together cross to the database thread once."""
+
+    def put(conn: sqlite3.Connection, i: int) -> int:
+        conn.execute("INSERT INTO runtime_state VALUES (?, 'v', 'now')", (f"b{i}",))
+        return i
+
+    before_flushes, before_commits = db.flushes, db.commits
+    tickets = [db.submit(put, i) for i in range(50)]  # one loop iteration
+    assert [await t for t in tickets] == list(range(50))
+    assert db.flushes - before_flushes == 1
+    assert db.commits - before_commits == 1
+
+
+async def test_a_read_sees_writes_submitted_before_it_in_the_same_iteration(db: Database) -> None:
+    db.submit(lambda c: c.execute("INSERT INTO runtime_state VALUES ('seen', 'v', 'now')"))
+    assert await db.read(lambda c: c.execute("SELECT COUNT(*) FROM runtime_state WHERE key='seen'").fetchone()[0]) == 1
+
+
+async def test_cancelling_one_writer_leaves_its_batch_neighbours_alone(db: Database) -> None:
+    def put(conn: sqlite3.Connection, key: str) -> str:
+        conn.execute("INSERT INTO runtime_state VALUES (?, 'v', 'now')", (key,))
+        return key
+
+    tasks = [asyncio.ensure_future(db.write(put, k)) for k in ("x", "y", "z")]
+    await asyncio.sleep(0)  # all three are waiting on the same flush
+    tasks[1].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert done[0] == "x" and done[2] == "z" and isinstance(done[1], asyncio.CancelledError)
+    keys = await db.read(lambda c: {r[0] for r in c.execute("SELECT key FROM runtime_state")})
+    assert {"x", "y", "z"} <= keys  # the cancelled caller's write was already on its way

@@ -34,7 +34,6 @@ from viralspot_tui.core.store.leases import (
 )
 from viralspot_tui.core.store.queue_store import LeaseLost, QueueStore
 from viralspot_tui.core.viral.models import ContentStrategy, JobStatus
-from viralspot_tui.core.viral.results import ensure_schema
 from viralspot_tui.core.viral.store import ViralStore
 
 LEASE = 60.0
@@ -75,8 +74,6 @@ class Stores:
 async def stores(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stores]:
     db = Database(tmp_path / "data" / "viralspot.db")
     await db.open()
-    await ensure_schema(db)
-    await CrawlerStore(db, clock).ensure_schema()
     s = Stores(db, clock)
     try:
         yield s

@@ -39,7 +39,6 @@ async def _create_crawls(data: Path) -> None:
     runtime = await Runtime.open(load_settings(data_dir=data, simulate=True), with_providers=False)
     try:
         store = CrawlerStore(runtime.db, runtime.clock)
-        await store.ensure_schema()
         for k in range(CRAWLS):
             await store.create_request(community(sim, 40 + k)[:3], target=60, max_rounds=4)
     finally:

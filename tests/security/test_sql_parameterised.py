@@ -27,6 +27,7 @@ ALLOWED = {
     ("core/store/queue_store.py", "where"),
     ("core/store/queue_store.py", "latest"),
     ("core/store/queue_store.py", "int(limit)"),
+    ("core/store/schema.py", "int(known)"),  # PRAGMA user_version takes no parameters
     ("core/crawler/store.py", "_REQ_COLS"),
     ("core/crawler/store.py", "_ROUND_COLS"),
     ("core/crawler/store.py", "where"),

@@ -72,7 +72,6 @@ async def seed_demo_work(supervisor: "Supervisor", pace: DemoPace | None = None)
         from .crawler.store import CrawlerStore
 
         store = CrawlerStore(runtime.db, runtime.clock)
-        await store.ensure_schema()
         await store.create_request([DEMO_PRIMARY], target=10, max_rounds=3, source="demo")
         log.info("demo: crawl from %s for 10 new profiles", DEMO_PRIMARY)
         supervisor.wake("crawler")

@@ -48,22 +48,11 @@ def simulator_config(settings: "Settings") -> Any:
     )
 
 
-def _register_domain_tables() -> None:
-    """Import the stores that own tables (they register their DDL), so every database has the
-    full schema from its first open — operators' sqlite3 sessions and control commands included."""
-    import importlib
-
-    for module in ("crawler.store", "viral.results", "viral.store", "providers.shared_budget"):
-        importlib.import_module(f"{__package__}.{module}")
-
-
 @dataclass
 class Runtime:
     settings: "Settings"
     db: Database
     queue: QueueStore
-    content: "ContentStore"
-    checkpoints: "CheckpointStore"
     clock: Clock
     events: EventBus
     instance_id: str
@@ -71,6 +60,26 @@ class Runtime:
     simulator: Any = None
     rate_shares: Any = None  # providers.shared_budget.RateShares: this process's share of each key's rate
     extras: dict[str, Any] = field(default_factory=dict)
+    _content: "ContentStore | None" = field(default=None, repr=False)
+    _checkpoints: "CheckpointStore | None" = field(default=None, repr=False)
+
+    # Built on first use: control commands (``queue add``, ``status``) never touch content or
+    # checkpoints, and importing their models is a large share of a short command's start-up.
+    @property
+    def content(self) -> "ContentStore":
+        if self._content is None:
+            from .store.content import ContentStore
+
+            self._content = ContentStore(self.db, clock=self.clock)
+        return self._content
+
+    @property
+    def checkpoints(self) -> "CheckpointStore":
+        if self._checkpoints is None:
+            from .store.checkpoints import CheckpointStore
+
+            self._checkpoints = CheckpointStore(self.db, clock=self.clock)
+        return self._checkpoints
 
     @classmethod
     async def open(
@@ -88,10 +97,6 @@ class Runtime:
         With ``settings.simulate`` and no explicit transport, an in-process simulator is created
         from ``settings.sim`` and every provider talks to it.
         """
-        from .store.checkpoints import CheckpointStore
-        from .store.content import ContentStore
-
-        _register_domain_tables()
         clock = clock or SystemClock()
         instance_id = new_instance_id()
         db = await Database(settings.db_path).open()
@@ -102,8 +107,6 @@ class Runtime:
             events=EventBus(clock=clock),
             instance_id=instance_id,
             queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
-            content=ContentStore(db, clock=clock),
-            checkpoints=CheckpointStore(db, clock=clock),
         )
         if with_providers:
             await runtime._open_providers(transport, simulator, ai=processors is None or "viral" in processors)

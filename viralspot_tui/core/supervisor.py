@@ -254,10 +254,13 @@ class Supervisor:
                 log.exception("snapshot refresh failed")
 
     async def refresh(self) -> EngineSnapshot:
+        """Rebuild the snapshot. Its cost does not grow with the queue: counts come from the
+        trigger-kept counts table and the board from index range scans with small LIMITs,
+        both read and turned into items on the database thread in one round trip
+        (``QueueStore.console_view``); the loop only assembles the parts."""
+        counts, board = await self.runtime.queue.console_view(limit=40)
         queue_proc = self.slots.get("queue")
         qdetail = queue_proc.processor.snapshot() if queue_proc else {}
-        counts = await self.runtime.queue.counts()
-        board = await self.runtime.queue.board(limit=40)
         now = self.runtime.clock.now()
         timings = item_timings(board, qdetail.get("ran", {}), now)
         settings = self.runtime.settings.queue

@@ -77,7 +77,6 @@ class CrawlerProcessor(Processor):
             await self._run(control)
 
     async def _run(self, control: ProcessorControl) -> None:
-        await self.store.ensure_schema()
         keeper = LeaseKeeper.of(self.runtime)
         if self._leases is None:
             self._leases = keeper.register(

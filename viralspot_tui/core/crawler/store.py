@@ -22,68 +22,9 @@ from ..clock import Clock, from_iso, to_iso
 from ..models.usernames import normalize_username
 from ..store.database import Database
 from ..store.leases import CRAWLS, Lease, fenced_update_sync, recover_sync
-from ..store.schema import register_ddl
 from .models import CrawlOutcome, CrawlRequest, Drop, RequestStatus, RoundReport
 
-__all__ = ["CrawlerStore", "CRAWLER_DDL"]
-
-CRAWLER_DDL = """
-CREATE TABLE IF NOT EXISTS crawler_requests (
-    id INTEGER PRIMARY KEY,
-    seeds TEXT NOT NULL DEFAULT '[]',
-    target INTEGER NOT NULL CHECK (target >= 1),
-    max_rounds INTEGER NOT NULL CHECK (max_rounds >= 1),
-    source TEXT NOT NULL DEFAULT 'cli',
-    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','running','completed','failed')),
-    outcome TEXT,
-    rounds_done INTEGER NOT NULL DEFAULT 0,
-    queued INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    owner TEXT,
-    lease_expires_at TEXT,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS crawler_requests_open ON crawler_requests(status, id)
-    WHERE status IN ('pending','running');
-
-CREATE TABLE IF NOT EXISTS crawler_rounds (
-    id INTEGER PRIMARY KEY,
-    request_id INTEGER,
-    round INTEGER NOT NULL,
-    seed TEXT NOT NULL,
-    found INTEGER NOT NULL,
-    dropped_total INTEGER NOT NULL,
-    dropped TEXT NOT NULL DEFAULT '{}',
-    drops TEXT NOT NULL DEFAULT '[]',
-    duplicates INTEGER NOT NULL,
-    duplicate_names TEXT NOT NULL DEFAULT '[]',
-    queued INTEGER NOT NULL,
-    queued_names TEXT NOT NULL DEFAULT '[]',
-    calls INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    started_at TEXT,
-    finished_at TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS crawler_rounds_request_round ON crawler_rounds(request_id, round)
-    WHERE request_id IS NOT NULL;
-
-CREATE TABLE IF NOT EXISTS crawler_blocklist (
-    username TEXT PRIMARY KEY,
-    note TEXT,
-    created_at TEXT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS crawler_budget (
-    day TEXT PRIMARY KEY,
-    calls INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL
-);
-"""
-
-register_ddl(CRAWLER_DDL)
+__all__ = ["CrawlerStore"]
 
 _REQ_COLS = (
     "id, seeds, target, max_rounds, source, status, outcome, rounds_done, queued, error, owner,"
@@ -173,19 +114,6 @@ class CrawlerStore:
 
     def _now(self) -> str:
         return to_iso(self.clock.now())  # type: ignore[return-value]
-
-    async def ensure_schema(self) -> None:
-        """Create the crawler tables if this database was opened before the crawler was imported.
-
-        Statements are run one by one (``executescript`` would commit the group transaction).
-        """
-        statements = [s.strip() for s in CRAWLER_DDL.split(";") if s.strip()]
-
-        def apply(conn: sqlite3.Connection) -> None:
-            for statement in statements:
-                conn.execute(statement)
-
-        await self.db.write(apply)
 
     def _lease(self) -> str:
         return to_iso(self.clock.now() + timedelta(seconds=self.lease_seconds))  # type: ignore[return-value]

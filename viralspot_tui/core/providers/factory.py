@@ -23,6 +23,7 @@ from ..clock import Clock, SystemClock
 from .ai import AIProvider
 from .instagram import InstagramProvider
 from .policy import OutboundPolicy, QuotaState
+from .pool import ShardedTransport
 from .shared_budget import budget_id
 from .transcripts import TranscriptProvider
 
@@ -32,12 +33,16 @@ SIMULATED_KEY = "simulated-key"
 DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 
 
-def _rapid_client(key: str, host: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+def _rapid_client(
+    key: str, host: str, timeout: float, transport: httpx.AsyncBaseTransport | None, pool: int = 64
+) -> httpx.AsyncClient:
+    """``pool``: connections kept, and kept alive. Every item runs up to three calls side by
+    side, so a pool smaller than that queued calls inside httpx (an idle slot the dispatch
+    figure counts) and closed and re-opened connections on every burst (client CPU)."""
     return httpx.AsyncClient(
         headers={"x-rapidapi-key": key, "x-rapidapi-host": host},
         timeout=httpx.Timeout(timeout),
-        transport=transport,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport or ShardedTransport(pool),  # see core/providers/pool.py
     )
 
 
@@ -119,8 +124,9 @@ class Providers:
             "transcripts": policy("transcripts", rapid.requests_per_second, rapid.requests_per_minute),
             "openai": policy("openai", ai_cfg.requests_per_second),
         }
-        ig_client = _rapid_client(rapid_key, rapid.instagram_host, rapid.timeout_seconds, transport)
-        tr_client = _rapid_client(rapid_key, rapid.transcript_host, rapid.timeout_seconds, transport)
+        pool = max(64, 4 * settings.queue.max_concurrent)  # up to 3 calls per item in flight, plus the others
+        ig_client = _rapid_client(rapid_key, rapid.instagram_host, rapid.timeout_seconds, transport, pool)
+        tr_client = _rapid_client(rapid_key, rapid.transcript_host, rapid.timeout_seconds, transport, pool)
         ai_http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(ai_cfg.timeout_seconds))
         ai_client = AsyncOpenAI(
             api_key=openai_key,

@@ -15,8 +15,7 @@ trip per request.
   one's rows expire ``ttl`` after their last renewal; the others speed up at their next beat.
 
 Rows hold a budget id (provider name and a short one-way digest of the key), never the key.
-The DDL is applied when the database opens (``register_ddl``); it belongs in a numbered schema
-migration once the store has them.
+The table is created by schema migration 0003 (core/store/migrations/0003_rate_shares.sql).
 """
 
 from __future__ import annotations
@@ -30,22 +29,12 @@ import time
 from collections.abc import Callable
 
 from ..store.database import Database
-from ..store.schema import register_ddl
 from .priority import PriorityLimiter
 
-__all__ = ["RATE_SHARES_DDL", "RateShares", "budget_id", "live_shares_sync"]
+__all__ = ["RateShares", "budget_id", "live_shares_sync"]
 
 log = logging.getLogger("viralspot.providers")
 
-RATE_SHARES_DDL = """
-CREATE TABLE IF NOT EXISTS rate_shares (
-    budget TEXT NOT NULL,
-    instance_id TEXT NOT NULL,
-    active_until REAL NOT NULL,
-    PRIMARY KEY (budget, instance_id)
-);
-"""
-register_ddl(RATE_SHARES_DDL)
 
 BEAT_SECONDS = 0.5
 _JOIN_MARGIN = 2.0  # a joiner waits this many beats: every peer has renewed and recounted by then

@@ -12,9 +12,9 @@ transaction that stores its results — never one without the other.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
+from collections.abc import Awaitable
 from typing import Any
 
 from ..clock import Clock, SystemClock, to_iso
@@ -77,7 +77,7 @@ class CheckpointStore:
         """Record a finished step (idempotent: the same step saved twice keeps one row)."""
         await self.save_queued(item_key, step, payload)
 
-    def save_queued(self, item_key: str, step: str, payload: Any) -> "asyncio.Future[None]":
+    def save_queued(self, item_key: str, step: str, payload: Any) -> "Awaitable[None]":
         """``save`` queued at once, without waiting: writes queued later land after it."""
         text = json.dumps(payload, separators=(",", ":"))  # fail here, not on the DB thread
         return self.db.submit(_save_text_sync, item_key, step, text, to_iso(self.clock.now()))

@@ -1,11 +1,17 @@
 """The local SQLite database: one dedicated thread, one hop per operation, group commit.
 
 Why not a chain of aiosqlite awaits: every await is a thread hop (~100 µs measured here), so a
-claim written as BEGIN/SELECT/UPDATE/COMMIT costs five hops. Here each store operation is a
-plain function ``fn(conn, *args)`` executed whole on the database thread (SPEC Q11). Writes are
-queued and the thread drains *all* queued writes into one transaction, each inside its own
-SAVEPOINT so one failing write cannot undo its neighbours: group commit for free, with no
-added latency when the load is light.
+claim written as BEGIN/SELECT/UPDATE/COMMIT costs five hops (``bench_queue_store`` measures an
+aiosqlite contender beside this design). Here each store operation is a plain function
+``fn(conn, *args)`` executed whole on the database thread.
+
+Writes are batched twice. In the event loop, every write submitted during one loop iteration
+(completions and status changes of concurrent items finishing together) joins one batch with
+one future, handed to the thread in one step when the iteration ends. On the thread, every
+batch waiting is applied in one transaction (group commit), optimistically without
+savepoints; only a failing write makes the thread replay the batch with a SAVEPOINT per write
+so it is undone alone. There is no timer: a lone write is flushed at the end of the loop
+iteration that submitted it, so light load adds no latency. See docs/performance.md.
 
 The file and its folder are created owner-only (0700/0600). WAL with ``synchronous=NORMAL``:
 durable against process crashes (kill -9), the setting the benchmarks use.
@@ -18,12 +24,12 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .schema import apply_schema
+from .schema import SchemaTooNew, migrate
 
 __all__ = ["Database", "DatabaseClosed", "DatabaseOpenError"]
 
@@ -36,7 +42,8 @@ class DatabaseClosed(RuntimeError):
 
 
 class DatabaseOpenError(RuntimeError):
-    """The database cannot be opened: an unusable data folder (``configuration``) or a damaged file.
+    """The database cannot be opened: an unusable data folder or a file written by a newer
+    viralspot (``configuration``: exit 2), or a damaged file.
 
     The message names the path and the cause, so front ends print it instead of a traceback.
     """
@@ -94,12 +101,12 @@ class Database:
         self.path = Path(path)
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._writes: queue.SimpleQueue[
-            tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]
-        ] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[_Batch] = queue.SimpleQueue()
         self._drain_scheduled = threading.Event()
+        self._pending: _Batch | None = None  # the loop-side batch still collecting writes
         self.commits = 0
         self.writes = 0
+        self.flushes = 0
 
     async def open(self) -> "Database":
         try:
@@ -113,6 +120,9 @@ class Database:
         loop = asyncio.get_running_loop()
         try:
             self._conn = await loop.run_in_executor(executor, self._open_sync)
+        except SchemaTooNew as exc:
+            executor.shutdown(wait=False)
+            raise DatabaseOpenError(f"cannot open database {str(self.path)!r}: {exc}", configuration=True) from None
         except sqlite3.DatabaseError as exc:
             executor.shutdown(wait=False)
             raise DatabaseOpenError(f"cannot open database {str(self.path)!r}: {exc}", configuration=False) from None
@@ -122,7 +132,7 @@ class Database:
     def _open_sync(self) -> sqlite3.Connection:
         conn = connect(self.path)
         try:
-            apply_schema(conn)
+            migrate(conn)  # numbered migrations, see core/store/schema.py
         except BaseException:
             conn.close()
             raise
@@ -132,6 +142,7 @@ class Database:
     async def close(self) -> None:
         if self._executor is None:
             return
+        self._flush()
         executor, self._executor = self._executor, None
         loop = asyncio.get_running_loop()
         conn = self._conn
@@ -152,9 +163,12 @@ class Database:
         return self._executor is not None
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` on the database thread (no transaction is opened)."""
+        """Run ``fn(conn, *args)`` on the database thread (no transaction is opened).
+
+        Writes this loop submitted before are flushed first, so a read sees them."""
         if self._executor is None or self._conn is None:
             raise DatabaseClosed("the database is closed")
+        self._flush()
         conn = self._conn
         return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(conn, *args))
 
@@ -162,63 +176,106 @@ class Database:
         """Run ``fn(conn, *args)`` inside a transaction, group-committed with other writes."""
         return await self.submit(fn, *args)
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> "asyncio.Future[T]":
-        """Queue a write *now* and return its future: writes apply in the order submitted, so a
-        caller may queue a write and go on, knowing any later write lands after it."""
+    def submit(self, fn: Callable[..., T], *args: Any) -> "Awaitable[T]":
+        """Queue a write *now* and return an awaitable of its result: writes apply in the order
+        submitted, so a caller may queue a write and go on, knowing any later write lands after it."""
+        batch = self._batch()
+        batch.ops.append((fn, args))
+        batch.merge = None
+        return _Ticket(batch, len(batch.ops) - 1)
+
+    def submit_coalesced(self, fn: Callable[[sqlite3.Connection, list[Any]], list[Any]], item: Any) -> "Awaitable[Any]":
+        """Queue ``item`` for ``fn(conn, items)``, joining the previous write of this batch when
+        that write is the same ``fn`` (completions of concurrent items finishing together):
+        one call, one statement loop and one clock read per flush instead of one per item.
+
+        ``fn`` returns one result per item, in order; a result that is an exception is raised
+        to that item's caller alone. Only consecutive writes are joined, so writes still apply
+        in the order submitted.
+        """
+        batch = self._batch()
+        if batch.merge is not None and batch.merge[0] is fn and batch.merge[1] == len(batch.ops) - 1:
+            items = batch.merge[2]
+        else:
+            items = []
+            batch.ops.append((fn, (items,)))
+            batch.merge = (fn, len(batch.ops) - 1, items)
+        items.append(item)
+        return _Ticket(batch, len(batch.ops) - 1, len(items) - 1)
+
+    def _batch(self) -> "_Batch":
+        """The loop-side batch collecting this loop iteration's writes (created on first use)."""
         if self._executor is None:
             raise DatabaseClosed("the database is closed")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._writes.put((fn, args, future, loop))
-        if not self._drain_scheduled.is_set():
+        batch = self._pending
+        if batch is None or batch.loop is not loop:
+            self._flush()
+            batch = self._pending = _Batch(loop)
+            loop.call_soon(self._flush)
+        return batch
+
+    def _flush(self) -> None:
+        """Hand the loop-side batch to the database thread (end of a loop iteration, a read, close)."""
+        batch, self._pending = self._pending, None
+        if batch is None or not batch.ops:
+            return
+        self.flushes += 1
+        self._writes.put(batch)
+        if not self._drain_scheduled.is_set() and self._executor is not None:
             self._drain_scheduled.set()
-            loop.run_in_executor(self._executor, self._drain)
-        return future
+            self._executor.submit(self._drain)
 
     def _drain(self) -> None:
-        """On the database thread: apply every queued write in one transaction.
+        """On the database thread: apply every queued batch in one transaction.
 
-        Optimistic: the batch runs without savepoints. Only if a write raises is the batch
+        Optimistic: the writes run without savepoints. Only if one raises is the transaction
         rolled back and replayed with a SAVEPOINT per write, so the failing one is undone
         alone (write functions are plain SQL over their arguments, so a replay is exact).
-        The awaiting coroutines are woken with one loop callback per batch, not one each.
+        Each batch's one future is resolved with one loop callback per loop.
         """
         self._drain_scheduled.clear()
-        batch = []
+        batches: list[_Batch] = []
         while True:
             try:
-                batch.append(self._writes.get_nowait())
+                batches.append(self._writes.get_nowait())
             except queue.Empty:
                 break
-        if not batch:
+        if not batches:
             return
         conn = self._conn
         assert conn is not None
+        ops = [op for batch in batches for op in batch.ops]
         try:
-            results = self._apply(conn, batch, isolate=False)
+            results = self._apply(conn, ops, isolate=False)
         except _WriteFailed:
             try:
-                results = self._apply(conn, batch, isolate=True)
+                results = self._apply(conn, ops, isolate=True)
             except BaseException as exc:  # noqa: BLE001 - the whole transaction failed
-                results = [(future, False, exc) for _, _, future, _ in batch]
+                results = [(False, exc)] * len(ops)
         except BaseException as exc:  # noqa: BLE001 - the whole transaction failed
-            results = [(future, False, exc) for _, _, future, _ in batch]
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (_, _, _, loop), result in zip(batch, results):
-            by_loop.setdefault(loop, []).append(result)
-        for loop, items in by_loop.items():
-            loop.call_soon_threadsafe(_resolve_all, items)
+            results = [(False, exc)] * len(ops)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Batch, list[tuple[bool, Any]]]]] = {}
+        start = 0
+        for batch in batches:
+            by_loop.setdefault(batch.loop, []).append((batch, results[start : start + len(batch.ops)]))
+            start += len(batch.ops)
+        for loop, done in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve_all, done)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                pass
 
     def _apply(
-        self, conn: sqlite3.Connection, batch: list[Any], *, isolate: bool
-    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
-        results: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self, conn: sqlite3.Connection, ops: list[tuple[Callable[..., Any], tuple[Any, ...]]], *, isolate: bool
+    ) -> list[tuple[bool, Any]]:
+        results: list[tuple[bool, Any]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for fn, args, future, _ in batch:
+            for fn, args in ops:
                 if not isolate:
                     try:
-                        results.append((future, True, fn(conn, *args)))
+                        results.append((True, fn(conn, *args)))
                     except BaseException as exc:
                         raise _WriteFailed from exc
                     continue
@@ -228,17 +285,17 @@ class Database:
                 except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                    results.append((future, False, exc))
+                    results.append((False, exc))
                 else:
                     conn.execute("RELEASE op")
-                    results.append((future, True, value))
+                    results.append((True, value))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
         self.commits += 1
-        self.writes += len(batch)
+        self.writes += len(ops)
         return results
 
 
@@ -246,15 +303,51 @@ class _WriteFailed(Exception):
     """A write raised in an optimistic batch: replay the batch with per-write savepoints."""
 
 
-def _resolve_all(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in items:
-        _resolve(future, ok, value)
+class _BatchFuture(asyncio.Future):  # type: ignore[type-arg]
+    """The one future of a flush, awaited by every write in it.
+
+    Cancelling one awaiter must not cancel its neighbours' writes, so ``cancel`` refuses: a
+    cancelled task then receives ``CancelledError`` as soon as the flush is done (the write
+    itself was already on its way to the database, exactly as before batching).
+    """
+
+    def cancel(self, msg: Any = None) -> bool:
+        return False
 
 
-def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+class _Batch:
+    __slots__ = ("loop", "ops", "future", "merge")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.ops: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self.merge: tuple[Callable[..., Any], int, list[Any]] | None = None  # the last op, if joinable
+        self.future: asyncio.Future[list[tuple[bool, Any]]] = _BatchFuture(loop=loop)
+
+
+class _Ticket:
+    """One write's place in a batch: awaiting it waits for the batch and picks its own result."""
+
+    __slots__ = ("batch", "index", "sub")
+
+    def __init__(self, batch: _Batch, index: int, sub: int | None = None) -> None:
+        self.batch = batch
+        self.index = index
+        self.sub = sub  # the item's place in a coalesced write
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        results = yield from self.batch.future.__await__()
+        ok, value = results[self.index]
+        if not ok:
+            raise value
+        if self.sub is not None:
+            value = value[self.sub]
+            if isinstance(value, BaseException):
+                raise value
+        return value
+
+
+def _resolve_all(done: list[tuple[_Batch, list[tuple[bool, Any]]]]) -> None:
+    for batch, results in done:
+        if not batch.future.done():
+            batch.future.set_result(results)

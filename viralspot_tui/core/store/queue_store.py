@@ -24,7 +24,15 @@ from ..redaction import redact
 from .database import Database
 from .leases import QUEUE, Lease, LeaseLost, new_instance_id, recover_sync, renew_sync
 
-__all__ = ["QueueStore", "LeaseLost", "row_to_item", "ItemNotFound", "new_instance_id", "known_usernames_sync"]
+__all__ = [
+    "QueueStore",
+    "LeaseLost",
+    "row_to_item",
+    "ItemNotFound",
+    "new_instance_id",
+    "known_usernames_sync",
+    "counts_sync",
+]
 
 ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
 _COLUMNS = (
@@ -92,6 +100,14 @@ def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[
     return {r[0] for r in rows}
 
 
+Items = list[QueueItem]  # named here: inside QueueStore, ``list`` is its method
+
+
+def counts_sync(conn: sqlite3.Connection) -> dict[tuple[Priority, Status], int]:
+    rows = conn.execute("SELECT priority, status, n FROM queue_counts WHERE n > 0").fetchall()
+    return {(Priority(p), Status(s)): n for p, s, n in rows}
+
+
 class QueueStore:
     def __init__(
         self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None, max_attempts: int = 3
@@ -101,6 +117,7 @@ class QueueStore:
         self.instance_id = instance_id or new_instance_id()
         self.max_attempts = max_attempts
         self._claim_seq = itertools.count(1)
+        self._complete_rows = self._complete_rows_sync  # one bound method: the coalescing key
 
     def _now(self) -> str:
         return to_iso(self.clock.now())  # type: ignore[return-value]
@@ -290,7 +307,20 @@ class QueueStore:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
 
     async def complete(self, item: QueueItem) -> None:
-        await self.db.write(self.complete_sync, item.id, item.lease_owner, self._now())
+        """Complete one item, or raise LeaseLost. Completions submitted together (concurrent
+        items finishing in one loop iteration) share one write and one timestamp."""
+        await self.db.submit_coalesced(self._complete_rows, (item.id, item.lease_owner))
+
+    def _complete_rows_sync(self, conn: sqlite3.Connection, leases: list[tuple[int, str | None]]) -> list[Any]:
+        now = self._now()  # once per flush, on the database thread
+        out: list[Any] = []
+        for item_id, owner in leases:
+            try:
+                self.complete_sync(conn, item_id, owner or "", now)
+                out.append(None)
+            except LeaseLost as exc:
+                out.append(exc)
+        return out
 
     async def complete_many(self, items: Sequence[QueueItem]) -> list[int]:
         """Complete a batch in one statement per item and one round trip; each row is still
@@ -444,10 +474,9 @@ class QueueStore:
         return row_to_item(row) if row else None
 
     async def counts(self) -> dict[tuple[Priority, Status], int]:
-        rows = await self.db.read(
-            lambda c: c.execute("SELECT priority, status, COUNT(*) FROM queue GROUP BY priority, status").fetchall()
-        )
-        return {(Priority(p), Status(s)): n for p, s, n in rows}
+        """Items by (priority, status), from the counts table the triggers of migration 2 keep
+        exact in every writing transaction: ten rows to read whatever the queue's size."""
+        return await self.db.read(counts_sync)
 
     async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:
         sql = f"SELECT {_COLUMNS} FROM queue"
@@ -461,18 +490,35 @@ class QueueStore:
         rows = await self.db.read(lambda c: c.execute(sql, params).fetchall())
         return [row_to_item(r) for r in rows]
 
-    async def board(self, limit: int = 50) -> list[QueueItem]:
-        """What a console shows: running items, then the next to run, then recent failures."""
-        sql = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'PROCESSING' ORDER BY id LIMIT :lim)"
+    @staticmethod
+    def _board_sql() -> str:
+        """Each part is a range scan of a partial index with a LIMIT; ``INDEXED BY`` where the
+        planner, without table statistics, would otherwise scan the whole table."""
+        return (
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM queue INDEXED BY queue_leases WHERE status = 'PROCESSING'"
+            " ORDER BY id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
             " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
             " AND priority = 'LOW' ORDER BY claim_rank, id LIMIT :lim)"
-            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue INDEXED BY queue_failed_recent"
+            " WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
         )
-        rows = await self.db.read(lambda c: c.execute(sql, {"lim": limit}).fetchall())
-        return [row_to_item(r) for r in rows]
+
+    async def board(self, limit: int = 50) -> Items:
+        """What a console shows: running items, then the next to run, then recent failures."""
+        sql = self._board_sql()
+        # rows become items on the database thread: the event loop only receives the list
+        return await self.db.read(lambda c: [row_to_item(r) for r in c.execute(sql, {"lim": limit})])
+
+    async def console_view(self, limit: int = 50) -> tuple[dict[tuple[Priority, Status], int], Items]:
+        """Counts and board in one round trip, built on the database thread (the snapshot's
+        queue part): both read through small tables or indexes with LIMITs, so the cost does
+        not depend on how many items are queued."""
+        board_sql = self._board_sql()
+        return await self.db.read(
+            lambda c: (counts_sync(c), [row_to_item(r) for r in c.execute(board_sql, {"lim": limit})])
+        )
 
     async def has_work_due(self, within_seconds: float = 0) -> bool:
         """Is anything running, or claimable now or within ``within_seconds``? (idle detection)

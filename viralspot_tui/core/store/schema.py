@@ -1,155 +1,117 @@
-"""The local SQLite schema. Table names follow the SPEC so operators can query with sqlite3.
+"""The local SQLite schema: numbered migrations applied in order at open (see docs/schema.md).
 
-Every statement is idempotent (``IF NOT EXISTS``), so opening an existing database applies
-only what is missing. Domain modules that own extra tables contribute their DDL through
-:data:`EXTRA_DDL` hooks registered at import time of this module's siblings.
+Every table of every domain (queue, content, viral ideas, crawler) is declared in the SQL files
+of ``migrations/`` — nowhere else, so no import order can leave a database without a table.
+``PRAGMA user_version`` records the last migration applied; opening a database applies the
+missing ones in one ``BEGIN IMMEDIATE`` transaction, re-reading the version inside it, so two
+processes opening the same file at once never apply a migration twice. A file whose version
+is above what this code knows was written by a newer viralspot: it is refused with
+:class:`SchemaTooNew` rather than used with a schema the code does not understand.
+
+Migration 1 is the schema of the release that had no version (``IF NOT EXISTS`` throughout),
+so a database created by it — tables present, ``user_version`` 0 — is adopted unchanged.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
-__all__ = ["apply_schema", "CORE_DDL"]
+__all__ = ["Migration", "SchemaTooNew", "migrations", "latest_version", "migrate", "split_statements"]
 
-CORE_DDL = """
-CREATE TABLE IF NOT EXISTS queue (
-    id INTEGER PRIMARY KEY,
-    username TEXT NOT NULL,
-    priority TEXT NOT NULL CHECK (priority IN ('HIGH','LOW')),
-    status TEXT NOT NULL CHECK (status IN ('PENDING','PROCESSING','PAUSED','COMPLETED','FAILED')),
-    source TEXT NOT NULL DEFAULT 'manual',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL DEFAULT 3,
-    last_error TEXT,
-    not_before TEXT,
-    lease_owner TEXT,
-    lease_expires_at TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    completed_at TEXT,
-    request_id TEXT,
-    claim_rank INTEGER GENERATED ALWAYS AS (CASE status WHEN 'PAUSED' THEN 0 ELSE 1 END) VIRTUAL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS queue_active_username
-    ON queue(username) WHERE status IN ('PENDING','PROCESSING','PAUSED');
-CREATE INDEX IF NOT EXISTS queue_claimable
-    ON queue(priority, claim_rank, id) WHERE status IN ('PENDING','PAUSED');
-CREATE INDEX IF NOT EXISTS queue_leases
-    ON queue(lease_expires_at) WHERE status = 'PROCESSING';
-CREATE INDEX IF NOT EXISTS queue_username ON queue(username);
-DROP INDEX IF EXISTS queue_status;
-CREATE INDEX IF NOT EXISTS queue_status_priority ON queue(status, priority);
-
-CREATE TABLE IF NOT EXISTS pipeline_checkpoints (
-    item_key TEXT NOT NULL,
-    step TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (item_key, step)
-);
-
-CREATE TABLE IF NOT EXISTS control_commands (
-    id INTEGER PRIMARY KEY,
-    command TEXT NOT NULL,
-    args TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL,
-    applied_at TEXT,
-    applied_by TEXT,
-    result TEXT
-);
-CREATE INDEX IF NOT EXISTS control_pending ON control_commands(id) WHERE applied_at IS NULL;
-
-CREATE TABLE IF NOT EXISTS runtime_state (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS csv_snapshot (
-    username TEXT PRIMARY KEY,
-    priority TEXT NOT NULL,
-    status TEXT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    op TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-
-CREATE TABLE IF NOT EXISTS primary_profiles (
-    username TEXT PRIMARY KEY,
-    profile_id TEXT,
-    full_name TEXT,
-    biography TEXT,
-    followers INTEGER,
-    following INTEGER,
-    media_count INTEGER,
-    is_verified INTEGER NOT NULL DEFAULT 0,
-    is_business INTEGER NOT NULL DEFAULT 0,
-    is_private INTEGER NOT NULL DEFAULT 0,
-    profile_pic_url TEXT,
-    hd_profile_pic_url TEXT,
-    total_views INTEGER NOT NULL DEFAULT 0,
-    median_views REAL NOT NULL DEFAULT 0,
-    mean_views REAL NOT NULL DEFAULT 0,
-    std_views REAL NOT NULL DEFAULT 0,
-    total_likes INTEGER NOT NULL DEFAULT 0,
-    total_comments INTEGER NOT NULL DEFAULT 0,
-    reels_count INTEGER NOT NULL DEFAULT 0,
-    first_scraped_at TEXT NOT NULL,
-    last_scraped_at TEXT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS content (
-    content_id TEXT PRIMARY KEY,
-    shortcode TEXT NOT NULL UNIQUE,
-    username TEXT NOT NULL,
-    url TEXT NOT NULL,
-    caption TEXT,
-    taken_at TEXT,
-    views INTEGER NOT NULL DEFAULT 0,
-    likes INTEGER NOT NULL DEFAULT 0,
-    comments INTEGER NOT NULL DEFAULT 0,
-    engagement_rate REAL,
-    outlier_score REAL,
-    thumbnail_url TEXT,
-    video_duration REAL,
-    transcript TEXT,
-    transcript_lang TEXT,
-    transcript_checked_at TEXT,
-    first_seen_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS content_username ON content(username, taken_at);
-
-CREATE TABLE IF NOT EXISTS secondary_profiles (
-    username TEXT PRIMARY KEY,
-    full_name TEXT,
-    profile_pic_url TEXT,
-    is_verified INTEGER NOT NULL DEFAULT 0,
-    is_private INTEGER NOT NULL DEFAULT 0,
-    pk TEXT,
-    social_context TEXT,
-    followers INTEGER,
-    discovered_by TEXT NOT NULL,
-    first_seen_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS secondary_discovered_by ON secondary_profiles(discovered_by);
-"""
-
-_EXTRA: list[str] = []
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def register_ddl(ddl: str) -> None:
-    """Let a domain store (viral ideas, crawler) add its tables to every database it opens."""
-    if ddl not in _EXTRA:
-        _EXTRA.append(ddl)
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer viralspot than this one."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"its schema is version {found}, newer than this viralspot understands (up to {known});"
+            " upgrade viralspot, or point data_dir at another folder"
+        )
+        self.found = found
+        self.known = known
 
 
-def apply_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript("BEGIN;" + CORE_DDL + "".join(_EXTRA) + "COMMIT;")
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def split_statements(script: str) -> list[str]:
+    """Cut a SQL script into complete statements (trigger bodies keep their inner ``;``).
+
+    Statements run one by one with ``execute`` inside the caller's transaction, instead of
+    ``executescript``, whose transaction handling differs between Python versions.
+    """
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        if not pending and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {pending.strip()[:80]!r}")
+    return statements
+
+
+@lru_cache(maxsize=1)
+def migrations() -> tuple[Migration, ...]:
+    """The migrations shipped in ``migrations/``, numbered 1, 2, 3 … without gaps."""
+    folder = resources.files(__package__).joinpath("migrations")
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, tuple(split_statements(entry.read_text("utf-8")))))
+    found.sort(key=lambda m: m.version)
+    numbers = [m.version for m in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return tuple(found)
+
+
+def latest_version() -> int:
+    return len(migrations())
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to :func:`latest_version`; returns the version it had before.
+
+    Raises :class:`SchemaTooNew` for a database written by a newer release. A failing
+    migration rolls back entirely: the file keeps its previous version and contents.
+    """
+    known = latest_version()
+    before = user_version(conn)  # a cheap read first: the usual open has nothing to do
+    if before > known:
+        raise SchemaTooNew(before, known)
+    if before == known:
+        return before
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = user_version(conn)  # another process may have migrated meanwhile
+        if before > known:
+            raise SchemaTooNew(before, known)
+        for migration in migrations()[before:]:
+            for statement in migration.statements:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {int(known)}")  # a PRAGMA takes no parameters
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return before

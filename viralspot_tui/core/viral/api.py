@@ -15,7 +15,7 @@ from ..lease_keeper import LeaseKeeper
 from ..models.usernames import normalize_username
 from ..store.leases import JOBS, Lease, claim_owner
 from .models import MAX_COMPETITORS, MAX_RERUN_HOURS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
-from .results import ResultStore, ensure_schema
+from .results import ResultStore
 from .store import JobBusy, JobNotFound, ViralStore
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ __all__ = [
 
 
 async def _store(runtime: "Runtime") -> ViralStore:
-    await ensure_schema(runtime.db)
     return ViralStore(runtime.db, runtime.clock)
 
 

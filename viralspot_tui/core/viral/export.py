@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import to_iso
 from ..models.instagram import reel_url
-from .results import ResultStore, ensure_schema
+from .results import ResultStore
 from .store import JobNotFound, ViralStore
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ class NoResults(LookupError):
 
 async def export_bundle(runtime: "Runtime", job_id: int, run_number: int | None = None) -> dict[str, Any]:
     """Everything a run produced: strategy, analysis, source reels, hooks, scripts and costs."""
-    await ensure_schema(runtime.db)
     job = await ViralStore(runtime.db, runtime.clock).get_job(job_id)
     if job is None:
         raise JobNotFound(job_id)

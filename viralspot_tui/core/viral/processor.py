@@ -31,7 +31,7 @@ from ..providers.priority import call_priority
 from ..store.leases import JOBS, Lease, claim_owner
 from ..views import JobView, ViralSnapshot
 from .models import Job, JobStatus
-from .results import ResultStore, ensure_schema
+from .results import ResultStore
 from .runner import JobRunner
 from .store import ViralStore
 
@@ -69,7 +69,6 @@ class ViralIdeasProcessor(Processor):
 
     # ------------------------------------------------------------------ main loop
     async def run(self, control: ProcessorControl) -> None:
-        await ensure_schema(self.runtime.db)
         keeper = LeaseKeeper.of(self.runtime)
         if self._leases is None:
             self._leases = keeper.register(

@@ -11,100 +11,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..clock import Clock, from_iso, to_iso
 from ..store.database import Database
-from ..store.schema import register_ddl
 from .models import RunType
-from .store import DDL as _JOBS_DDL  # the jobs tables are registered first
 
-__all__ = ["ResultStore", "Run", "StageUsage", "DDL", "ensure_schema"]
-
-DDL = """
-CREATE TABLE IF NOT EXISTS viral_analysis_results (
-    id INTEGER PRIMARY KEY,
-    job_id INTEGER NOT NULL REFERENCES viral_ideas_queue(id) ON DELETE CASCADE,
-    run_number INTEGER NOT NULL,
-    run_type TEXT NOT NULL CHECK (run_type IN ('initial','recurring')),
-    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running','completed','failed')),
-    error TEXT,
-    since TEXT,
-    baseline TEXT,
-    selection_done INTEGER NOT NULL DEFAULT 0,
-    profile_analysis TEXT,
-    hook_analysis TEXT NOT NULL DEFAULT '{}',
-    generated_hooks TEXT,
-    usage TEXT NOT NULL DEFAULT '{}',
-    total_tokens INTEGER NOT NULL DEFAULT 0,
-    total_cost_usd REAL NOT NULL DEFAULT 0,
-    notes TEXT,
-    started_at TEXT NOT NULL,
-    completed_at TEXT,
-    UNIQUE (job_id, run_number)
-);
-
-CREATE TABLE IF NOT EXISTS viral_analysis_reels (
-    result_id INTEGER NOT NULL REFERENCES viral_analysis_results(id) ON DELETE CASCADE,
-    job_id INTEGER NOT NULL,
-    shortcode TEXT NOT NULL,
-    username TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('primary','competitor')),
-    rank INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    views INTEGER NOT NULL DEFAULT 0,
-    likes INTEGER NOT NULL DEFAULT 0,
-    comments INTEGER NOT NULL DEFAULT 0,
-    outlier_score REAL,
-    engagement_rate REAL,
-    taken_at TEXT,
-    caption TEXT,
-    transcript_reused INTEGER NOT NULL DEFAULT 0,
-    hook_text TEXT,
-    hook_type TEXT,
-    hook_score INTEGER,
-    PRIMARY KEY (result_id, shortcode)
-);
-CREATE INDEX IF NOT EXISTS viral_analysis_reels_job ON viral_analysis_reels(job_id, shortcode);
-
-CREATE TABLE IF NOT EXISTS viral_scripts (
-    id INTEGER PRIMARY KEY,
-    result_id INTEGER NOT NULL REFERENCES viral_analysis_results(id) ON DELETE CASCADE,
-    job_id INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    hook_text TEXT NOT NULL,
-    hook_type TEXT NOT NULL,
-    source_shortcode TEXT NOT NULL,
-    source_username TEXT NOT NULL,
-    adaptation TEXT,
-    title TEXT NOT NULL,
-    script TEXT NOT NULL,
-    estimated_duration_seconds INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    UNIQUE (result_id, position)
-);
-"""
-register_ddl(DDL)
-
-_READY: "weakref.WeakSet[Database]" = weakref.WeakSet()
-
-
-async def ensure_schema(db: Database) -> None:
-    """Create the viral tables in a database opened before this package was imported.
-
-    ``register_ddl`` covers databases opened later; the engine imports processors after opening
-    its runtime, so this runs once per database too. Statement by statement, because
-    ``executescript`` would commit the group transaction it runs in.
-    """
-    if db in _READY:
-        return
-    statements = [s.strip() for s in (_JOBS_DDL + DDL).split(";") if s.strip()]
-    await db.write(lambda c: [c.execute(s) for s in statements] and None)
-    _READY.add(db)
-
+__all__ = ["ResultStore", "Run", "StageUsage"]
 
 _REEL_COLUMNS = (
     "shortcode",

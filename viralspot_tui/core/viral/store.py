@@ -4,7 +4,8 @@ Jobs are claimed with a lease exactly like queue items (SPEC Q7), because the en
 ``analyze --wait`` in another shell may both look for work: the claim is one conditional
 UPDATE, so only one of them wins, and a job whose worker died (lease expired) goes back to
 ``pending`` and resumes from its checkpoints. Every method is one round trip to the database
-thread. Per-run results live in :mod:`.results`; both register their tables here.
+thread. Per-run results live in :mod:`.results`; the tables of both are declared in
+core/store/migrations/ (see docs/schema.md).
 """
 
 from __future__ import annotations
@@ -17,44 +18,9 @@ from typing import Any
 from ..clock import Clock, from_iso, to_iso
 from ..store.database import Database
 from ..store.leases import JOBS, fenced_update_sync, recover_sync
-from ..store.schema import register_ddl
 from .models import CompetitorState, ContentStrategy, Job, JobStatus, Stage
 
-__all__ = ["ViralStore", "JobNotFound", "JobBusy", "DDL"]
-
-DDL = """
-CREATE TABLE IF NOT EXISTS viral_ideas_queue (
-    id INTEGER PRIMARY KEY,
-    primary_username TEXT NOT NULL,
-    content_strategy TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL CHECK (status IN ('pending','processing','paused','completed','failed')),
-    stage TEXT NOT NULL DEFAULT 'queued',
-    progress INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    runs INTEGER NOT NULL DEFAULT 0,
-    auto_rerun INTEGER NOT NULL DEFAULT 0,
-    rerun_every_hours REAL NOT NULL DEFAULT 24,
-    next_run_at TEXT,
-    lease_owner TEXT,
-    lease_expires_at TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    started_at TEXT,
-    completed_at TEXT
-);
-CREATE INDEX IF NOT EXISTS viral_ideas_queue_status ON viral_ideas_queue(status, next_run_at);
-
-CREATE TABLE IF NOT EXISTS viral_ideas_competitors (
-    job_id INTEGER NOT NULL REFERENCES viral_ideas_queue(id) ON DELETE CASCADE,
-    username TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','fetched','reused','failed')),
-    error TEXT,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (job_id, username)
-);
-"""
-register_ddl(DDL)
+__all__ = ["ViralStore", "JobNotFound", "JobBusy"]
 
 _COLUMNS = (
     "id, primary_username, content_strategy, status, stage, progress, error, runs, auto_rerun, "

@@ -60,10 +60,10 @@ def new_reels(rows: list[dict[str, Any]], baseline: set[str], since: datetime | 
 
 
 async def fill_plan(runtime: "Runtime", plan: SelectionPlan, *, on_checked: Progress | None = None) -> SelectionPlan:
-    """Try candidates batch by batch until the plan is satisfied or out of candidates."""
+    """Try candidates until the plan is satisfied or out of candidates, refilling each open
+    slot as soon as it opens."""
     providers = runtime.providers
     assert providers is not None, "providers are required to fetch transcripts"
-    lock = asyncio.Lock()
     checked = 0
 
     async def attempt(choice: Choice) -> None:
@@ -86,10 +86,19 @@ async def fill_plan(runtime: "Runtime", plan: SelectionPlan, *, on_checked: Prog
                 else:
                     await runtime.content.set_transcript(c.shortcode, transcript.text, transcript.lang)
                     plan.accept(choice, reused=False)
-        async with lock:
-            checked += 1
-            if on_checked is not None:
-                await on_checked(checked)
+        checked += 1  # no await in between: a plain counter is exact
+        if on_checked is not None:
+            # Not under a lock: concurrent reports' progress writes then share one flush instead
+            # of queueing one round trip each behind the slowest (the stored progress only rises).
+            await on_checked(checked)
+
+    async def attempt_then_refill(group: asyncio.TaskGroup, choice: Choice) -> None:
+        await attempt(choice)
+        # A slot this reel left open (no transcript) is offered to the next candidate at once,
+        # not after the slowest reel of the batch answered: the plan counts what is in flight,
+        # so the candidates tried and their order are the same as batch by batch.
+        for following in plan.next_batch():
+            group.create_task(attempt_then_refill(group, following))
 
     while not plan.done:
         batch = plan.next_batch()
@@ -98,7 +107,7 @@ async def fill_plan(runtime: "Runtime", plan: SelectionPlan, *, on_checked: Prog
         try:
             async with asyncio.TaskGroup() as group:
                 for choice in batch:
-                    group.create_task(attempt(choice))
+                    group.create_task(attempt_then_refill(group, choice))
         except BaseExceptionGroup as failed:  # quota or configuration: not this reel's problem
             raise failed.exceptions[0] from None
     return plan
