@@ -31,6 +31,14 @@ def from_iso(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def from_iso_required(value: str) -> datetime:
+    """A time read from a NOT NULL column: never absent, so never ``None``."""
+    parsed = from_iso(value)
+    if parsed is None:
+        raise ValueError("a required time is empty")
+    return parsed
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

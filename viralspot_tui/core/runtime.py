@@ -146,6 +146,12 @@ class Runtime:
 
         await ControlChannel(self.db, self.clock).set_state(key, value)
 
+    def require_providers(self) -> "Providers":
+        """The providers, for code that only runs in an engine that built them."""
+        if self.providers is None:
+            raise RuntimeError("this runtime was opened without providers")
+        return self.providers
+
     @property
     def simulated(self) -> bool:
         return self.simulator is not None or self.settings.simulate

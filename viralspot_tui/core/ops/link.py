@@ -189,7 +189,7 @@ async def sync_queue_file_now(runtime: "Runtime") -> None:
     """No engine runs: bring the CSV queue file up to date at once (merge edits, write statuses
     back), so the file an operator looks at matches what the command just did."""
     queue = runtime.settings.queue
-    if queue.backend == "csv" and queue.queue_file.is_file():
+    if queue.backend == "csv" and queue.queue_file is not None and queue.queue_file.is_file():
         from ..backends.csv_backend import CsvBackend
 
         await CsvBackend(runtime, queue.queue_file).stop()

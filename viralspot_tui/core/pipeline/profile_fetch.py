@@ -117,7 +117,7 @@ class _Run:
         self.profile: ProfileData | None = None
         self.reels: list[ReelData] = []
         self.similar: list[SimilarAccount] = []
-        self.saves: list[asyncio.Future[None]] = []
+        self.saves: list[Awaitable[None]] = []
         self.notes: list[str] = []
         self.details_failed = 0
 

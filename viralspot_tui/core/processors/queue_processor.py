@@ -101,7 +101,7 @@ class QueueProcessor(Processor):
         if self._pipeline is None:
             qs = self.runtime.settings.queue
             self._pipeline = ProfileFetchPipeline(
-                self.runtime.providers.instagram,
+                self.runtime.require_providers().instagram,
                 self.runtime.content,
                 self.runtime.checkpoints,
                 reels_count=qs.reels_count,
@@ -253,13 +253,14 @@ class QueueProcessor(Processor):
         yields = (lambda: self.hold_low) if item.priority is Priority.LOW else None
         try:
             clock = self.runtime.clock
+            owner = item.lease_owner or ""  # a claimed item always has its owner
             with call_priority(item.priority, yields=yields):
                 await self._pipeline_for().run(
                     item.username,
                     _item_key(item),
                     boundary=lambda: self._boundary(item),
                     # completed_at is when the result is stored (the console's waited/ran add up to it)
-                    finish=lambda conn: QueueStore.complete_sync(conn, item.id, item.lease_owner, to_iso(clock.now())),
+                    finish=lambda conn: QueueStore.complete_sync(conn, item.id, owner, to_iso(clock.now()) or ""),
                     resume=resume,
                 )
             self.completed_total += 1

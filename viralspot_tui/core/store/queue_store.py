@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from ..clock import Clock, SystemClock, from_iso, to_iso
+from ..clock import Clock, SystemClock, from_iso, from_iso_required, to_iso
 from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status, normalize_source
 from ..models.usernames import normalize_username
 from ..redaction import redact
@@ -75,8 +75,8 @@ def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
         not_before=from_iso(not_before),
         lease_owner=lease_owner,
         lease_expires_at=from_iso(lease_expires_at),
-        created_at=from_iso(created_at),
-        updated_at=from_iso(updated_at),
+        created_at=from_iso_required(created_at),
+        updated_at=from_iso_required(updated_at),
         completed_at=from_iso(completed_at),
         request_id=request_id,
     )

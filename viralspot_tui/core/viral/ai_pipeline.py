@@ -117,8 +117,8 @@ class AIPipeline:
         except ExceptionGroup as group:  # concurrent calls: report the first real failure
             first = group.exceptions[0]
             if isinstance(first, AIOutputError):
-                for exc in group.exceptions:
-                    await self._paid_for(stage, exc)
+                for failure in group.exceptions:
+                    await self._paid_for(stage, failure)
                 raise StageFailed(stage, first) from first
             raise first from group
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..clock import Clock, from_iso, to_iso
+from ..clock import Clock, from_iso, from_iso_required, to_iso
 from ..store.database import Database
 from .models import RunType
 
@@ -81,7 +81,7 @@ def _run(row: sqlite3.Row) -> Run:
         run_number=row["run_number"],
         run_type=RunType(row["run_type"]),
         status=row["status"],
-        started_at=from_iso(row["started_at"]),
+        started_at=from_iso_required(row["started_at"]),
         since=from_iso(row["since"]),  # type: ignore[arg-type]
         baseline=js(row["baseline"]),
         selection_done=bool(row["selection_done"]),

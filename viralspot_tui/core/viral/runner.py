@@ -174,7 +174,7 @@ class JobRunner:
             )
 
         await AIPipeline(
-            self.runtime.providers.ai,
+            self.runtime.require_providers().ai,
             self.results,
             run,
             inputs,  # type: ignore[union-attr]
