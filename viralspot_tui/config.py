@@ -1,4 +1,4 @@
-"""Configuration: defaults < viralspot.toml < .env < environment < command-line flags (SPEC §9).
+"""Configuration: defaults < viralspot.toml < .env < environment < command-line flags (docs/cli.md).
 
 One pydantic-settings model validates everything, so a bad value names its field and the
 file it came from. Secrets are ``SecretStr``: they print as ``**********`` in ``config show``,

@@ -1,6 +1,6 @@
 """Shared plumbing for command-line commands: settings, runtime, exit codes, output.
 
-Kept free of Textual, openai and supabase imports so control commands start fast (SPEC §10).
+Kept free of Textual, openai and supabase imports so control commands start fast (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``viralspot crawl``: ask for a crawl, or run one in the foreground (SPEC §9, C6).
+"""``viralspot crawl``: ask for a crawl, or run one in the foreground (docs/cli.md).
 
 ``crawl`` records a request in the shared database. When an engine (console or headless
 runner) is running, it is told to look now and does the work; ``--wait`` then follows the

@@ -1,4 +1,4 @@
-"""The ``viralspot`` command line (SPEC §9): a stable contract for scripts, cron and operators.
+"""The ``viralspot`` command line (docs/cli.md): a stable contract for scripts, cron and operators.
 
 Heavy modules (Textual, openai, the simulator, the engine) are imported inside the commands
 that need them, so control commands and ``--help`` start fast.

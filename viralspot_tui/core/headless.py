@@ -1,6 +1,6 @@
 """The headless runner (``--no-ui``): the same supervisor, with logs instead of widgets.
 
-Signals (SPEC Q8): the first SIGTERM/SIGINT/SIGHUP starts a graceful drain (stop claiming,
+Signals (docs/queue.md, "Shutdown"): the first SIGTERM/SIGINT/SIGHUP starts a graceful drain (stop claiming,
 let in-flight items finish within the grace period, release the rest); a second one forces
 a fast exit that is still safe — in-flight items are released at once, leases would expire
 anyway. Events go to the log; a status line is logged periodically.

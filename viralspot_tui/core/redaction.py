@@ -1,4 +1,4 @@
-"""Secret redaction for everything the engine shows, stores or logs (SPEC §10, Security).
+"""Secret redaction for everything the engine shows, stores or logs (docs/performance.md, Security).
 
 One process-wide registry of secret values (API keys), filled when settings load. Events,
 stored error text, log lines and the console all pass text through :func:`redact`, so a key

@@ -2,7 +2,7 @@
 
 One :class:`Runtime` per process. It is built once by the front end (TUI, headless runner,
 CLI command) and handed to the supervisor, so processors never construct their own clients
-and all of them share one rate limiter per provider (SPEC Q5).
+and all of them share one rate limiter per provider (docs/queue.md, "Concurrency").
 """
 
 from __future__ import annotations

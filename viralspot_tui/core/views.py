@@ -3,7 +3,7 @@
 The queue's part of the engine snapshot was typed from the start; these are the other two
 panes' inputs. Widgets read attributes, so renaming a field in the core is a type error and a
 failing render test, not a silently blank pane. ``to_json`` gives the stable ``--json`` shape
-(SPEC field names, times in ISO 8601 UTC; see docs/cli.md).
+(docs field names, times in ISO 8601 UTC; see docs/cli.md).
 """
 
 from __future__ import annotations

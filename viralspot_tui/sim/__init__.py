@@ -1,4 +1,4 @@
-"""Deterministic synthetic Instagram + OpenAI-compatible service (SPEC §7).
+"""Deterministic synthetic Instagram + OpenAI-compatible service (docs/providers.md, "Simulator").
 
 Standalone on purpose: it depends only on httpx, uvicorn and the standard library (never on
 ``viralspot_tui.core``), so it can play the outside world for the core without sharing code

@@ -4,7 +4,7 @@ The simulator is shared by the demo, the test-suite and the benchmarks; each of 
 different world (slow or fast, faulty or clean, rate limited or not) but always a *repeatable*
 one. Keeping every knob in a frozen dataclass makes a world fully described by its config plus
 its clock, and lets ``from_env`` give operators the same control through environment variables
-(SPEC §7) without the simulator depending on the application's settings machinery.
+(docs/providers.md, "Simulator") without the simulator depending on the application's settings machinery.
 """
 
 from __future__ import annotations

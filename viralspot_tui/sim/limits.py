@@ -1,6 +1,6 @@
 """RapidAPI's two limits, per API key: a per-second burst limit and a monthly quota.
 
-They fail differently on purpose (SPEC §6): a burst 429 says "wait a second", a quota 429 says
+They fail differently on purpose (docs/real-apis.md): a burst 429 says "wait a second", a quota 429 says
 "parked until next month", and a client that confuses them either hammers a dead plan or
 stalls on a blip. The simulator therefore enforces both exactly as stated — a trailing
 one-second window of *accepted* requests, and a counter per key per calendar month of the

@@ -1,4 +1,4 @@
-"""Response bodies in the exact shapes the real hosts use (SPEC §6).
+"""Response bodies in the exact shapes the real hosts use (docs/real-apis.md).
 
 Client parsers are written against these shapes, so the quirks matter as much as the data:
 the reels list nests media under ``node.media``, the reel detail uses GraphQL-style ``edge_*``

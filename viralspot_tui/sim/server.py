@@ -2,7 +2,7 @@
 
 Two uses: ``viralspot simulate`` (an operator points the real providers at it) and tests that
 need real sockets. Both embed the server in an event loop they own, so the server must not
-take over process signals — the host application's graceful shutdown (SPEC Q8) depends on
+take over process signals — the host application's graceful shutdown (docs/queue.md, "Shutdown") depends on
 receiving SIGINT/SIGTERM itself; cancelling the serving task is the way to stop it.
 """
 

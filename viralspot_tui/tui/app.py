@@ -1,4 +1,4 @@
-"""ViralSpotApp: the three processors in one Textual app, steered from the keyboard (SPEC §8).
+"""ViralSpotApp: the three processors in one Textual app, steered from the keyboard (docs/console.md).
 
 The App hosts the engine (see :mod:`.engine_host`): the supervisor's processors run as App
 workers with ``exit_on_error=False`` and the supervisor restarts a crashed processor with

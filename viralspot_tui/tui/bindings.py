@@ -1,4 +1,4 @@
-"""Every key of the console in one place, each with a stable id (SPEC §8).
+"""Every key of the console in one place, each with a stable id (docs/console.md).
 
 Operators remap keys from configuration (``[keys]`` in viralspot.toml, ``Settings.keys``:
 binding id -> comma-separated keys). Textual applies such a keymap by binding *id*, so the

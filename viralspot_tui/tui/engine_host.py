@@ -2,7 +2,7 @@
 
 The App runs the engine in its own event loop. Opening it (database, backend import) happens
 in a worker so the first frame is drawn at once; the supervisor's tasks become App workers
-through :func:`make_spawn`. Stopping is always the graceful drain (SPEC Q8) — the ``q`` key,
+through :func:`make_spawn`. Stopping is always the graceful drain (docs/queue.md, "Shutdown") — the ``q`` key,
 ``ctrl+q``, SIGTERM, a lost terminal and a ``quit`` control command all end up in
 :meth:`EngineHost.stop` — and a second request only shortens the grace period.
 """

@@ -1,4 +1,4 @@
-"""The CSV queue backend: ``queue.csv`` mirrored into SQLite both ways (SPEC Q9).
+"""The CSV queue backend: ``queue.csv`` mirrored into SQLite both ways (docs/queue.md, "CSV file").
 
 Import: when the file changed (by stat; our own writes are recognised) it is parsed and
 *merged* (see csv_merge.py and docs/queue-file.md): new usernames are enqueued, operator edits

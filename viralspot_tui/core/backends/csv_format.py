@@ -1,4 +1,4 @@
-"""The queue CSV file format (SPEC Q9), pure functions with no I/O policy.
+"""The queue CSV file format (docs/queue.md, "CSV file"), pure functions with no I/O policy.
 
 Columns: ``username,source,priority,timestamp,status,attempts,last_attempt,error_message,
 request_id`` — compatible with the original system's file. Reading is forgiving where it is

@@ -1,4 +1,4 @@
-"""The Network Crawler (SPEC §5): discover accounts similar to known ones and queue them at LOW.
+"""The Network Crawler (docs/crawler.md): discover accounts similar to known ones and queue them at LOW.
 
 Modules, one idea each: :mod:`.models` (requests and reports), :mod:`.store` (its tables),
 :mod:`.seeds` (C1), :mod:`.dedup` (C3), :mod:`.quality` (C4), :mod:`.budget` (daily call budget),

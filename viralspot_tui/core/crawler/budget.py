@@ -1,4 +1,4 @@
-"""The crawler's daily API-call budget (SPEC C6), counted per UTC day in the database.
+"""The crawler's daily API-call budget (docs/crawler.md), counted per UTC day in the database.
 
 Discovery is open-ended — there is always one more round to crawl — so it must not be allowed
 to eat the RapidAPI plan the queue processor and the viral ideas jobs depend on. Calls are

@@ -1,4 +1,4 @@
-"""One crawl: rounds of seed → similar accounts → dedup → quality filter → LOW enqueue (SPEC C2–C6).
+"""One crawl: rounds of seed → similar accounts → dedup → quality filter → LOW enqueue (docs/crawler.md).
 
 The crawl is the same code whether the engine runs it (with a :class:`ProcessorControl`, so it
 can be paused between rounds, stopped, and made to wait for tomorrow's budget) or the CLI runs

@@ -1,4 +1,4 @@
-"""Which candidates are already known (SPEC C3).
+"""Which candidates are already known (docs/crawler.md).
 
 A candidate is a duplicate when it is already in the queue in *any* status (pending, running,
 paused, completed or failed — a failed name was tried and an operator can retry it; the crawler

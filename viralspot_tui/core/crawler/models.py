@@ -1,4 +1,4 @@
-"""The crawler's vocabulary: requests, drop reasons, per-round and per-crawl reports (SPEC §5).
+"""The crawler's vocabulary: requests, drop reasons, per-round and per-crawl reports (docs/crawler.md).
 
 They are pydantic models because they cross boundaries: a request is written by the CLI or the
 console and read back by the engine; a round report becomes a database row, an event and a line

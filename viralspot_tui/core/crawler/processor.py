@@ -1,4 +1,4 @@
-"""The Network Crawler as an engine processor (SPEC C6): on demand, on a schedule, on a budget.
+"""The Network Crawler as an engine processor (docs/crawler.md): on demand, on a schedule, on a budget.
 
 Crawl requests are rows in ``crawler_requests``, written by ``viralspot crawl``, the console's
 ``c`` key or the schedule; the processor claims the oldest pending one, runs it to its end and

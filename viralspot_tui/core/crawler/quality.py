@@ -1,4 +1,4 @@
-"""The quality filter (SPEC C4): which fresh candidates are worth a place in the queue.
+"""The quality filter (docs/crawler.md): which fresh candidates are worth a place in the queue.
 
 A candidate is dropped, always with a reason, when its name is not a valid Instagram username,
 when an operator blocked it (``crawl block`` or ``crawler.blocked`` in the config), when it is

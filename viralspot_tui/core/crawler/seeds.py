@@ -1,4 +1,4 @@
-"""Choosing the seed of each round (SPEC C1, C2).
+"""Choosing the seed of each round (docs/crawler.md).
 
 Seeds are given explicitly or drawn at random from stored primary profiles (accounts the queue
 processor has scraped). Random, because always starting from the same few accounts would walk

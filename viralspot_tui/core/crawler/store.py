@@ -5,7 +5,7 @@ a ``viralspot crawl`` in one shell records a request that the engine in another 
 round history survives restarts (so the console shows it at once and an interrupted crawl
 resumes where it stopped); the blocklist is edited by operators while the engine runs; and the
 budget must be counted per UTC day across every process that spends it. Each method is one
-round trip to the database thread (SPEC Q11); claims and budget reservations are single
+round trip to the database thread (docs/queue.md, "Concurrency"); claims and budget reservations are single
 transactions so two processes can never take the same request or overspend the day.
 """
 

@@ -36,7 +36,7 @@ def parse_follower_text(text: object) -> int | None:
     """``"12.5K followers"`` → 12500, ``"8,431 followers"`` → 8431; anything else → None.
 
     Similar accounts carry their audience only inside ``social_context`` text, and the crawler
-    filters on it (SPEC C4). Text that merely mentions people (``"Followed by x + 3 more"``)
+    filters on it (docs/crawler.md). Text that merely mentions people (``"Followed by x + 3 more"``)
     is not a follower count and yields None, so the crawler enriches instead of guessing.
     """
     if not isinstance(text, str):

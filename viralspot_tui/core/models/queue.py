@@ -1,4 +1,4 @@
-"""Queue item model and its enums (SPEC Q1)."""
+"""Queue item model and its enums (docs/queue.md, "Item")."""
 
 from __future__ import annotations
 

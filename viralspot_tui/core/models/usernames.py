@@ -1,4 +1,4 @@
-"""Instagram username validation and normalisation (SPEC Q2).
+"""Instagram username validation and normalisation (docs/queue.md, "Usernames").
 
 Every name that enters a store or an HTTP request passes through :func:`normalize_username`,
 so the rules live in exactly one place. Accepts ``name``, ``@name`` and profile URLs such as

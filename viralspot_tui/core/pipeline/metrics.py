@@ -1,4 +1,4 @@
-"""Reel and profile metrics (SPEC P2) as pure functions, so they are trivially testable.
+"""Reel and profile metrics (docs/queue.md) as pure functions, so they are trivially testable.
 
 The outlier score compares a reel with its *own* creator's typical reel: views divided by the
 median of the profile's non-zero views over every reel stored for the profile (not only the

@@ -1,4 +1,4 @@
-"""The profile fetch pipeline (SPEC §3, P1–P4): profile, reels, similar accounts → one store.
+"""The profile fetch pipeline (docs/queue.md): profile, reels, similar accounts → one store.
 
 Why it is shaped this way:
 

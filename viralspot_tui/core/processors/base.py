@@ -125,4 +125,4 @@ class Processor(ABC):
         return True
 
     async def drain(self, grace_seconds: float) -> None:
-        """Called after stop is requested: finish or hand back in-flight work (SPEC Q8)."""
+        """Called after stop is requested: finish or hand back in-flight work (docs/queue.md, "Shutdown")."""

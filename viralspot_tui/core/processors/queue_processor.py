@@ -1,8 +1,8 @@
-"""The Queue Processor: claims usernames and runs the profile fetch pipeline on each (SPEC §2).
+"""The Queue Processor: claims usernames and runs the profile fetch pipeline on each (docs/queue.md).
 
 Dispatch is event driven: a freed slot or a wake-up (new work, resumed, settings changed)
 triggers an immediate claim, so slots never sit idle waiting for a poll (dispatch efficiency
-bar, SPEC §10). HIGH work pre-empts LOW (Q4): LOW items check at every pipeline step
+bar, docs/performance.md). HIGH work pre-empts LOW (Q4): LOW items check at every pipeline step
 boundary and, when a HIGH item waits, checkpoint, show PAUSED and give back their slot and
 attempt; they resume from their checkpoint later. Priority reaches the rate limiter too: an
 item's calls carry its priority (providers/priority.py), and while HIGH items run and the limiter
@@ -82,7 +82,7 @@ class QueueProcessor(Processor):
     def set_concurrency(
         self, max_concurrent: int | None = None, max_high: int | None = None, max_low: int | None = None
     ) -> None:
-        """Change caps while running (SPEC Q5); takes effect at the next dispatch."""
+        """Change caps while running (docs/queue.md, "Concurrency"); takes effect at the next dispatch."""
         if max_concurrent is not None:
             if int(max_concurrent) < 1:
                 raise ValueError("max_concurrent must be at least 1")

@@ -1,4 +1,4 @@
-"""How a failed attempt is rescheduled (SPEC Q6): exponential back-off with full jitter.
+"""How a failed attempt is rescheduled (docs/queue.md, "Errors and retries"): exponential back-off with full jitter.
 
 Kept separate from the processor so the bounds are easy to read and test: the n-th retry
 waits a random time in ``[0, min(max, base * 2**(n-1))]``, but never less than a server's own

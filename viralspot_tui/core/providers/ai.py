@@ -1,4 +1,4 @@
-"""Structured AI calls over the official ``openai`` SDK (SPEC V6).
+"""Structured AI calls over the official ``openai`` SDK (docs/viral.md).
 
 Each stage asks for JSON matching a pydantic model (``response_format`` json_schema, not
 strict, so any OpenAI-compatible server can comply) and validates the answer. Invalid output is

@@ -1,6 +1,6 @@
 """Provider errors, classified once at the boundary so every processor reacts the same way.
 
-SPEC Q6 and §6 distinguish four families, and the reaction to each is different:
+docs/queue.md, "Errors and retries" and §6 distinguish four families, and the reaction to each is different:
 
 * ``permanent``     — retrying cannot help (not found, private, 4xx other than 408/429):
   the item fails at once with a clear message.

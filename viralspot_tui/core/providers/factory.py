@@ -3,7 +3,7 @@
 The factory is the only place that touches secrets: it reads the keys with
 ``get_secret_value`` solely to set request headers, so a key never reaches a log line, an
 error or a repr. Processors receive a :class:`Providers` bundle and share its policies, which
-is what makes the rate limit hold across all three processors (SPEC Q5).
+is what makes the rate limit hold across all three processors (docs/queue.md, "Concurrency").
 
 Given a ``transport`` (the simulator's in-process transport), every client — including the
 OpenAI SDK's, through ``http_client`` — sends through it, so tests and the demo exercise the

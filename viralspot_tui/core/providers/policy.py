@@ -1,6 +1,6 @@
 """The one outbound policy under every provider call: rate limit, retry, classify, park.
 
-Three processors share each provider, so the limit must live *below* them (SPEC Q5): every
+Three processors share each provider, so the limit must live *below* them (docs/queue.md, "Concurrency"): every
 call of every processor goes through the provider's single :class:`OutboundPolicy`.
 
 * **Rate limit** — a :class:`~.priority.PriorityLimiter` grants one request every ``1/rate``
@@ -60,7 +60,7 @@ _QUOTA_TEXT = re.compile(r"exceeded (?:the|your) \w+ quota|insufficient_quota|qu
 
 @dataclass
 class QuotaState:
-    """What the provider told us about its limits, and whether we parked it (SPEC §6, §8)."""
+    """What the provider told us about its limits, and whether we parked it (docs/real-apis.md, §8)."""
 
     provider: str
     requests_limit: int | None = None

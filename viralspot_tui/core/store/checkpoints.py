@@ -1,4 +1,4 @@
-"""Step checkpoints of long-running work (SPEC P4, Q4, V6): what finished, with its result.
+"""Step checkpoints of long-running work (docs/queue.md, V6): what finished, with its result.
 
 A paused, crashed or retried item reloads its finished steps from here instead of calling the
 API again, so resuming never repeats a finished call. Each step is keyed by

@@ -1,13 +1,13 @@
-"""The shared content tables: ``primary_profiles``, ``content`` and ``secondary_profiles`` (SPEC P3).
+"""The shared content tables: ``primary_profiles``, ``content`` and ``secondary_profiles`` (docs/queue.md).
 
 Writes are idempotent upserts on the natural keys (username, shortcode), so a crash between
-"sent" and "stored" or a re-scrape can never duplicate a row (SPEC Q7). A re-scrape refreshes
+"sent" and "stored" or a re-scrape can never duplicate a row (docs/queue.md, "Leases"). A re-scrape refreshes
 numbers, keeps ``first_seen_at`` and never deletes: content that dropped off the latest page
 is still content. A value the new answer lacks (None) never overwrites a known one.
 
 The ``*_sync`` functions take a connection so the pipeline can put the whole store step —
 profile, reels, similar accounts, recomputed outlier scores and aggregates, the queue item's
-completion and the checkpoint cleanup — into ONE transaction (SPEC Q7, Q11). The async
+completion and the checkpoint cleanup — into ONE transaction (docs/queue.md, "Leases", Q11). The async
 methods are single round trips to the database thread for the other processors.
 """
 

@@ -1,4 +1,4 @@
-"""The durable priority queue on SQLite (SPEC Q1–Q7, Q11).
+"""The durable priority queue on SQLite (docs/queue.md, "Item", Q11).
 
 Every public method is one round trip to the database thread: either a single statement or
 one function run inside one (group-committed) transaction. The lease owner written at claim is
@@ -88,7 +88,7 @@ _CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
 
 def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[str]:
     """Names the queue has a row for (any status) or that were scraped (``primary_profiles``):
-    the crawler's meaning of "already known" (SPEC C3), used by its dedup read and re-checked
+    the crawler's meaning of "already known" (docs/crawler.md), used by its dedup read and re-checked
     by ``enqueue(only_unknown=True)`` in the insert's own transaction."""
     if not names:
         return set()
@@ -133,7 +133,7 @@ class QueueStore:
     ) -> list[EnqueueResult]:
         """Validate then enqueue; raises InvalidUsername before anything is written.
 
-        ``only_unknown`` (the crawler, SPEC C3) adds a name only if it has no queue row in any
+        ``only_unknown`` (the crawler, docs/crawler.md) adds a name only if it has no queue row in any
         status and was never scraped, checked in the same transaction as the insert: a name
         that finished between the crawler's lookup and this write is not queued a second time.
         """
@@ -244,7 +244,7 @@ class QueueStore:
     async def claim_next(self, high: int, low: int, total: int, lease_seconds: float) -> tuple[list[QueueItem], bool]:
         """The dispatcher's one round trip: claim up to ``high`` HIGH items, then LOW items (up to
         ``low``, and ``total`` in all) unless HIGH work still waits. Returns the items and whether
-        HIGH work waits — which tells running LOW items to yield (SPEC Q4)."""
+        HIGH work waits — which tells running LOW items to yield (docs/queue.md, "Priority")."""
         now = self.clock.now()
         owner = f"{self.instance_id}:{next(self._claim_seq)}"
         return await self.db.write(
@@ -272,7 +272,7 @@ class QueueStore:
         return items, waiting
 
     async def high_waiting(self) -> bool:
-        """Is any HIGH item claimable right now? (LOW work yields to it, SPEC Q4.)"""
+        """Is any HIGH item claimable right now? (LOW work yields to it, docs/queue.md, "Priority".)"""
         now = self._now()
         return await self.db.read(
             lambda c: (

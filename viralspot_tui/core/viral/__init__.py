@@ -1,4 +1,4 @@
-"""Viral Ideas: analyse a creator against competitors and write new hooks and scripts (SPEC §4).
+"""Viral Ideas: analyse a creator against competitors and write new hooks and scripts (docs/viral.md).
 
 Modules, in workflow order: ``models`` (jobs, AI output shapes), ``store`` / ``results`` (the
 ``viral_*`` tables and run checkpoints), ``fetch`` (parallel profile fetch), ``selection`` (pure

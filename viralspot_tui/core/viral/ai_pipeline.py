@@ -1,4 +1,4 @@
-"""The four AI stages of a run (SPEC V6), each checkpointed so a retry resumes where it failed.
+"""The four AI stages of a run (docs/viral.md), each checkpointed so a retry resumes where it failed.
 
 1. profile analysis of the primary; 2. hook analysis of every selected reel (one call per
 reel, concurrently); 3. hook generation (N hooks, each citing a competitor reel);

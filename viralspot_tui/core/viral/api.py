@@ -1,4 +1,4 @@
-"""The Python API of viral ideas jobs — what the CLI, the console and scripts call (SPEC V1).
+"""The Python API of viral ideas jobs — what the CLI, the console and scripts call (docs/viral.md).
 
 Creating a job only records it: a running engine picks it up. ``run_job_now`` does the work in
 the calling process instead (``analyze --wait`` with no engine running), through the very same

@@ -1,4 +1,4 @@
-"""Export a finished run as Markdown (for people) or JSON (for tools) — SPEC V9.
+"""Export a finished run as Markdown (for people) or JSON (for tools) — docs/viral.md.
 
 Both are rendered from one bundle so they can never disagree. The JSON is stable: keys sorted,
 lists in a defined order (reels by role then rank, hooks and scripts by position), so two

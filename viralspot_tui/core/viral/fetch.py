@@ -1,4 +1,4 @@
-"""Fetch the primary and every competitor at the same time (SPEC V2, V5, V8).
+"""Fetch the primary and every competitor at the same time (docs/viral.md, V8).
 
 Each account goes through the shared :class:`ProfileFetchPipeline`, so the data lands in the
 shared content tables (every user benefits), every step is checkpointed (a retried run does

@@ -1,4 +1,4 @@
-"""The viral ideas domain: jobs (SPEC V1) and the shapes every AI stage must answer in (V6).
+"""The viral ideas domain: jobs (docs/viral.md) and the shapes every AI stage must answer in (V6).
 
 Stage output models are built *per call* by small factories, because the valid answer depends on
 the call: the hook analysis of reel X must name reel X, the generated hooks must cite one of the
@@ -121,7 +121,7 @@ class CompetitorState(BaseModel):
 
 
 class Job(BaseModel):
-    """One viral ideas analysis job (SPEC V1). Times are timezone-aware UTC."""
+    """One viral ideas analysis job (docs/viral.md). Times are timezone-aware UTC."""
 
     id: int
     primary_username: Username

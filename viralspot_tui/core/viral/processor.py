@@ -1,4 +1,4 @@
-"""The Viral Ideas Processor: runs analysis jobs and their recurring re-runs (SPEC §4).
+"""The Viral Ideas Processor: runs analysis jobs and their recurring re-runs (docs/viral.md).
 
 It claims pending jobs and recurring jobs that are due (``next_run_at``), runs up to
 ``max_concurrent_jobs`` at once, each as its own task, and registers their leases with the

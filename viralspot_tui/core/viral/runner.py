@@ -3,7 +3,7 @@
 Shared by the processor (engine) and ``run_job_now`` (``analyze --wait`` without an engine), so
 both do exactly the same work. The runner holds no state that matters between runs: the run's
 row is its checkpoint, which is why a retried, paused or crashed job resumes at the first step
-that has no result yet. Progress (stage and percentage, SPEC V7) is written to the job row and
+that has no result yet. Progress (stage and percentage, docs/viral.md) is written to the job row and
 published as ``viral.progress`` events.
 """
 

@@ -1,4 +1,4 @@
-"""Smart reel selection (SPEC V3/V4) as pure code: no I/O, no clock, no providers.
+"""Smart reel selection (docs/viral.md) as pure code: no I/O, no clock, no providers.
 
 Selection is a loop with I/O in the middle (is there a transcript for this reel?), so it is
 written as a small state machine the caller drives: :meth:`SelectionPlan.next_batch` says which

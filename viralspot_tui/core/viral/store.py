@@ -1,6 +1,6 @@
 """Durable state of viral ideas jobs: the job queue and per-competitor outcomes (V1, V2).
 
-Jobs are claimed with a lease exactly like queue items (SPEC Q7), because the engine and an
+Jobs are claimed with a lease exactly like queue items (docs/queue.md, "Leases"), because the engine and an
 ``analyze --wait`` in another shell may both look for work: the claim is one conditional
 UPDATE, so only one of them wins, and a job whose worker died (lease expired) goes back to
 ``pending`` and resumes from its checkpoints. Every method is one round trip to the database

@@ -1,4 +1,4 @@
-"""Drive a :class:`SelectionPlan` against the transcript provider (SPEC V3 fallback, V4 reuse).
+"""Drive a :class:`SelectionPlan` against the transcript provider (docs/viral.md fallback, V4 reuse).
 
 The plan decides *which* reels to try; this module does the I/O: it asks for the transcripts
 of a whole batch at once (they are independent, so the slowest one bounds the wait, not the

@@ -1,6 +1,6 @@
 """The "add usernames" dialog: paste names, pick a priority, see problems before submitting.
 
-Validation happens in the dialog with the same rules as the queue (SPEC Q2): an invalid name
+Validation happens in the dialog with the same rules as the queue (docs/queue.md, "Usernames"): an invalid name
 keeps the dialog open with the reason shown inline under the field, so the operator fixes the
 one bad name instead of retyping the list. What the dialog returns has already been
 normalised; the App only enqueues it.

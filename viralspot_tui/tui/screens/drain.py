@@ -1,4 +1,4 @@
-"""What the operator sees after quitting: the graceful drain (SPEC Q8) as it happens.
+"""What the operator sees after quitting: the graceful drain (docs/queue.md, "Shutdown") as it happens.
 
 Quitting does not cut work in half: the supervisor stops claiming, lets in-flight items
 finish within the grace period and hands the rest back to the queue. That can take seconds,

@@ -1,6 +1,6 @@
 """The "new analysis job" dialog: a primary creator, competitors, and the content strategy.
 
-Every field is checked with the domain's own rules (SPEC V1, Q2: valid usernames, 1–20
+Every field is checked with the domain's own rules (docs/viral.md: valid usernames, 1–20
 competitors, the primary not among them) before the dialog closes, and each problem is
 shown under its field, so a job is never half-created from a typo.
 """

@@ -1,7 +1,7 @@
 """The analysis pane: one row per viral-ideas job with its stage and a progress bar.
 
 Progress arrives as a number in the snapshot, not as a message per tick, so three busy jobs
-cost the UI nothing between refreshes (SPEC V7 without a message storm).
+cost the UI nothing between refreshes (docs/viral.md without a message storm).
 
 Under 120 terminal columns the table keeps the primary, a compact progress (``45%``) and the
 stage, in its short form when the full name does not fit.

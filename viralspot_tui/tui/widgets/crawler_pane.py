@@ -1,6 +1,6 @@
 """The crawler pane: each round's seed and what became of the accounts it found.
 
-Every dropped candidate has a reason (SPEC C4); the table shows the total and the tooltip-less
+Every dropped candidate has a reason (docs/crawler.md); the table shows the total and the tooltip-less
 terminal gets the biggest reasons inline, so an operator sees at a glance *why* a round queued
 little (private accounts, small accounts, or everything already known). Under 120 terminal
 columns the table keeps the round, seed, found and queued counts.

@@ -4,7 +4,7 @@ The dashboard treats panes uniformly (``tab``/``1``–``4`` focus, ``space`` pau
 processor, ``/`` filters the pane's table, hidden panes are not refreshed), so the common part
 lives here and each pane only says how a snapshot becomes its rows.
 
-Fitting (SPEC §8, "usable at 80×24"): under :data:`NARROW_BELOW` terminal columns a pane's
+Fitting (docs/console.md, "usable at 80×24"): under :data:`NARROW_BELOW` terminal columns a pane's
 table switches to its narrow column set; on wider terminals a pane too slim for its wide set
 drops its least needed columns. Either way a *flex* column takes the width left over, no
 column is cut off at the pane's edge, and the border title is the longest of the pane's
