@@ -37,6 +37,8 @@ MODULES = (
     "bench_console_scale",
     "bench_tui_refresh",
     "bench_viral_job",
+    "bench_priority",
+    "bench_paid_calls",
 )
 _NUMBER = re.compile(r"-?\d[\d,]*\.?\d*")
 
