@@ -255,7 +255,7 @@ class QueueProcessor(Processor):
             clock = self.runtime.clock
             owner = item.lease_owner or ""  # a claimed item always has its owner
             with call_priority(item.priority, yields=yields):
-                await self._pipeline_for().run(
+                result = await self._pipeline_for().run(
                     item.username,
                     _item_key(item),
                     boundary=lambda: self._boundary(item),
@@ -265,7 +265,13 @@ class QueueProcessor(Processor):
                 )
             self.completed_total += 1
             self._tick()
-            events.emit("queue.completed", f"{item.username} completed", username=item.username)
+            notes = result.notes  # e.g. similar accounts unavailable: the item still completes
+            events.emit(
+                "queue.completed",
+                f"{item.username} completed" + (f" ({'; '.join(notes)})" if notes else ""),
+                level="warning" if notes else "info",
+                username=item.username,
+            )
         except PauseRequested as pause:
             stopping = self._control is not None and self._control.stopping
             status = Status.PENDING if stopping else Status.PAUSED
