@@ -269,7 +269,6 @@ class QueueProcessor(Processor):
             events.emit(
                 "queue.completed",
                 f"{item.username} completed" + (f" ({'; '.join(notes)})" if notes else ""),
-                level="warning" if notes else "info",
                 username=item.username,
             )
         except PauseRequested as pause:
