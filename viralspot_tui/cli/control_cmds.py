@@ -95,8 +95,13 @@ def status(state: CliState, as_json: bool) -> None:
         )
         quota = data["quota"]
         assert isinstance(quota, dict)
+        from datetime import UTC, datetime
+
+        from ..core.clock import from_iso
+
         for name, q in quota.items():
-            if isinstance(q, dict) and q.get("parked_until"):
+            until = from_iso(q.get("parked_until")) if isinstance(q, dict) else None
+            if until is not None and until > datetime.now(UTC):
                 click.echo(f"  {name}: PARKED until {q['parked_until']} ({q.get('parked_reason') or 'quota'})")
     elif data["paused"]:
         click.echo(f"  paused at next start: {', '.join(data['paused'])}")  # type: ignore[arg-type]
