@@ -1,4 +1,4 @@
-"""The core is UI-free, and control commands stay light (SPEC §1, §9, §10)."""
+"""The core is UI-free, and control commands stay light (docs/architecture.md, §9, §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Configuration: defaults < viralspot.toml < .env < environment < flags; secrets masked (SPEC §9, §10)."""
+"""Configuration: defaults < viralspot.toml < .env < environment < flags; secrets masked (docs/cli.md, §10)."""
 
 from __future__ import annotations
 

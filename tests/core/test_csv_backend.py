@@ -1,4 +1,4 @@
-"""The CSV queue backend against a real file and a real SQLite database (SPEC Q9, §10)."""
+"""The CSV queue backend against a real file and a real SQLite database (docs/queue.md, "CSV file", §10)."""
 
 from __future__ import annotations
 

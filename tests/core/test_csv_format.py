@@ -1,4 +1,4 @@
-"""The queue CSV format: forgiving reads, strict rows, safe writes (SPEC Q9, §10 bad input/security)."""
+"""The queue CSV format: forgiving reads, strict rows, safe writes (docs/queue.md, "CSV file", §10 bad input/security)."""
 
 from __future__ import annotations
 

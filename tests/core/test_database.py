@@ -1,4 +1,4 @@
-"""The SQLite database facade: one thread, group commit, owner-only files (SPEC Q11, §9, §10)."""
+"""The SQLite database facade: one thread, group commit, owner-only files (docs/queue.md, "Concurrency", §9, §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The durable priority queue on a real SQLite file (SPEC Q1, Q3, Q4, Q6, Q7, Q11)."""
+"""The durable priority queue on a real SQLite file (docs/queue.md, "Item", Q3, Q4, Q6, Q7, Q11)."""
 
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ async def test_each_claim_gets_a_distinct_lease_owner(store: QueueStore, clock: 
 
 async def test_lease_owner_is_unique_across_store_instances_on_one_database(make_db, clock: FakeClock) -> None:
     """A process that restarts (new QueueStore) must not reuse a fencing token of the previous
-    one; otherwise a late answer from the old worker is accepted for the new claim (SPEC Q7)."""
+    one; otherwise a late answer from the old worker is accepted for the new claim (docs/queue.md, "Leases")."""
     db = await make_db()
     first = QueueStore(db, clock=clock)
     await first.enqueue(["nasa"], HIGH)

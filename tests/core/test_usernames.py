@@ -1,4 +1,4 @@
-"""Username validation and normalisation (SPEC Q2, §10 bad input)."""
+"""Username validation and normalisation (docs/queue.md, "Usernames", §10 bad input)."""
 
 from __future__ import annotations
 

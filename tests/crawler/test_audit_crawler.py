@@ -1,4 +1,4 @@
-"""Audit findings for the network crawler (SPEC §5): each test pins one defect that was fixed."""
+"""Audit findings for the network crawler (docs/crawler.md): each test pins one defect that was fixed."""
 
 from __future__ import annotations
 

@@ -1,48 +1,18 @@
-"""Control commands from a second process change a running runner's state (SPEC §9)."""
+"""Control commands from a second process change a running runner's state (docs/cli.md)."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ENV = {
-    **os.environ,
-    "VIRALSPOT_SIM_LATENCY_MS": "2",
-    "VIRALSPOT_QUEUE__REELS_COUNT": "12",
-    "VIRALSPOT_LOG_LEVEL": "warning",
-    "VIRALSPOT_STATUS_INTERVAL_SECONDS": "60",
-}
-
-
-def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "viralspot_tui.cli.main", "--data-dir", str(data), *args],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def _status(data: Path) -> dict:
-    result = _cli(data, "status", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def _until(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+from cli_kit import ENV
+from cli_kit import cli as _cli
+from cli_kit import status as _status
+from cli_kit import until as _until
 
 
 def test_pause_resume_add_and_status_against_a_running_runner(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The CSV queue file with a running engine (SPEC Q9; issue 3's "done when")."""
+"""The CSV queue file with a running engine (docs/queue.md, "CSV file"; issue 3's "done when")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fault injection (SPEC §10): at a 0.3 fault rate every item ends COMPLETED or FAILED, rightly
+"""Fault injection (docs/performance.md): at a 0.3 fault rate every item ends COMPLETED or FAILED, rightly
 classified, retries stay within their bounds, and no exception escapes the processor."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""kill -9 torture (SPEC §10): a headless runner is killed at random moments and restarted.
+"""kill -9 torture (docs/performance.md): a headless runner is killed at random moments and restarted.
 
 Each runner is killed a moment after it completed a few items, so every kill lands with work in
 flight (checked). At the end every valid item is COMPLETED exactly once, no content row is

@@ -1,4 +1,4 @@
-"""Operator actions through the command line (SPEC §9, Q3, Q6), in-process with click's runner."""
+"""Operator actions through the command line (docs/cli.md, Q6), in-process with click's runner."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Queue Processor against the simulator: priority, pre-emption, retries, shutdown (SPEC Q4–Q8)."""
+"""The Queue Processor against the simulator: priority, pre-emption, retries, shutdown (docs/queue.md, "Priority")."""
 
 from __future__ import annotations
 

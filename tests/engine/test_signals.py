@@ -1,4 +1,4 @@
-"""Headless shutdown by signal (SPEC Q8): the first drains, a second forces a fast, safe exit."""
+"""Headless shutdown by signal (docs/queue.md, "Shutdown"): the first drains, a second forces a fast, safe exit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The supervisor keeps the engine alive: crashed processors restart with back-off (SPEC §8, issue 3)."""
+"""The supervisor keeps the engine alive: crashed processors restart with back-off (docs/console.md, issue 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pause and failure at every step: a resumed run repeats no finished call (SPEC P4, Q4)."""
+"""Pause and failure at every step: a resumed run repeats no finished call (docs/queue.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input never crashes (SPEC §10 Reliability: bad input): config files, usernames, data folders,
+"""Bad input never crashes (docs/performance.md Reliability: bad input): config files, usernames, data folders,
 API responses. A clear message and the documented exit code each time, never a traceback."""
 
 from __future__ import annotations

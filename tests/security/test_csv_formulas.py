@@ -1,4 +1,4 @@
-"""The queue CSV never carries a live spreadsheet formula, in any column (SPEC §10, Q9).
+"""The queue CSV never carries a live spreadsheet formula, in any column (docs/performance.md).
 
 Cells that start with ``= + - @``, a tab or a CR get a leading quote. Checked on the pure
 renderer with arbitrary text in every column, and end to end: an API error message and an

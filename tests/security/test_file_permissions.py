@@ -1,4 +1,4 @@
-"""The local database, its folder and its side files are owner-only (SPEC §10)."""
+"""The local database, its folder and its side files are owner-only (docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Secrets never reach a log line, in text or JSON, whatever shape they arrive in (SPEC §6, §10)."""
+"""Secrets never reach a log line, in text or JSON, whatever shape they arrive in (docs/real-apis.md, §10)."""
 
 from __future__ import annotations
 

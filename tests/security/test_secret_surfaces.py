@@ -1,4 +1,4 @@
-"""Keys never appear anywhere an operator or a file can see them (SPEC §6, §9, §10).
+"""Keys never appear anywhere an operator or a file can see them (docs/real-apis.md, §9, §10).
 
 End to end on the *real* provider path: keys set, no ``--simulate``, RapidAPI and OpenAI base
 URLs pointed at a loopback simulator server (as ``viralspot simulate`` serves it), with 403 "not

@@ -1,4 +1,4 @@
-"""Every SQL statement is parameterised: no value is ever formatted into SQL text (SPEC §10).
+"""Every SQL statement is parameterised: no value is ever formatted into SQL text (docs/performance.md).
 
 Static check over the package's source: any f-string, ``%`` or ``.format`` that builds SQL may only
 interpolate names that are compile-time constants of the module (column lists, fixed fragments)

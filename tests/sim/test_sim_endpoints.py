@@ -1,4 +1,4 @@
-"""Each endpoint's request/response shape through the in-process httpx transport (SPEC §6)."""
+"""Each endpoint's request/response shape through the in-process httpx transport (docs/real-apis.md)."""
 
 from __future__ import annotations
 

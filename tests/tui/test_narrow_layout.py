@@ -1,4 +1,4 @@
-"""The narrow layout (SPEC §8, "usable at 80×24"): under 120 columns each pane switches to a
+"""The narrow layout (docs/console.md, "usable at 80×24"): under 120 columns each pane switches to a
 narrow column set, so an operator sees every field needed to act without scrolling sideways,
 and resizing keeps the cursor on the same item.
 """

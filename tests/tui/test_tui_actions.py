@@ -1,4 +1,4 @@
-"""Every key action of SPEC §8, driven through Pilot, checked on the store and supervisor."""
+"""Every key action of docs/console.md, driven through Pilot, checked on the store and supervisor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The app survives what goes wrong and always leaves through the graceful drain (SPEC §8, Q8)."""
+"""The app survives what goes wrong and always leaves through the graceful drain (docs/console.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Audit findings for the viral ideas processor (SPEC §4): each test pins one defect that was fixed."""
+"""Audit findings for the viral ideas processor (docs/viral.md): each test pins one defect that was fixed."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_dated_reels_still_come_before_undated_ones() -> None:
 
 async def test_internal_error_text_never_carries_a_secret(tmp_path, sim, clock) -> None:
     # A bug's exception text is stored as the job's error (shown by `jobs list`, the console and
-    # events); if it quotes a key (a header dict, a URL), the key must not land there (SPEC §10).
+    # events); if it quotes a key (a header dict, a URL), the key must not land there (docs/performance.md).
     from viral_kit import public_names, viral_runtime
 
     secret = "sk-audit-0123456789abcdef"

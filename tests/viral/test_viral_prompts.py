@@ -1,4 +1,4 @@
-"""The content strategy is the brief of every AI stage (SPEC V6): each of the four prompts
+"""The content strategy is the brief of every AI stage (docs/viral.md): each of the four prompts
 carries the job's content type, audience and goals, and untrusted text stays marked as material."""
 
 from __future__ import annotations

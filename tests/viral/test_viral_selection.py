@@ -1,4 +1,4 @@
-"""Smart reel selection (SPEC V3/V4) on hand-built reels: ranking, fairness, fallback, widening."""
+"""Smart reel selection (docs/viral.md) on hand-built reels: ranking, fairness, fallback, widening."""
 
 from __future__ import annotations
 
