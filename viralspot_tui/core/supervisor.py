@@ -102,6 +102,7 @@ class Supervisor:
         self._started = True
         spawn = spawn or (lambda coro, name: asyncio.create_task(coro, name=name))
         await self.backend.start()
+        await self._restore_parked()
         paused = [n for n in await self.publisher.load_paused() if n in self.slots]
         for name in paused:
             self.slots[name].control.pause()
@@ -124,6 +125,21 @@ class Supervisor:
                 "(or space on its pane) resumes it",
                 level="warning",
             )
+
+    async def _restore_parked(self) -> None:
+        """A provider parked until its plan quota resets stays parked across a restart."""
+        providers = self.runtime.providers
+        if providers is None:
+            return
+        for name, (until, reason) in (await self.publisher.load_parked()).items():
+            policy = providers.policies.get(name)
+            if policy is not None:
+                policy.restore_park(until, reason)
+                self.runtime.events.emit(
+                    f"{name}.parked",
+                    f"{name} still parked until {until.isoformat()}: {reason or 'plan quota'}",
+                    level="warning",
+                )
 
     async def _host(self, slot: _Slot) -> None:
         """Run one processor forever, restarting it with back-off when it raises."""

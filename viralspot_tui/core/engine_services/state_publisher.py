@@ -13,9 +13,10 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..clock import to_iso
+from ..clock import from_iso, to_iso
 from ..control import ControlChannel
 
 if TYPE_CHECKING:
@@ -45,6 +46,22 @@ class StatePublisher:
 
     async def save_paused(self, names: Iterable[str]) -> None:
         await self.channel.set_state("paused", json.dumps(sorted(names)))
+
+    async def load_parked(self) -> dict[str, tuple[datetime, str | None]]:
+        """Providers the previous run left parked, with their reset time and reason."""
+        value = await self.channel.get_state("engine")
+        try:
+            state = json.loads(value) if value else {}
+        except ValueError:
+            return {}
+        quota = state.get("quota") if isinstance(state, dict) else None
+        now = self.runtime.clock.now()
+        parked: dict[str, tuple[datetime, str | None]] = {}
+        for name, q in (quota or {}).items() if isinstance(quota, dict) else ():
+            until = from_iso(q.get("parked_until")) if isinstance(q, dict) else None
+            if until is not None and until > now:
+                parked[str(name)] = (until, q.get("parked_reason"))
+        return parked
 
     async def load_paused(self) -> list[str]:
         value = await self.channel.get_state("paused")

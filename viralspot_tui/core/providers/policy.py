@@ -328,6 +328,11 @@ class OutboundPolicy:
         if found:
             st.updated_at = now
 
+    def restore_park(self, until: datetime, reason: str | None) -> None:
+        """Park again after a restart: an exhausted plan stays exhausted until its reset."""
+        self.state.parked_until = until
+        self.state.parked_reason = reason
+
     # ----------------------------------------------------------------------- internals
     def _park(self, reason: str, retry_after: float | None, now: datetime) -> datetime:
         until = (
