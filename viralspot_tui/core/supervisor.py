@@ -247,6 +247,13 @@ class Supervisor:
         assert isinstance(queue, QueueProcessor)
         queue.set_concurrency(max_concurrent=max_concurrent, max_high=max_high, max_low=max_low)
 
+    def stop_item(self, username: str) -> bool:
+        """Stop a removed item's worker, if this engine runs it."""
+        from .processors.queue_processor import QueueProcessor
+
+        slot = self.slots.get("queue")
+        return isinstance(slot.processor, QueueProcessor) and slot.processor.stop_item(username) if slot else False
+
     async def apply_command(self, command: str, args: dict[str, Any]) -> str:
         """Apply one control command here (as a row from another process would be)."""
         return (await self.operations().apply_control(self, command, args)).message

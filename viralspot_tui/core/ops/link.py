@@ -54,6 +54,9 @@ class EngineLink(Protocol):
 
     async def set_concurrency(self, caps: dict[str, int]) -> str: ...
 
+    async def stop_item(self, username: str) -> None:
+        """A removed item may be running: have its worker stop now."""
+
 
 class InProcessLink:
     """The engine is right here: call the supervisor directly."""
@@ -89,6 +92,9 @@ class InProcessLink:
 
     async def is_paused(self, name: str) -> bool:
         return name in self.supervisor.slots and self.supervisor.is_paused(name)
+
+    async def stop_item(self, username: str) -> None:
+        self.supervisor.stop_item(username)
 
     async def set_concurrency(self, caps: dict[str, int]) -> str:
         if "queue" not in self.supervisor.slots:
@@ -161,6 +167,10 @@ class ControlLink:
         if engine.alive:
             return engine.processors.get(name) == "paused"
         return name in set(json.loads(await self.channel.get_state("paused") or "[]"))
+
+    async def stop_item(self, username: str) -> None:
+        if await self.engine_running():
+            await self.channel.post("stop_item", username=username)
 
     async def set_concurrency(self, caps: dict[str, int]) -> str:
         if not await self.engine_running():

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessorActions", "CONTROL_COMMANDS"]
 
-CONTROL_COMMANDS = ("pause", "resume", "wake", "set_concurrency", "quit")
+CONTROL_COMMANDS = ("pause", "resume", "wake", "set_concurrency", "stop_item", "quit")
 
 
 class ProcessorActions:
@@ -56,6 +56,10 @@ class ProcessorActions:
             case "set_concurrency":
                 caps = {k: int(v) for k, v in args.items() if k in ("max_concurrent", "max_high", "max_low")}
                 return OpResult(await self.link.set_concurrency(caps))
+            case "stop_item":
+                name = str(args.get("username", ""))
+                stopped = supervisor.stop_item(name)
+                return OpResult(f"{name}: worker stopped" if stopped else f"{name}: not running here")
             case "quit":
                 supervisor.quit_requested.set()
                 return OpResult("quit requested")

@@ -166,9 +166,11 @@ class QueueActions:
         count = await self.runtime.queue.remove(user)
         if count == 0:
             raise OpError(f"{user} is not in the queue", ErrorKind.NOT_FOUND)
-        woke = await self._wake("queue")  # the queue file drops the row; a running item stops
         running = before is not None and before.status is Status.PROCESSING
-        note = " (it was running: its worker stops at its next step)" if running else ""
+        if running:
+            await self.link.stop_item(user)
+        woke = await self._wake("queue")  # the queue file drops the row
+        note = " (it was running: its worker was stopped)" if running else ""
         return OpResult(f"{user} removed from the queue ({count} row(s)){note}", data={"removed": count}, woke=woke)
 
     async def list_items(self, status: str | Status | None = None, limit: int | None = None) -> OpResult:

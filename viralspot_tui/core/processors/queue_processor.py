@@ -350,6 +350,20 @@ class QueueProcessor(Processor):
         """What the process's one lease keeper renews for this processor at each beat."""
         return [Lease(QUEUE, r.item.id, r.item.lease_owner or "") for r in self.running.values()]
 
+    def stop_item(self, username: str) -> bool:
+        """The operator removed a running item: stop its worker now (its row is gone, so nothing
+        it would still write can land: every write is fenced by its lease)."""
+        for running in list(self.running.values()):
+            if running.item.username == username:
+                self.running.pop(running.item.id, None)  # its lease is gone on purpose, not lost
+                running.task.cancel()
+                self.runtime.events.emit(
+                    "queue.removed", f"{username} removed by the operator; its worker stopped", username=username
+                )
+                self._slot_freed.set()
+                return True
+        return False
+
     def _lease_lost(self, lease: Lease) -> None:
         running = self.running.get(lease.row_id)
         if running is not None and running.item.lease_owner == lease.owner:
