@@ -7,7 +7,8 @@ sample queue file, extra LOW work, an analysis job and a crawl, then waits until
 something to see in every pane and saves, with ``ViralSpotApp.take_screenshot``:
 
 * ``dashboard-120x40.svg`` and ``dashboard-80x24.svg`` — the main screen at both sizes;
-* ``job-detail.svg`` — a finished analysis job: selected reels, hooks and scripts.
+* ``job-detail.svg`` — a finished analysis job: selected reels, hooks and scripts;
+* ``help.svg`` — the help screen with the keys as currently bound.
 
 The run is simulated, so no API key exists to leak; the data folder is a temporary one.
 """
@@ -30,6 +31,7 @@ from viralspot_tui.config import load_settings  # noqa: E402
 from viralspot_tui.core.engine import open_engine  # noqa: E402
 from viralspot_tui.core.models.queue import Priority  # noqa: E402
 from viralspot_tui.tui.app import ViralSpotApp  # noqa: E402
+from viralspot_tui.tui.screens.help import HelpScreen  # noqa: E402
 from viralspot_tui.tui.screens.job_detail import JobDetailScreen  # noqa: E402
 
 EXTRA = [
@@ -108,11 +110,18 @@ async def run(out: Path) -> None:
         await pilot.pause(0.5)
         app.take_screenshot(str(out / "job-detail.svg"))
         await pilot.press("escape")
+        await pilot.pause(0.3)
+        await pilot.press("question_mark")
+        while not isinstance(app.screen, HelpScreen):
+            await asyncio.sleep(0.1)
+        await pilot.pause(0.5)
+        app.take_screenshot(str(out / "help.svg"))
+        await pilot.press("escape")
         await pilot.press("ctrl+q")
         while app.is_running:
             await asyncio.sleep(0.1)
     shutil.rmtree(workdir, ignore_errors=True)
-    for name in ("dashboard-120x40.svg", "dashboard-80x24.svg", "job-detail.svg"):
+    for name in ("dashboard-120x40.svg", "dashboard-80x24.svg", "job-detail.svg", "help.svg"):
         print(out / name)
 
 
