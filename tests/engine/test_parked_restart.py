@@ -7,10 +7,13 @@ to learn it anew. `status` and the status line show it.
 
 from __future__ import annotations
 
+import asyncio
+
 from testkit import make_settings, make_sim, wait_for
 
 from viralspot_tui.core.engine import open_engine
 from viralspot_tui.core.headless import status_line
+from viralspot_tui.core.idle import IdleWatch
 
 
 async def _parked(sup):
@@ -29,6 +32,14 @@ async def test_a_parked_provider_stays_parked_across_a_restart(tmp_path):
         until = await _parked(sup)
         await sup.refresh()
         assert "instagram PARKED until" in status_line(sup)
+        watch = IdleWatch(sup, settle=1)
+        verdict = None
+        for _ in range(100):  # the items go back to wait for the reset; the batch run then stops, saying why
+            verdict = await watch.check()
+            if verdict is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert verdict is not None and verdict.exit_code == 0 and "instagram parked until" in verdict.reason
     served = sim.stats.count()
     again = make_sim(monthly_quota=3)
     async with open_engine(
