@@ -107,3 +107,15 @@ async def test_a_crash_message_is_redacted_before_it_is_stored_or_published(tmp_
         await runtime.close()
     assert snap.processors["crashy"].last_error.startswith("RuntimeError: 401 with x-rapidapi-key=")
     assert key not in snap.processors["crashy"].last_error and key not in published
+
+
+async def test_the_drain_message_shows_a_fractional_grace_period(tmp_path):
+    runtime = await Runtime.open(make_settings(tmp_path, queue={"grace_seconds": 0.5}), with_providers=False)
+    sup = Supervisor(runtime, [crashing_processor(runtime, crashes=0)], LocalOnlyBackend())
+    try:
+        await sup.start()
+        await sup.stop()
+        messages = [e.message for e in runtime.events.recent(50)]
+        assert "draining: in-flight work has 0.5s to finish" in messages
+    finally:
+        await runtime.close()
