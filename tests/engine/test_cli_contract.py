@@ -118,3 +118,20 @@ def test_messages_say_when_nothing_changed(tmp_path: Path) -> None:
     assert pending.returncode == 1 and "is PENDING, not FAILED" in pending.stderr
     upper = cli(data, "--log-level", "DEBUG", "status")  # choice options accept any case
     assert upper.returncode == 0
+
+
+def test_every_json_output_keeps_its_documented_keys(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert cli(data, "queue", "add", "erin").returncode == 0
+    [item] = json.loads(cli(data, "queue", "list", "--json").stdout)
+    assert set(item) >= {"id", "username", "priority", "status", "source", "attempts", "max_attempts", "last_error",
+                         "not_before", "lease_owner", "lease_expires_at", "created_at", "updated_at", "completed_at",
+                         "request_id"}  # fmt: skip
+    assert item["created_at"].endswith("Z") or "+00:00" in item["created_at"]  # ISO 8601 UTC
+    shown = status(data)
+    assert set(shown) >= {"engine_running", "queue", "processors", "backend", "online", "outbox_depth", "simulated",
+                          "quota", "viral", "crawler", "jobs", "crawls", "last_seen", "paused"}  # fmt: skip
+    assert shown["queue"] == {"LOW": {"PENDING": 1}}
+    blocked = json.loads(cli(data, "crawl", "blocklist", "--json").stdout)
+    assert set(blocked) == {"blocklist", "config"}
+    assert json.loads(cli(data, "crawl", "history", "--json").stdout) == []
