@@ -1,4 +1,4 @@
-"""Viral ideas job actions: create, retry, re-run, list, details, export (docs/viral.md).
+"""Viral ideas job actions: create, retry, re-run, cancel, schedule, list, details, export (docs/viral.md).
 
 Creating or re-queuing a job records it and wakes the viral processor; ``run_job_here`` does the
 work in this process when no engine runs (``analyze --wait``), through the same runner the
@@ -104,6 +104,38 @@ class JobActions:
         where, woke = await self._where()
         done = f"job {job.id} due now (@{job.primary_username}, {job.runs} run(s) so far)"
         return OpResult(done, lines=(done, where), data=job, woke=woke)
+
+    async def cancel_job(self, job_id: int) -> OpResult:
+        """Stop a job: its unfinished run ends (``failed``, resumable with retry), re-runs go off."""
+        try:
+            job, stopped = await api.cancel_job(self.runtime, job_id)
+        except api.JobNotFound:
+            raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
+        except ValueError as exc:  # nothing to stop: valid, but not in this state
+            raise OpError(str(exc), ErrorKind.REFUSED) from None
+        await self.link.wake("viral")  # a running engine stops the job's work at once
+        if stopped:
+            done = f"job {job.id} cancelled (@{job.primary_username}, stopped at {job.stage} {job.progress}%)"
+            return OpResult(
+                done, lines=(done, f"re-runs are off; `viralspot jobs retry {job.id}` resumes it"), data=job
+            )
+        return OpResult(f"job {job.id} re-runs turned off (@{job.primary_username}, {job.runs} run(s))", data=job)
+
+    async def schedule_job(self, job_id: int, every_hours: float | None) -> OpResult:
+        """Turn a job's re-runs on (every ``every_hours``) or off (``None``)."""
+        try:
+            job = await api.set_schedule(self.runtime, job_id, every_hours)
+        except api.JobNotFound:
+            raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
+        except ValueError as exc:
+            raise OpError(str(exc), ErrorKind.USAGE) from None
+        await self.link.wake("viral")
+        if not job.auto_rerun:
+            return OpResult(f"job {job.id} re-runs turned off (@{job.primary_username})", data=job)
+        when = f"next run {job.next_run_at:%Y-%m-%d %H:%M} UTC" if job.next_run_at else "after its current run"
+        return OpResult(
+            f"job {job.id} re-runs every {job.rerun_every_hours:g} h (@{job.primary_username}, {when})", data=job
+        )
 
     async def list_jobs(self, limit: int = 500) -> OpResult:
         jobs = await api.list_jobs(self.runtime, limit)

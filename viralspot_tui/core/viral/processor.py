@@ -25,7 +25,7 @@ from ..views import JobView, ViralSnapshot
 from .models import Job, JobStatus
 from .results import ResultStore, ensure_schema
 from .runner import JobRunner
-from .store import ViralStore
+from .store import CANCELLED, ViralStore
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -140,6 +140,10 @@ class ViralIdeasProcessor(Processor):
     async def refresh_view(self) -> None:
         jobs = await self.store.list_jobs(limit=200)
         self._view = {job.id: JobView.of(job) for job in jobs}
+        for job in jobs:  # cancelled by an operator (here or in another process): stop its work now
+            task = self.tasks.get(job.id)
+            if task is not None and job.status == JobStatus.FAILED and (job.error or "").startswith(CANCELLED):
+                task.cancel()
 
     def _patch(self, job_id: int, **fields: Any) -> None:
         if job_id in self._view:
