@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from textual.command import CommandPalette
 from textual.widgets import Input
 from tui_kit import app_state, focused, make_app, screen_text, started, statuses, tui_settings, until
