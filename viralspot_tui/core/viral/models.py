@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 from ..models.usernames import Username
 
 __all__ = [
+    "CANCELLED",
     "JobStatus",
     "RunType",
     "Stage",
@@ -84,6 +85,11 @@ class JobStatus(StrEnum):
 class RunType(StrEnum):
     INITIAL = "initial"
     RECURRING = "recurring"
+
+
+# How a cancelled job's error starts (`jobs cancel`): the processor stops the job's task when it
+# sees it, and the console shows the job as cancelled rather than failed.
+CANCELLED = "cancelled by the operator"
 
 
 class Stage(StrEnum):

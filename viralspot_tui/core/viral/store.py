@@ -16,12 +16,9 @@ from typing import Any
 from ..clock import Clock, from_iso, to_iso
 from ..store.database import Database
 from ..store.schema import register_ddl
-from .models import CompetitorState, ContentStrategy, Job, JobStatus, Stage
+from .models import CANCELLED, CompetitorState, ContentStrategy, Job, JobStatus, Stage
 
 __all__ = ["ViralStore", "JobNotFound", "JobBusy", "DDL", "CANCELLED"]
-
-# How a cancelled job's error starts (the processor stops its task when it sees it).
-CANCELLED = "cancelled by the operator"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS viral_ideas_queue (

@@ -63,6 +63,8 @@ class QueuePane(Pane):
     flex_column = "error"
     wide_flex_column = "error"
     drop_order = ("id", "age")
+    compact = {"user": 14}  # before "#" or the age give way
+    grow = {"user": 30}  # an Instagram username has at most 30 characters
 
     def compose(self) -> ComposeResult:
         yield Static(id="lanes")
