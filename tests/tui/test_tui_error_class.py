@@ -44,3 +44,11 @@ async def test_last_error_shows_the_reason_first(tmp_path, size) -> None:
         await pilot.press("enter")  # the details carry the full text
         item = await queue.get("private_someone")
         await until(lambda: any(item.last_error in n.message for n in app._notifications), what="details shown")
+
+
+def test_the_log_spells_levels_out_instead_of_cutting_them() -> None:
+    from viralspot_tui.core.events import Event
+    from viralspot_tui.tui.widgets.log_pane import LogPane
+
+    assert " WARN  careful" in LogPane.format(Event("x.y", "careful", level="warning"))
+    assert " ERROR boom" in LogPane.format(Event("x.y", "boom", level="error"))

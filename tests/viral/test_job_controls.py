@@ -128,3 +128,12 @@ async def test_cancel_stops_a_running_job_in_the_processor(tmp_path: Path, clock
         assert await processor.store.next_due(within_seconds=10 * 24 * 3600) == 0  # never claimed again
         control.stop()
         await loop
+
+
+def test_analyze_says_when_it_merged_repeated_competitors(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "analyze", "cli_creator", "-c", "cli_rival_one", "-c", "@CLI_Rival_One", "-c", "rival_b")
+    assert result.exit_code == 0, result.output
+    assert "vs @cli_rival_one, @rival_b" in result.output
+    assert "merged repeated competitor name(s): @CLI_Rival_One" in result.output
+    plain = invoke(tmp_path, "analyze", "cli_creator", "-c", "rival_c")
+    assert "merged" not in plain.output

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..models.usernames import InvalidUsername
+from ..models.usernames import InvalidUsername, normalize_username
 from ..views import JobView
 from ..viral import api
 from ..viral.models import ContentStrategy, Job
@@ -45,6 +45,19 @@ def _strategy(value: ContentStrategy | dict[str, Any] | None) -> ContentStrategy
         raise OpError(f"invalid content strategy: {exc}", ErrorKind.USAGE) from None
 
 
+def _repeats(raw: list[str]) -> list[str]:
+    """Names given more than once (``@Bob`` and ``bob`` are one account), as the operator typed
+    them after the first: the job keeps one of each, and says so."""
+    seen: set[str] = set()
+    repeats: list[str] = []
+    for name in raw:
+        key = normalize_username(name)
+        if key in seen:
+            repeats.append(name)
+        seen.add(key)
+    return repeats
+
+
 class JobActions:
     runtime: "Runtime"
     link: "EngineLink"
@@ -73,7 +86,9 @@ class JobActions:
             raise OpError(str(exc), ErrorKind.USAGE) from None
         where, woke = await self._where()
         created = f"job {job.id} created: @{job.primary_username} vs {', '.join('@' + c for c in job.competitors)}"
-        return OpResult(created, lines=(created, where), data=job, woke=woke)
+        merged = _repeats(competitors)
+        note = (f"merged repeated competitor name(s): {', '.join(merged)}",) if merged else ()
+        return OpResult(created, lines=(created, *note, where), data=job, woke=woke)
 
     async def get_job(self, job_id: int) -> Job:
         try:
