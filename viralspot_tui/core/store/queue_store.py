@@ -518,7 +518,9 @@ class QueueStore:
     async def board(self, limit: int = 50) -> list[QueueItem]:
         """What a console shows: running items, then the next to run, then recent failures."""
         sql = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'PROCESSING' ORDER BY id LIMIT :lim)"
+            # running HIGH items first, as everywhere else (a handful of rows: at most the concurrency)
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status = 'PROCESSING'"
+            " ORDER BY CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
             " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
