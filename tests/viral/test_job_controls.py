@@ -120,6 +120,8 @@ async def test_cancel_stops_a_running_job_in_the_processor(tmp_path: Path, clock
             return job.id not in processor.tasks
 
         await wait_until(task_gone, timeout=5)
+        kinds = [e.kind for e in runtime.events.recent(100) if e.data.get("job_id") == job.id]
+        assert "viral.stopped" in kinds and "viral.released" not in kinds  # not "handed back"
         after = await api.get_job(runtime, job.id)
         assert after.status == JobStatus.FAILED and after.error == cancelled.error  # nothing written after it
         assert after.stage == cancelled.stage and after.progress == cancelled.progress

@@ -133,7 +133,8 @@ def _stage(job: JobView, status: str, width: int) -> str:
         stage = _SHORT_STAGE.get(stage, stage)
     if status == "failed":
         cancelled = (job.error or "").startswith(CANCELLED)
-        return f"✗ {'cancelled' if cancelled and width < _WIDE_STAGE + 4 else stage}" + (
+        short_cancel = "cancelled" if width >= 11 else "cancel"
+        return f"✗ {short_cancel if cancelled and width < _WIDE_STAGE + 4 else stage}" + (
             " (cancelled)" if cancelled and width >= _WIDE_STAGE + 4 else ""
         )
     return stage
