@@ -264,10 +264,11 @@ def script_model(source_code: str, hook_text: str, seconds: tuple[int, int] = SC
             raise ValueError(f"the script must open with the hook it was written for, word for word: {hook_text!r}")
         return value
 
+    validators: dict[str, Any] = {"same_hook": field_validator("hook")(classmethod(same_hook))}
     return create_model(  # type: ignore[call-overload, no-any-return]
         "Script",
         __base__=pinned,
-        __validators__={"same_hook": field_validator("hook")(classmethod(same_hook))},
+        __validators__=validators,
         hook=(Annotated[Text, WithJsonSchema({"type": "string", "const": hook_text})], ...),
         estimated_duration_seconds=(int, Field(ge=low, le=high)),
     )

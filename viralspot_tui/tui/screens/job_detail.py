@@ -67,7 +67,7 @@ class JobDetailScreen(Screen[None]):
             yield Label(f"1 {next(titles)}", classes="section-title", id="section-0")
             yield Static("", id="job-competitors", classes="job-block", markup=False)
             yield Label(f"2 {next(titles)}", classes="section-title", id="section-1")
-            reels = DataTable(id="job-reels", cursor_type="row", zebra_stripes=True)
+            reels: DataTable[Any] = DataTable(id="job-reels", cursor_type="row", zebra_stripes=True)
             reels.can_focus = False  # the body keeps the focus, so j/k/g/G always scroll the whole page
             yield reels
             yield Label(f"3 {next(titles)}", classes="section-title", id="section-2")
