@@ -95,3 +95,37 @@ async def test_s_turns_re_runs_on_and_off_and_the_job_line_does_too(tmp_path):
         await until(lambda: isinstance(app.screen, CommandLineScreen), what="command line")
         await pilot.press(*"job cancel 99", "enter")
         await until(lambda: any("job #99 does not exist" in n.message for n in app._notifications), what="refusal")
+
+
+async def test_palette_has_one_quit_and_the_job_entries(tmp_path):
+    from textual.command import CommandPalette
+    from textual.widgets import Input
+    from tui_kit import focused
+
+    from viralspot_tui.tui.commands import ViralSpotCommands
+
+    app = make_app(tui_settings(tmp_path), processors=("viral",))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        app.supervisor.pause("viral")
+        job = await api.create_job(app.supervisor.runtime, "sunny.bakes", ["rival_one"])
+        await app.supervisor.refresh()
+        app.refresh_tick()
+        await pilot.pause()
+        titles = [title for title, _, _ in ViralSpotCommands(app.screen)._entries()]
+        system = [c.title for c in app.get_system_commands(app.screen)]
+        assert sum("Quit" in t for t in titles + system) == 1  # ours, which asks when work is in flight
+        assert f"Cancel job #{job.id} (@sunny.bakes)" in titles
+        assert f"Turn re-runs of job #{job.id} (@sunny.bakes) on (every 24 h)" in titles
+        await pilot.press("ctrl+p")
+        await focused(app, Input, CommandPalette)
+        await pilot.press(*f"cancel job #{job.id}")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, ConfirmScreen), what="the palette asks first too")
+        await pilot.press("y")
+
+        async def cancelled() -> bool:
+            return (await _job(app.supervisor.runtime, job.id)).status == JobStatus.FAILED
+
+        await until(cancelled, what="cancelled from the palette")
