@@ -737,3 +737,11 @@ QueueMachine.TestCase.settings = settings(
     max_examples=30, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestQueueMachine = QueueMachine.TestCase
+
+
+async def test_the_board_lists_running_high_items_before_running_low_ones(store: QueueStore) -> None:
+    await store.enqueue(["low_first"], LOW)
+    await claim_one(store, LOW)  # the LOW item started first (lower id) …
+    await store.enqueue(["high_later"], HIGH)
+    await claim_one(store, HIGH)  # … then a HIGH one
+    assert [i.username for i in await store.board()] == ["high_later", "low_first"]

@@ -153,5 +153,7 @@ async def test_crawl_wait_with_an_engine_running_hands_over_and_follows(tmp_path
         await asyncio.wait_for(engine, 5)
     assert result.exit_code == 0, result.output
     assert "handed to the running engine" in result.output and "running here" not in result.output
-    assert f"round 2 seed={seeds[1]}" in result.output and "rounds_exhausted" in result.output
+    assert (
+        f"round 2 seed={seeds[1]}" in result.output and "rounds exhausted" in result.output
+    )  # the words, as the crawl report says them
     assert sim.stats.keys(endpoint="similar") == seeds  # the engine's simulator did the work

@@ -77,6 +77,7 @@ def test_crawl_wait_hands_over_to_a_running_engine_without_keys(tmp_path: Path) 
         crawl = cli(data, "crawl", "--seed", "natgeo", "--target", "2", "--rounds", "1", "--wait", timeout=120)
         assert crawl.returncode == 0, crawl.stderr
         assert "handed to the running engine" in crawl.stdout and "RAPIDAPI_KEY" not in crawl.stderr
+        assert "_" not in crawl.stdout.splitlines()[-1].split(":")[1], crawl.stdout  # "target reached", as elsewhere
     finally:
         err = _stop(runner)
     assert runner.returncode == 0, err[-2000:]

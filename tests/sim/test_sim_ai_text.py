@@ -153,7 +153,7 @@ async def test_a_jobs_output_validates_names_real_reels_and_reads_fluently(
 
     # Scripts: bound to their hook, 3-5 beats, a CTA that serves the goal, a fitting duration.
     for hook, script in zip(hooks, bundle["scripts"], strict=True):
-        script_model(hook["source_shortcode"]).model_validate(script)
+        script_model(hook["source_shortcode"], hook["hook_text"]).model_validate(script)
         assert script["hook"] == hook["hook_text"]
         assert 3 <= len(script["sections"]) <= 5
         assert 15 <= script["estimated_duration_seconds"] <= 90

@@ -55,3 +55,22 @@ async def test_header_keeps_processors_and_quota_on_a_long_first_line(tmp_path):
         assert "OFFLINE" in top[0]
         assert "queue" in top[1] and "quota" in top[1], top  # line 2 is not pushed out by line 1
         assert "1 Queue" in top[2]
+
+
+async def test_header_shows_the_whole_queue_path_when_there_is_room(tmp_path):
+    path = "csv: /home/operator/campaigns/2026/autumn/clients/queue.csv"
+    app = make_app(tui_settings(tmp_path))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await started(app, pilot)
+        app.refresh_timer.pause()
+        snap = replace(await app.supervisor.refresh(), backend=path)
+        header = app.screen.query_one(HeaderBar)
+        header.show_snapshot(snap)
+        await pilot.pause()
+        assert path in screen_text(app).splitlines()[0]
+        await pilot.resize_terminal(80, 24)  # narrow: cut from the left, the file name stays
+        await pilot.pause()
+        header.show_snapshot(snap)
+        await pilot.pause()
+        first = screen_text(app).splitlines()[0]
+        assert "…" in first and "queue.csv" in first and path not in first

@@ -37,10 +37,10 @@ JOBS = [
         "primary": "quick.eats",
         "competitors": ["rival_two"],
         "status": "failed",
-        "stage": "failed",
+        "stage": "transcripts",  # a failed job keeps the stage it reached
         "progress": 20,
         "runs": 0,
-        "error": "quota exhausted",
+        "error": "transcripts failed at 20%: quota exhausted",
     },
 ]
 
@@ -83,7 +83,7 @@ async def test_80x24_shows_queue_and_analysis_fields_without_sideways_scrolling(
     for primary, progress, stage in (
         ("sunny.bakes", "45%", "transcr."),
         ("natgeo", "70%", "hook gen"),
-        ("quick.eats", "20%", "✗ quota"),
+        ("quick.eats", "20%", "✗ trans…"),
     ):
         [row] = [line for line in lines if primary in line and "%" in line]
         assert progress in row and stage in row, row
@@ -96,9 +96,9 @@ async def test_80x24_shows_queue_and_analysis_fields_without_sideways_scrolling(
         assert needed in svg, needed
 
 
-async def test_at_120_columns_the_queue_keeps_every_column_and_no_pane_is_clipped(tmp_path):
-    """120 columns gives the side panes 48 cells: they drop their least needed wide columns
-    (the crawler's reasons, the analysis' competitors) rather than cut a column at the edge."""
+async def test_at_120_columns_columns_give_way_by_priority_and_no_pane_is_clipped(tmp_path):
+    """120 columns gives the side panes 56 cells: they shrink, then drop their least needed wide
+    columns (the crawler's reasons, the analysis' competitors) rather than cut one at the edge."""
     clock = FakeClock()
     app = make_app(tui_settings(tmp_path), processors=(), clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -117,16 +117,20 @@ async def test_at_120_columns_the_queue_keeps_every_column_and_no_pane_is_clippe
             used = sum((width or 0) + 2 for width in pane.table.widths.values())
             assert used <= pane.outer_size.width - 3, (pane_id, pane.table.widths, pane.outer_size)
         side_columns = {p: list(app.screen.query_one(f"#{p}").table.widths) for p in ("analysis", "crawler")}
-    assert queue_columns == ["state", "prio", "user", "att", "age", "error", "id"]
+    # The queue's "#" gives way first, so the side panes get their columns (docs/console.md).
+    assert queue_columns == ["state", "prio", "user", "att", "age", "error"]
+    # Side panes give way by priority: the analysis keeps the job number, runs and next run (its
+    # progress bar and stage take their compact forms first); the crawler keeps dropped and dup.
     assert side_columns == {
-        "analysis": ["primary", "progress", "stage"],
-        "crawler": ["round", "seed", "found", "queued"],
+        "analysis": ["id", "primary", "progress", "stage", "runs", "next"],
+        "crawler": ["round", "seed", "found", "dropped", "dup", "queued"],
     }
-    assert "Age" in text and "✗ fail" in text and "transcripts" in text
+    assert "Age" in text and "✗ fail" in text and "transcr." in text
     # The title picks the most detailed wording that fits rather than being cut.
     [title] = [line for line in text.splitlines() if "1 Queue" in line]
-    assert "2 Analysis · 3 jobs, 2 run · not running" in title and "…" not in title, title
-    assert "failed: quota" in text and "███░░░  45%" in text
+    assert "2 Analysis · 3 jobs, 2 running · not running" in title and "…" not in title, title
+    [failed] = [line for line in text.splitlines() if "quick.eats" in line and "%" in line]
+    assert "✗ transcr." in failed and "20%" in failed, failed  # where it failed, and how far it got
 
 
 async def test_resizing_keeps_the_cursor_on_the_same_queue_item(tmp_path):
@@ -138,10 +142,10 @@ async def test_resizing_keeps_the_cursor_on_the_same_queue_item(tmp_path):
         await select_user(app, pilot, "low5")
         pane = app.screen.query_one("#queue")
         table = pane.table
-        assert "id" in table.widths
+        assert "age" in table.widths
 
         async def narrow_now(narrow: bool) -> None:
-            await until(lambda: ("id" not in table.widths) == narrow and table.row_count > 0, what="column set")
+            await until(lambda: ("age" not in table.widths) == narrow and table.row_count > 0, what="column set")
             await pilot.pause()
 
         await pilot.resize_terminal(80, 24)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input
 from tui_kit import app_state, focused, make_app, screen_text, started, statuses, tui_settings, until
@@ -72,11 +73,10 @@ async def test_escape_closes_the_command_line_without_running_anything(tmp_path)
 
 
 async def test_keys_are_remapped_from_settings(tmp_path):
-    settings = tui_settings(tmp_path, keys={"pause_all": "x", "no_such_binding": "z"})
+    settings = tui_settings(tmp_path, keys={"pause_all": "x"})
     app = make_app(settings)
     async with app.run_test(notifications=True) as pilot:
         await started(app, pilot)
-        assert any("no_such_binding" in n.message for n in app._notifications)
         await pilot.press("p")
         await pilot.pause(0.2)
         assert not app.supervisor.is_paused("queue")
@@ -163,3 +163,22 @@ async def test_log_filter_applies_to_lines_already_shown(tmp_path):
         await until(lambda: log.lines and all("needle" in line for line in log.lines), what="history filtered")
         await pilot.press("escape")
         await until(lambda: any("other line" in line for line in log.lines), what="history back")
+
+
+@pytest.mark.parametrize(
+    "keys, named",
+    [
+        ({"help": "bogus_key_name_zz"}, ["help", "bogus_key_name_zz"]),  # Textual would bind it and never fire it
+        ({"pause_all": "q"}, ["'q'", "pause_all", "quit"]),  # would silently take quit's key
+        ({"pause_all": "?"}, ["question_mark", "help", "pause_all"]),  # one key, two spellings
+        ({"no_such_binding": "z"}, ["no_such_binding"]),
+    ],
+)
+async def test_bad_key_remaps_are_refused_at_start_naming_the_binding_ids(tmp_path, keys, named):
+    app = make_app(tui_settings(tmp_path, keys=keys))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.return_code == 2  # (leaving run_test exits again, with 0)
+        assert app.supervisor is None  # the engine never opened
+        message = str(app._exit_renderables[0]) if app._exit_renderables else ""
+    assert all(n in message for n in named), message

@@ -60,6 +60,26 @@ async def test_job_detail_shows_reels_hooks_and_scripts(tmp_path):
         assert detail.reels and detail.hooks and len(detail.scripts) == len(detail.hooks)
         text = screen_text(app)
         assert f"Job #{job.id}" in text and "sunny.bakes" in text and "Selected reels" in text
+        # Moving around: j/k/g/G scroll the page, 1-4 and ]/[ jump between sections.
+        screen = app.screen
+        body = screen.body
+        await until(lambda: body.max_scroll_y > 0, what="results taller than the view")
+        assert body.scroll_y == 0
+        await pilot.press("j", "j")
+        await until(lambda: body.scroll_y == 2, what="j scrolls")
+        await pilot.press("k")
+        await until(lambda: body.scroll_y == 1, what="k scrolls back")
+        await pilot.press("G")
+        await until(lambda: body.scroll_y == body.max_scroll_y, what="G to the end")
+        await pilot.press("g")
+        await until(lambda: body.scroll_y == 0, what="g to the top")
+        await pilot.press("4")
+        await until(lambda: screen.current_section() == 3, what="4 jumps to the scripts")
+        assert "4 Scripts" in screen_text(app) and "hook:" in screen_text(app)
+        await pilot.press("left_square_bracket")
+        await until(lambda: screen.current_section() == 2, what="[ to the hooks")
+        await pilot.press("g", "right_square_bracket")
+        await until(lambda: screen.current_section() == 1, what="] from the top to the reels")
         await pilot.press("escape")
         await until(lambda: not isinstance(app.screen, JobDetailScreen), what="back to the dashboard")
 
@@ -153,3 +173,20 @@ async def test_job_detail_fits_80x24(tmp_path):
     assert any("Why chosen" in line for line in lines)  # the reason shows without scrolling sideways
     assert any("Back" in line and "Reload" in line for line in lines[-2:])  # the footer keys fit
     assert "Hook" in wide_columns and "Rank" in wide_columns
+
+
+async def test_new_job_dialog_create_button_is_in_view_at_80x24(tmp_path):
+    app = make_app(tui_settings(tmp_path), processors=())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, NewJobScreen), what="dialog open")
+        await pilot.pause()
+        create = app.screen.query_one("#create")
+        dialog = app.screen.query_one("#job-dialog")
+        assert dialog.max_scroll_y > 0  # the form is taller than the dialog: it scrolls …
+        assert dialog.region.contains_region(create.region)  # … under buttons that stay in view
+        assert app.screen.region.contains_region(create.region) and "Create" in screen_text(app)
+        await pilot.click("#create")  # clickable where it is: an empty form is refused inline
+        await pilot.pause()
+        assert isinstance(app.screen, NewJobScreen) and "Create" in screen_text(app)

@@ -124,7 +124,8 @@ async def test_dashboard_at_120x40(tmp_path):
     text, _ = await _dashboard(tmp_path, (120, 40))
     lines = text.splitlines()
     assert len(lines) == 40
-    for needed in ("Last error", "transcripts", "natgeo", "low12", "engine started on SIMULATED data"):
+    # The analysis pane lists the job number, runs and next run; its stage takes the short form.
+    for needed in ("Last error", "transcr.", "Next run", "in 23h28", "natgeo", "low12", "engine started on SIMULATED"):
         assert needed in text, needed
     assert " 1m " in text  # ages (a wide column) come from the engine's (frozen) clock
     assert_frame("dashboard-120x40", text)

@@ -125,3 +125,25 @@ def test_no_window_for_recurring_runs_and_duplicates_ignored() -> None:
     assert [s.candidate.shortcode for s in plan.selected] == ["x", "y"]
     assert all("new since the last run" in s.reason for s in plan.selected)
     assert plan.done and plan.missing == 3
+
+
+def test_ranks_and_reasons_continue_across_a_widened_window() -> None:
+    """After widening, an account's older reels are its next ranks (not a second "#1"), the
+    overall rank keeps counting, and every reel gets one reason that names its own window."""
+    reels = [
+        reel("bob", "bob_new1", 5.0, days_ago=3),
+        reel("bob", "bob_new2", 4.0, days_ago=5),
+        reel("amy", "amy_new", 3.0, days_ago=4),
+        reel("bob", "bob_old", 9.0, days_ago=50),
+        reel("amy", "amy_old", 8.0, days_ago=55),
+    ]
+    plan = SelectionPlan(reels, NOW, target=4, max_candidates=10, lookback_days=30)
+    drive(plan, no_transcript={"bob_new2"})
+    by_code = {s.candidate.shortcode: s for s in plan.selected}
+    assert set(by_code) == {"bob_new1", "amy_new", "bob_old", "amy_old"} and plan.widened_to == [60]
+    assert "#3 for @bob" in by_code["bob_old"].reason and "#2 for @amy" in by_code["amy_old"].reason
+    assert "window widened to 60 days" in by_code["bob_old"].reason
+    assert [s.rank for s in plan.selected] == sorted({s.rank for s in plan.selected})  # one rank per reel
+    account_ranks = [(s.candidate.username, s.reason.split("#")[1].split(" ")[0]) for s in plan.selected]
+    assert len(account_ranks) == len(set(account_ranks))  # no two reels share an account rank
+    assert len(plan.selected) == len({s.candidate.shortcode for s in plan.selected})  # one reason per reel

@@ -124,7 +124,8 @@ async def _follow(ops: Any, request_id: int, as_json: bool) -> int:
                 echo_json(summary)
             else:
                 click.echo(
-                    f"crawl #{request_id}: {summary['outcome'] or summary['status']}: queued {queued}/"
+                    # the words the crawl's own report uses ("target reached"); --json keeps the value
+                    f"crawl #{request_id}: {(summary['outcome'] or summary['status']).replace('_', ' ')}: queued {queued}/"
                     f"{request.target} in {len(rounds)}/{request.max_rounds} rounds"
                     + (f" ({request.error})" if request.error else "")
                 )

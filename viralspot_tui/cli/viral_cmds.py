@@ -1,4 +1,4 @@
-"""``viralspot analyze``, ``viralspot jobs list`` and ``viralspot export`` — viral ideas jobs (§4, §9).
+"""``viralspot analyze``, ``viralspot jobs …`` and ``viralspot export`` — viral ideas jobs (docs/viral.md).
 
 ``analyze`` records the job and nudges a running engine; with ``--wait`` it follows the job to
 the end, doing the work itself when no engine runs. Exit codes: 0 done (or recorded), 1 the
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .common import EXIT_ERROR, CliState, echo_json, open_ops, pass_state, run_op
+from .common import EXIT_ERROR, CliState, echo_json, open_ops, pass_state, report, run_op
 
 __all__ = ["register"]
 
@@ -191,8 +191,47 @@ def retry_job(state: CliState, job_id: int, wait: bool) -> None:
 @click.option("--wait", is_flag=True, help="Wait for the result; run the job here when no engine is running.")
 @pass_state
 def rerun_job(state: CliState, job_id: int, wait: bool) -> None:
-    """Start JOB's next run now (it turns on re-runs): only reels new since the last run are analysed."""
+    """Start JOB's next run now (its schedule is left as it is): only reels new since the last run are analysed."""
     _requeue(state, job_id, wait, "rerun")
+
+
+@jobs_group.command("cancel")
+@click.argument("job_id", metavar="JOB", type=int)
+@pass_state
+def cancel_job(state: CliState, job_id: int) -> None:
+    """Stop JOB: its unfinished run ends (a running engine stops it), and its re-runs are turned off.
+
+    A cancelled job is `failed` at the stage it reached; `jobs retry JOB` resumes it."""
+
+    async def go() -> Any:
+        async with open_ops(state) as ops:
+            return await ops.cancel_job(job_id)
+
+    report(run_op(go()))
+
+
+@jobs_group.command("schedule")
+@click.argument("job_id", metavar="JOB", type=int)
+@click.option(
+    "--every",
+    "every_hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="HOURS",
+    help="Re-run every HOURS hours (the next run that long from now).",
+)
+@click.option("--off", is_flag=True, help="Turn re-runs off.")
+@pass_state
+def schedule_job(state: CliState, job_id: int, every_hours: float | None, off: bool) -> None:
+    """Turn JOB's re-runs on (--every HOURS) or off (--off)."""
+    if (every_hours is None) == (not off):
+        raise click.UsageError("give exactly one of --every HOURS or --off")
+
+    async def go() -> Any:
+        async with open_ops(state) as ops:
+            return await ops.schedule_job(job_id, None if off else every_hours)
+
+    report(run_op(go()))
 
 
 def _requeue(state: CliState, job_id: int, wait: bool, how: str) -> None:

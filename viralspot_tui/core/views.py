@@ -37,6 +37,7 @@ class JobView:
     auto_rerun: bool
     next_run_at: datetime | None
     error: str | None
+    rerun_every_hours: float = 24.0
 
     @classmethod
     def of(cls, job: "Job") -> "JobView":
@@ -51,6 +52,7 @@ class JobView:
             auto_rerun=job.auto_rerun,
             next_run_at=job.next_run_at,
             error=job.error,
+            rerun_every_hours=job.rerun_every_hours,
         )
 
     def with_progress(self, stage: str, progress: int, status: str) -> "JobView":

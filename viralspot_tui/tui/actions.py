@@ -95,6 +95,39 @@ class OperatorActions(_Base):
             done,
         )
 
+    def confirm_cancel_job(self, job_id: int, label: str = "") -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_op("cancel job", lambda op: op.cancel_job(job_id))
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Cancel job #{job_id}{label}?",
+                "Its run stops where it is and its re-runs are turned off; r (retry) resumes it later.",
+            ),
+            done,
+        )
+
+    def confirm_schedule(self, job: JobView) -> None:
+        """``s`` on a job: re-runs off when they are on, else on at the job's own interval."""
+        job_id, hours = job.id, None if job.auto_rerun else job.rerun_every_hours
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_op("schedule", lambda op: op.schedule_job(job_id, hours))
+
+        question = (
+            f"Turn re-runs of job #{job_id} (@{job.primary_username}) off?"
+            if hours is None
+            else f"Re-run job #{job_id} (@{job.primary_username}) every {hours:g} h?"
+        )
+        detail = (
+            "No further runs start; the results so far are kept."
+            if hours is None
+            else "Each re-run fetches the latest reels and spends API and AI calls on what is new."
+        )
+        self.push_screen(ConfirmScreen(question, detail), done)
+
     def show_job(self, job: JobView) -> None:
         from .screens.job_detail import JobDetailScreen
 
@@ -129,6 +162,8 @@ class OperatorActions(_Base):
                 self.take_screenshot(result.argument)
             case "confirm_remove":
                 self.confirm_remove(result.argument or "")
+            case "confirm_cancel_job":
+                self.confirm_cancel_job(int(result.argument or 0))
             case _:
                 if result.message:
                     self.notify(

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.markup import escape
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from ..config import ConfigError, Settings
@@ -29,7 +30,7 @@ from ..core.ops import Operations
 from ..core.snapshot import EngineSnapshot
 from ..logs import redact
 from .actions import OperatorActions
-from .bindings import APP_BINDINGS, build_keymap
+from .bindings import APP_BINDINGS, KeymapError, build_keymap
 from .commands import ViralSpotCommands
 from .engine_host import EngineFactory, EngineHost, Setup
 from .screens.confirm import ConfirmScreen
@@ -79,9 +80,22 @@ class ViralSpotApp(OperatorActions, App[int]):
         self._quitting = False
         self._terminal_probe = terminal_probe
         self._terminal_check_seconds = terminal_check_seconds
+        self._keymap: dict[str, str] = {}
+        self._keymap_error: str | None = None
+        try:
+            self._keymap = build_keymap(settings.keys if settings else {})
+        except KeymapError as exc:
+            self._keymap_error = str(exc)
 
-    def get_default_screen(self) -> DashboardScreen:
-        return DashboardScreen()
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette entries, minus its Quit (it skipped the in-flight question) and its
+        Screenshot (ours saves beside the database): the palette has one Quit, ours."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Screenshot"):
+                yield command
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DashboardScreen() if self._keymap_error is None else Screen()
 
     @property
     def supervisor(self):  # noqa: ANN201 - Supervisor | None
@@ -89,11 +103,11 @@ class ViralSpotApp(OperatorActions, App[int]):
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
-        keymap, unknown = build_keymap(self.settings.keys if self.settings else {})
-        if keymap:
-            self.set_keymap(keymap)
-        if unknown:
-            self.notify(f"unknown key binding ids in [keys]: {', '.join(unknown)}", severity="warning")
+        if self._keymap_error is not None:  # refused at start, like any configuration error (exit 2)
+            self.exit(2, return_code=2, message=self._keymap_error)
+            return
+        if self._keymap:
+            self.set_keymap(self._keymap)
         self._signals = install_signal_handlers(lambda _sig: self.graceful_quit(), lambda _sig: self.graceful_quit())
         watch_terminal(self, self._terminal_lost, probe=self._terminal_probe, interval=self._terminal_check_seconds)
         self.run_worker(self._boot(), name="boot", group="boot", exit_on_error=False)

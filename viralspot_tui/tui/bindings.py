@@ -11,8 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from textual.binding import Binding
+from textual.keys import Keys, _character_to_key, key_to_character
 
-__all__ = ["APP_BINDINGS", "DASHBOARD_BINDINGS", "TABLE_BINDINGS", "ALL_BINDINGS", "binding_ids", "build_keymap"]
+__all__ = [
+    "APP_BINDINGS",
+    "DASHBOARD_BINDINGS",
+    "TABLE_BINDINGS",
+    "ALL_BINDINGS",
+    "KeymapError",
+    "binding_ids",
+    "build_keymap",
+]
 
 # App-wide keys: work from every pane of the dashboard.
 APP_BINDINGS: list[Binding] = [
@@ -47,6 +56,7 @@ DASHBOARD_BINDINGS: list[Binding] = [
     Binding("left_square_bracket", "bump('LOW')", "Lower", show=False, id="lower_priority"),
     Binding("r", "retry_selected", "Retry", show=False, id="retry_selected"),
     Binding("d", "delete_selected", "Delete", show=False, id="delete_selected"),
+    Binding("s", "schedule_selected", "Schedule", show=False, id="schedule_job"),
     Binding("enter", "details", "Details", show=False, id="details"),
     Binding("l", "toggle_log", "Log", show=False, id="toggle_log"),
 ]
@@ -62,13 +72,67 @@ TABLE_BINDINGS: list[Binding] = [
 ALL_BINDINGS: list[Binding] = APP_BINDINGS + DASHBOARD_BINDINGS + TABLE_BINDINGS
 
 
+_MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+_KEY_NAMES = {key.value for key in Keys}
+
+
+class KeymapError(ValueError):
+    """``[keys]`` in the configuration cannot be applied; the message names every binding id at fault."""
+
+
 def binding_ids() -> set[str]:
     return {b.id for b in ALL_BINDINGS if b.id}
 
 
-def build_keymap(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Split the configured remaps into (valid keymap, unknown ids) so typos are reported, not ignored."""
+def _known_key(key: str) -> bool:
+    """A key name Textual can deliver: ``q``, ``G``, ``f5``, ``ctrl+x``, ``question_mark``, ``space``."""
+    *mods, base = key.split("+")
+    if not base or any(m not in _MODIFIERS for m in mods):
+        return False
+    if len(base) == 1:
+        return base.isprintable()
+    return base in _KEY_NAMES or key in _KEY_NAMES or key_to_character(base) is not None
+
+
+def _canonical(key: str) -> str:
+    """One spelling per key, so ``?`` and ``question_mark`` clash with each other."""
+    *mods, base = key.split("+")
+    if len(base) == 1 and not base.isalnum():
+        base = _character_to_key(base)
+    return "+".join([*mods, base])
+
+
+def build_keymap(keys: Mapping[str, str]) -> dict[str, str]:
+    """Check the configured remaps (binding id -> comma-separated keys) and return Textual's keymap.
+
+    Refused, with every problem named: an unknown binding id, an unknown key name (Textual would
+    bind it silently and the key would never fire) and two bindings on one key (the later one
+    would silently take the earlier one's key — ``pause_all = "q"`` would take quit's). All keys
+    of the dashboard are active at once, so any two ids on one key clash.
+    """
     known = binding_ids()
-    keymap = {bid: str(k) for bid, k in keys.items() if bid in known}
-    unknown = sorted(bid for bid in keys if bid not in known)
-    return keymap, unknown
+    problems: list[str] = []
+    unknown_ids = sorted(bid for bid in keys if bid not in known)
+    if unknown_ids:
+        problems.append(f"unknown binding id(s): {', '.join(unknown_ids)} (see the help screen, ?, for the ids)")
+    keymap: dict[str, str] = {}
+    for bid, value in keys.items():
+        if bid not in known:
+            continue
+        names = [k.strip() for k in str(value).split(",") if k.strip()]
+        bad = [k for k in names if not _known_key(k)]
+        if not names or bad:
+            problems.append(f"{bid} = {str(value)!r}: unknown key name(s) {', '.join(bad) or '(empty)'}")
+            continue
+        keymap[bid] = ",".join(names)
+    users: dict[str, list[str]] = {}
+    for binding in ALL_BINDINGS:
+        value = keymap.get(binding.id or "", binding.key)
+        for key in value.split(","):
+            users.setdefault(_canonical(key.strip()), []).append(binding.id or binding.action)
+    for key, ids in sorted(users.items()):
+        if len(ids) > 1:
+            problems.append(f"key {key!r} is bound to more than one action: {', '.join(ids)}")
+    if problems:
+        raise KeymapError("[keys] in the configuration: " + "; ".join(problems))
+    return keymap

@@ -41,6 +41,14 @@ class ViralSpotCommands(Provider):
                 (f"{'Resume' if paused else 'Pause'} the {name} processor", "space", partial(app.op_toggle, name))
             )
         snap = app.last_snapshot
+        for job in snap.viral.jobs[:20] if snap is not None and snap.viral is not None else ():
+            who = f"job #{job.id} (@{job.primary_username})"
+            if job.status in ("pending", "processing", "paused") or job.auto_rerun:
+                entries.append(
+                    (f"Cancel {who}", "d", partial(app.confirm_cancel_job, job.id, f" (@{job.primary_username})"))
+                )
+            schedule = "off" if job.auto_rerun else f"on (every {job.rerun_every_hours:g} h)"
+            entries.append((f"Turn re-runs of {who} {schedule}", "s", partial(app.confirm_schedule, job)))
         if snap is not None:
             seen: set[str] = set()
             for item in snap.queue.board[:60]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,13 @@ def run_console(
     """Run the Textual console over a fresh engine; 0 after a graceful exit, 1 on error, 2 on bad config."""
     from ..core.engine import open_engine
     from .app import ViralSpotApp
+    from .bindings import KeymapError, build_keymap
 
+    try:
+        build_keymap(settings.keys)  # before the terminal is taken over: a plain message, exit 2
+    except KeymapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     log_path = _log_to_file(settings)
     chosen = tuple(processors)
     app = ViralSpotApp(

@@ -30,6 +30,9 @@ COMMAND_HELP = [
     (":remove NAME", "cancel and forget a username (asks first)"),
     (":crawl [SEED…]", "run the network crawler now"),
     (":concurrency N [high N] [low N]", "change the queue's concurrency caps"),
+    (":job cancel N", "stop job N and turn its re-runs off (asks first)"),
+    (":job schedule N HOURS|off", "re-run job N every HOURS hours, or never"),
+    (":job retry N  :job rerun N", "retry failed job N / run job N again now"),
     (":filter TEXT", "filter the focused table (empty clears)"),
     (":screenshot [PATH]", "save an SVG screenshot"),
     (":help", "show the keys"),
@@ -42,7 +45,8 @@ class CommandResult:
     """What a ``:`` command did: a message, or a UI action for the App to carry out."""
 
     message: str = ""
-    ui_action: str | None = None  # "quit", "force_quit", "help", "filter", "screenshot", "confirm_remove"
+    ui_action: str | None = None  # "quit", "force_quit", "help", "filter", "screenshot", "confirm_remove",
+    # "confirm_cancel_job"
     argument: str | None = None
     error: bool = False
 
@@ -98,10 +102,39 @@ async def _execute(ops: "Operations", line: str) -> CommandResult:
             return CommandResult(ui_action="confirm_remove", argument=username(args[0]))
         case "crawl":
             return CommandResult((await ops.request_crawl(args, source="console")).message)
+        case "job" | "jobs":
+            return await _job_command(ops, args)
         case "concurrency" | "conc":
             return CommandResult((await ops.set_concurrency(concurrency_args(args))).message)
         case _:
             raise OpError(f"unknown command :{verb} — type :help for the list", ErrorKind.USAGE)
+
+
+_JOB_USAGE = "usage: :job cancel N | :job schedule N HOURS|off | :job retry N | :job rerun N"
+
+
+async def _job_command(ops: "Operations", args: list[str]) -> CommandResult:
+    """``:job VERB N …``: the ``viralspot jobs`` commands; cancelling asks first, as ``d`` does."""
+    if len(args) < 2 or not args[1].isdigit():
+        raise OpError(_JOB_USAGE, ErrorKind.USAGE)
+    verb, job_id, rest = args[0].lower(), int(args[1]), args[2:]
+    match verb:
+        case "cancel" | "stop" if not rest:
+            await ops.get_job(job_id)  # refuse an unknown job before asking
+            return CommandResult(ui_action="confirm_cancel_job", argument=str(job_id))
+        case "schedule" | "every" if len(rest) == 1:
+            if rest[0].lower() == "off":
+                return CommandResult((await ops.schedule_job(job_id, None)).message)
+            try:
+                hours = float(rest[0].lower().removesuffix("h"))
+            except ValueError:
+                raise OpError(_JOB_USAGE, ErrorKind.USAGE) from None
+            return CommandResult((await ops.schedule_job(job_id, hours)).message)
+        case "retry" if not rest:
+            return CommandResult((await ops.retry_job(job_id)).message)
+        case "rerun" if not rest:
+            return CommandResult((await ops.rerun_job(job_id)).message)
+    raise OpError(_JOB_USAGE, ErrorKind.USAGE)
 
 
 def concurrency_args(args: list[str]) -> dict[str, int]:

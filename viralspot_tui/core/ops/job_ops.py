@@ -1,4 +1,4 @@
-"""Viral ideas job actions: create, retry, re-run, list, details, export (docs/viral.md).
+"""Viral ideas job actions: create, retry, re-run, cancel, schedule, list, details, export (docs/viral.md).
 
 Creating or re-queuing a job records it and wakes the viral processor; ``run_job_here`` does the
 work in this process when no engine runs (``analyze --wait``), through the same runner the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..models.usernames import InvalidUsername
+from ..models.usernames import InvalidUsername, normalize_username
 from ..views import JobView
 from ..viral import api
 from ..viral.models import ContentStrategy, Job
@@ -45,6 +45,19 @@ def _strategy(value: ContentStrategy | dict[str, Any] | None) -> ContentStrategy
         raise OpError(f"invalid content strategy: {exc}", ErrorKind.USAGE) from None
 
 
+def _repeats(raw: list[str]) -> list[str]:
+    """Names given more than once (``@Bob`` and ``bob`` are one account), as the operator typed
+    them after the first: the job keeps one of each, and says so."""
+    seen: set[str] = set()
+    repeats: list[str] = []
+    for name in raw:
+        key = normalize_username(name)
+        if key in seen:
+            repeats.append(name)
+        seen.add(key)
+    return repeats
+
+
 class JobActions:
     runtime: "Runtime"
     link: "EngineLink"
@@ -73,7 +86,9 @@ class JobActions:
             raise OpError(str(exc), ErrorKind.USAGE) from None
         where, woke = await self._where()
         created = f"job {job.id} created: @{job.primary_username} vs {', '.join('@' + c for c in job.competitors)}"
-        return OpResult(created, lines=(created, where), data=job, woke=woke)
+        merged = _repeats(competitors)
+        note = (f"merged repeated competitor name(s): {', '.join(merged)}",) if merged else ()
+        return OpResult(created, lines=(created, *note, where), data=job, woke=woke)
 
     async def get_job(self, job_id: int) -> Job:
         try:
@@ -99,6 +114,38 @@ class JobActions:
     async def rerun_job(self, job_id: int) -> OpResult:
         """A finished job's next run now (only reels new since the last run are analysed)."""
         return await self._requeue(job_id, api.schedule_rerun_now, "due now")
+
+    async def cancel_job(self, job_id: int) -> OpResult:
+        """Stop a job: its unfinished run ends (``failed``, resumable with retry), re-runs go off."""
+        try:
+            job, stopped = await api.cancel_job(self.runtime, job_id)
+        except api.JobNotFound:
+            raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
+        except ValueError as exc:  # nothing to stop: valid, but not in this state
+            raise OpError(str(exc), ErrorKind.REFUSED) from None
+        await self.link.wake("viral")  # a running engine stops the job's work at once
+        if stopped:
+            done = f"job {job.id} cancelled (@{job.primary_username}, stopped at {job.stage} {job.progress}%)"
+            return OpResult(
+                done, lines=(done, f"re-runs are off; `viralspot jobs retry {job.id}` resumes it"), data=job
+            )
+        return OpResult(f"job {job.id} re-runs turned off (@{job.primary_username}, {job.runs} run(s))", data=job)
+
+    async def schedule_job(self, job_id: int, every_hours: float | None) -> OpResult:
+        """Turn a job's re-runs on (every ``every_hours``) or off (``None``)."""
+        try:
+            job = await api.set_schedule(self.runtime, job_id, every_hours)
+        except api.JobNotFound:
+            raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
+        except ValueError as exc:
+            raise OpError(str(exc), ErrorKind.USAGE) from None
+        await self.link.wake("viral")
+        if not job.auto_rerun:
+            return OpResult(f"job {job.id} re-runs turned off (@{job.primary_username})", data=job)
+        when = f"next run {job.next_run_at:%Y-%m-%d %H:%M} UTC" if job.next_run_at else "after its current run"
+        return OpResult(
+            f"job {job.id} re-runs every {job.rerun_every_hours:g} h (@{job.primary_username}, {when})", data=job
+        )
 
     async def list_jobs(self, limit: int = 500) -> OpResult:
         jobs = await api.list_jobs(self.runtime, limit)

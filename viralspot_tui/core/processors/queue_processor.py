@@ -25,7 +25,7 @@ from ..clock import to_iso
 from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..models.queue import Priority, QueueItem, Status
 from ..pipeline.profile_fetch import PauseRequested, ProfileFetchPipeline
-from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError
+from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError, labelled
 from ..providers.priority import PriorityLimiter, call_priority
 from ..store.leases import QUEUE, Lease
 from ..store.queue_store import LeaseLost, QueueStore
@@ -283,7 +283,7 @@ class QueueProcessor(Processor):
         except LeaseLost as exc:
             events.emit("queue.lease_lost", f"{item.username}: {exc}", level="warning", username=item.username)
         except QuotaExhaustedError as exc:
-            await self._safe(self.store.release(item, not_before=exc.reset_at, note=str(exc)))
+            await self._safe(self.store.release(item, not_before=exc.reset_at, note=labelled(exc)))
             events.emit(
                 "queue.parked",
                 f"{item.username} waits: provider quota exhausted ({exc})",
@@ -291,14 +291,14 @@ class QueueProcessor(Processor):
                 username=item.username,
             )
         except ConfigurationError as exc:
-            await self._safe(self.store.release(item, note=str(exc)))
+            await self._safe(self.store.release(item, note=labelled(exc)))
             if self._control is not None:
                 self._control.pause()
             self.blocked = f"configuration error: {exc}"
             events.emit("queue.config_error", f"configuration error, queue paused: {exc}", level="error")
         except ProviderError as exc:
             await self._record_failure(
-                item, str(exc), permanent=exc.kind == "permanent", retry_after=getattr(exc, "retry_after", None)
+                item, labelled(exc), permanent=exc.kind == "permanent", retry_after=getattr(exc, "retry_after", None)
             )
         except asyncio.CancelledError:
             raise

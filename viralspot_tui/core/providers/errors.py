@@ -36,6 +36,8 @@ __all__ = [
     "QuotaExhaustedError",
     "ConfigurationError",
     "AIOutputError",
+    "error_class",
+    "labelled",
 ]
 
 _BODY_EXCERPT = 200
@@ -58,9 +60,15 @@ def excerpt(text: str | None, limit: int = _BODY_EXCERPT) -> str:
 
 
 class ProviderError(Exception):
-    """Base of every error a provider raises; ``kind`` drives retry and queue decisions."""
+    """Base of every error a provider raises; ``kind`` drives retry and queue decisions.
+
+    ``label`` is the short error class an operator reads first ("private", "not found",
+    "quota"): :func:`labelled` puts it before the message wherever the error is stored, so a
+    narrow "Last error" column still shows the reason (the full text is in the details).
+    """
 
     kind: ClassVar[str] = "permanent"
+    label: ClassVar[str] = "refused"
     retryable: ClassVar[bool] = False
 
     def __init__(
@@ -89,19 +97,26 @@ class PermanentError(ProviderError):
 class NotFoundError(PermanentError):
     """The profile, reel or resource does not exist."""
 
+    label = "not found"
+
 
 class PrivateProfileError(PermanentError):
     """The profile exists but is private, so its reels cannot be read."""
 
+    label = "private"
+
 
 class InvalidInputError(PermanentError):
     """A username or shortcode was refused before any request was sent."""
+
+    label = "invalid input"
 
 
 class TransientError(ProviderError):
     """Worth retrying; ``retry_after`` (seconds) is the server's own hint when it gave one."""
 
     kind = "transient"
+    label = "upstream error"
     retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
@@ -112,9 +127,13 @@ class TransientError(ProviderError):
 class RateLimitedError(TransientError):
     """A per-second burst 429: wait ``retry_after`` (or back off) and try again."""
 
+    label = "rate limited"
+
 
 class MalformedResponseError(TransientError):
     """The body was not valid JSON, was cut short, or lacked a field the parser needs."""
+
+    label = "bad response"
 
     def __init__(self, message: str, *, field: str | None = None, **kw: object) -> None:
         self.field = field
@@ -127,6 +146,7 @@ class QuotaExhaustedError(ProviderError):
     """The plan quota is spent; the provider is parked until ``reset_at``."""
 
     kind = "quota"
+    label = "quota"
 
     def __init__(self, message: str, *, reset_at: datetime | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
@@ -137,12 +157,14 @@ class ConfigurationError(ProviderError):
     """Bad, missing or unsubscribed key: only the operator can fix it."""
 
     kind = "configuration"
+    label = "bad key"
 
 
 class AIOutputError(ProviderError):
     """The model kept answering with output that does not validate against the stage's model."""
 
     kind = "permanent"
+    label = "bad AI output"
 
     def __init__(self, message: str, *, stage: str, attempts: int, **kw: object) -> None:
         self.stage = stage
@@ -150,3 +172,15 @@ class AIOutputError(ProviderError):
         self.usage: object = None  # the TokenUsage of every refused attempt, set by the provider
         self.cost_usd = 0.0
         super().__init__(f"stage {stage!r}: {message} (after {attempts} attempts)", **kw)  # type: ignore[arg-type]
+
+
+def error_class(exc: ProviderError) -> str:
+    """The short class of an error: its ``label``, or ``HTTP 503`` for an upstream 5xx/408."""
+    if type(exc).label == TransientError.label and exc.status is not None:
+        return f"HTTP {exc.status}"
+    return exc.label
+
+
+def labelled(exc: ProviderError) -> str:
+    """The error as stored and shown: its class first, then the full message."""
+    return f"{error_class(exc)}: {exc}"

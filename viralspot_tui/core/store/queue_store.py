@@ -493,10 +493,11 @@ class QueueStore:
     @staticmethod
     def _board_sql() -> str:
         """Each part is a range scan of a partial index with a LIMIT; ``INDEXED BY`` where the
-        planner, without table statistics, would otherwise scan the whole table."""
+        planner, without table statistics, would otherwise scan the whole table. Running HIGH
+        items come first, as everywhere else (a handful of rows: at most the concurrency)."""
         return (
             f"SELECT * FROM (SELECT {_COLUMNS} FROM queue INDEXED BY queue_leases WHERE status = 'PROCESSING'"
-            " ORDER BY id LIMIT :lim)"
+            " ORDER BY CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
             " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
             f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"

@@ -211,7 +211,7 @@ class AIPipeline:
             result = await self._ask(
                 Stage.SCRIPT_WRITING,
                 script_messages(self.inputs.profile, analysis, hook, source, self.inputs.strategy),
-                script_model(source.shortcode),
+                script_model(source.shortcode, hook.hook_text),
             )
             await self.results.save_script(
                 self.run_row,

@@ -16,7 +16,7 @@ from ..models.usernames import normalize_username
 from ..store.leases import JOBS, Lease, claim_owner
 from .models import MAX_COMPETITORS, MAX_RERUN_HOURS, MIN_COMPETITORS, ContentStrategy, Job, JobStatus
 from .results import ResultStore
-from .store import JobBusy, JobNotFound, ViralStore
+from .store import CANCELLED, JobBusy, JobNotFound, ViralStore
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -29,6 +29,8 @@ __all__ = [
     "retry_job",
     "run_job_now",
     "schedule_rerun_now",
+    "set_schedule",
+    "cancel_job",
     "JobNotFound",
     "JobBusy",
 ]
@@ -64,8 +66,7 @@ async def create_job(
     name = normalize_username(primary)
     names = normalize_competitors(name, list(competitors))
     hours = runtime.settings.viral.rerun_every_hours if rerun_every_hours is None else rerun_every_hours
-    if not 0 < hours <= MAX_RERUN_HOURS:  # also refuses NaN and infinity
-        raise ValueError(f"rerun_every_hours must be more than 0 and at most {MAX_RERUN_HOURS:.0f}, got {hours}")
+    check_rerun_hours(hours)
     job = await (await _store(runtime)).create_job(name, names, strategy or ContentStrategy(), auto_rerun, hours)
     runtime.events.emit(
         "viral.created", f"job {job.id} created for @{name} with {len(names)} competitor(s)", job_id=job.id
@@ -90,12 +91,40 @@ async def retry_job(runtime: "Runtime", job_id: int) -> Job:
 
 
 async def schedule_rerun_now(runtime: "Runtime", job_id: int) -> Job:
-    """Make a completed auto-rerun job due now (operators and tests do not wait a day)."""
+    """Make a finished job's next run due now; its schedule (``auto_rerun``) is left as it was."""
+    return await (await _store(runtime)).rerun_now(job_id)
+
+
+def check_rerun_hours(hours: float) -> float:
+    if not 0 < hours <= MAX_RERUN_HOURS:  # also refuses NaN and infinity
+        raise ValueError(f"rerun_every_hours must be more than 0 and at most {MAX_RERUN_HOURS:.0f}, got {hours}")
+    return hours
+
+
+async def set_schedule(runtime: "Runtime", job_id: int, every_hours: float | None) -> Job:
+    """Re-run the job every ``every_hours`` (next one that long from now), or never (``None``)."""
+    if every_hours is not None:
+        check_rerun_hours(every_hours)
+    return await (await _store(runtime)).set_schedule(job_id, every_hours)
+
+
+async def cancel_job(runtime: "Runtime", job_id: int) -> tuple[Job, bool]:
+    """Stop the job's unfinished run (if any) and turn its re-runs off; ``ValueError`` if idle.
+
+    Returns the job and whether a run was stopped. A running worker notices within a poll and
+    stops; nothing it does afterwards is stored (its lease is gone).
+    """
     store = await _store(runtime)
-    job = await get_job(runtime, job_id)
-    if job.runs == 0 or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
-        raise ValueError(f"job {job_id} has no finished run to repeat (status {job.status.value})")
-    return await store.schedule(job_id, runtime.clock.now())
+    current = await get_job(runtime, job_id)
+    reason = f"{CANCELLED} at {current.stage} ({current.progress}%)"
+    job, stopped = await store.cancel(job_id, reason)
+    runtime.events.emit(
+        "viral.cancelled",
+        f"job {job_id} @{job.primary_username}: " + (reason if stopped else "re-runs turned off"),
+        level="warning",
+        job_id=job_id,
+    )
+    return job, stopped
 
 
 async def run_job_now(runtime: "Runtime", job_id: int) -> "RunOutcome":

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 from ..models.usernames import Username
 
 __all__ = [
+    "CANCELLED",
+    "SCRIPT_SECONDS",
     "JobStatus",
     "RunType",
     "Stage",
@@ -84,6 +86,11 @@ class JobStatus(StrEnum):
 class RunType(StrEnum):
     INITIAL = "initial"
     RECURRING = "recurring"
+
+
+# How a cancelled job's error starts (`jobs cancel`): the processor stops the job's task when it
+# sees it, and the console shows the job as cancelled rather than failed.
+CANCELLED = "cancelled by the operator"
 
 
 class Stage(StrEnum):
@@ -235,6 +242,33 @@ def generated_hooks_model(source_codes: list[str], count: int) -> type[_Out]:
     return create_model("GeneratedHooks", __base__=_Out, hooks=(list[item], Field(min_length=count, max_length=count)))  # type: ignore[valid-type]
 
 
-def script_model(source_code: str) -> type[_Out]:
-    """The script for one hook, which must cite that hook's source reel."""
-    return _pinned(Script, "Script", "source_shortcode", [source_code])
+# The length a script is asked for (prompts.script_messages) and held to.
+SCRIPT_SECONDS = (15, 90)
+
+
+def _same_words(text: str) -> str:
+    """A hook compared word for word: case, quotes, spacing and end punctuation do not count."""
+    return " ".join(text.casefold().replace("’", "'").strip().strip("\"'“”").rstrip(".!?…").split())
+
+
+def script_model(source_code: str, hook_text: str, seconds: tuple[int, int] = SCRIPT_SECONDS) -> type[_Out]:
+    """The script for one generated hook: it cites the hook's source reel, opens with *that* hook
+    (word for word), and lasts as long as was asked. Anything else is invalid output, retried
+    like any other, so a script can never be filed under a hook it was not written for."""
+    low, high = seconds
+    pinned = _pinned(Script, "Script", "source_shortcode", [source_code])
+    wanted = _same_words(hook_text)
+
+    def same_hook(cls: type[Any], value: str) -> str:
+        if _same_words(value) != wanted:
+            raise ValueError(f"the script must open with the hook it was written for, word for word: {hook_text!r}")
+        return value
+
+    validators: dict[str, Any] = {"same_hook": field_validator("hook")(classmethod(same_hook))}
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "Script",
+        __base__=pinned,
+        __validators__=validators,
+        hook=(Annotated[Text, WithJsonSchema({"type": "string", "const": hook_text})], ...),
+        estimated_duration_seconds=(int, Field(ge=low, le=high)),
+    )

@@ -33,7 +33,7 @@ from ..views import JobView, ViralSnapshot
 from .models import Job, JobStatus
 from .results import ResultStore
 from .runner import JobRunner
-from .store import ViralStore
+from .store import CANCELLED, ViralStore
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -64,6 +64,7 @@ class ViralIdeasProcessor(Processor):
         self.max_jobs = runtime.settings.viral.max_concurrent_jobs
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self._view: dict[int, JobView] = {}
+        self._cancelled: set[int] = set()  # jobs whose task was cancelled because an operator cancelled them
         self._unsubscribe = runtime.events.subscribe(self._on_event)
         self._leases: LeaseHolder | None = None
 
@@ -117,14 +118,18 @@ class ViralIdeasProcessor(Processor):
             with call_priority(job_priority(job)):
                 await runner.run(job)
         except (Stopping, asyncio.CancelledError):
-            self.runtime.events.emit(
-                "viral.released", f"job {job.id} handed back; it resumes from its checkpoints", job_id=job.id
-            )
+            if job.id in self._cancelled:  # the operator's cancel, not a hand-back: it stays failed
+                self.runtime.events.emit("viral.stopped", f"job {job.id} stopped (cancelled)", job_id=job.id)
+            else:
+                self.runtime.events.emit(
+                    "viral.released", f"job {job.id} handed back; it resumes from its checkpoints", job_id=job.id
+                )
         except Exception:  # noqa: BLE001 - the runner records failures; this is a last resort
             log.exception("viral job %s task failed", job.id)
         finally:
             self.tasks.pop(job.id, None)
             self.owners.pop(job.id, None)
+            self._cancelled.discard(job.id)
             control.wake()  # a slot is free: look for more work now
 
     async def _boundary(self, job: Job, control: ProcessorControl) -> None:
@@ -180,6 +185,11 @@ class ViralIdeasProcessor(Processor):
     async def refresh_view(self) -> None:
         jobs = await self.store.list_jobs(limit=200)
         self._view = {job.id: JobView.of(job) for job in jobs}
+        for job in jobs:  # cancelled by an operator (here or in another process): stop its work now
+            task = self.tasks.get(job.id)
+            if task is not None and job.status == JobStatus.FAILED and (job.error or "").startswith(CANCELLED):
+                self._cancelled.add(job.id)
+                task.cancel()
 
     def _patch(self, job_id: int, **fields: Any) -> None:
         if job_id in self._view:

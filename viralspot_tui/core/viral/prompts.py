@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .models import HOOK_TYPES, ContentStrategy, GeneratedHook, HookAnalysis, ProfileAnalysis
+from .models import HOOK_TYPES, SCRIPT_SECONDS, ContentStrategy, GeneratedHook, HookAnalysis, ProfileAnalysis
 
 __all__ = [
     "ReelContext",
@@ -196,7 +196,8 @@ def script_messages(
     source: ReelContext,
     strategy: ContentStrategy,
 ) -> Messages:
-    """One short-form script built on one generated hook."""
+    """One short-form script built on one generated hook (held to it by ``script_model``)."""
+    low, high = SCRIPT_SECONDS
     return [
         _system("a short-form scriptwriter", strategy),
         {
@@ -205,10 +206,10 @@ def script_messages(
                 f"{_profile_block(profile)}\n{_analysis_block(analysis)}\n\n"
                 f'Hook to build on ({hook.hook_type}): "{hook.hook_text}"\n'
                 f"It was adapted from this competitor reel:\n{_reel_block(source)}\n\n"
-                f"Write one script for @{profile.username} that opens with the hook: a title, the hook as spoken, "
-                "2 to 6 body sections (each with a short label and the words to say or show), a call to action "
-                "that serves the goals above, and an estimated duration in seconds (15 to 90 is typical). Set "
-                f"source_shortcode to {source.shortcode}."
+                f"Write one script for @{profile.username} that opens with the hook: a title, the hook exactly "
+                "as given above (word for word), 2 to 6 body sections (each with a short label and the words to "
+                "say or show), a call to action that serves the goals above, and an estimated duration of "
+                f"{low} to {high} seconds. Set source_shortcode to {source.shortcode}."
             ),
         },
     ]

@@ -70,10 +70,13 @@ class JobRunner:
         self.results = results
         self.owner = owner
         self.boundary = boundary
+        self._reached: tuple[int, str] = (0, Stage.QUEUED.value)  # furthest (progress, stage) of this claim
 
     async def progress(self, job: Job, stage: Stage, percent: float, message: str | None = None) -> None:
         """Publish first (synchronously, so concurrent steps publish in the order they finished), then store."""
         pct = int(max(0, min(100, percent)))
+        if pct >= self._reached[0]:  # as the job row keeps it: concurrent steps report out of order
+            self._reached = (pct, stage.value)
         self.runtime.events.emit(
             "viral.progress",
             message or f"job {job.id} @{job.primary_username}: {stage.value} {pct}%",
@@ -124,7 +127,11 @@ class JobRunner:
         return RunOutcome(job.id, JobStatus.COMPLETED, run.run_number, run.run_type)
 
     async def _failed(self, job: Job, run: Run, error: str) -> RunOutcome:
-        error = mask_secrets(self.runtime.settings, error)  # it is stored, listed and shown
+        # The job keeps the stage it reached (docs/viral.md, "Outcomes"); the error names it too,
+        # so `jobs list`, the pane and the log all say where the run stopped.
+        progress, stage = self._reached
+        where = f"at {progress}%" if stage in error else f"{stage} failed at {progress}%"  # AI stages name themselves
+        error = mask_secrets(self.runtime.settings, f"{where}: {error}")
         await self.results.fail_run(run.id, error)
         retry_at = None
         if job.auto_rerun and run.run_type == RunType.RECURRING:

@@ -103,6 +103,7 @@ class SelectionPlan:
     _window: int | None = None
     _seen: set[str] = field(default_factory=set)
     _undated_added: bool = False
+    _per_account: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unique: dict[str, ReelCandidate] = {}
@@ -125,8 +126,11 @@ class SelectionPlan:
         )
 
     def _append(self, reels: list[ReelCandidate], window: int | None) -> None:
-        for reel, account_rank in fair_order(reels):
+        """Rank the reels after those already ranked: a widened window continues the overall and
+        the per-account ranks (an account's best older reel is its #3, not a second #1)."""
+        for reel, _ in fair_order(reels):
             self._seen.add(reel.shortcode)
+            account_rank = self._per_account[reel.username] = self._per_account.get(reel.username, 0) + 1
             self._order.append(Choice(reel, len(self._order) + 1, account_rank, window))
 
     def _widen(self) -> bool:

@@ -18,9 +18,9 @@ from typing import Any
 from ..clock import Clock, from_iso, to_iso
 from ..store.database import Database
 from ..store.leases import JOBS, fenced_update_sync, recover_sync
-from .models import CompetitorState, ContentStrategy, Job, JobStatus, Stage
+from .models import CANCELLED, CompetitorState, ContentStrategy, Job, JobStatus, Stage
 
-__all__ = ["ViralStore", "JobNotFound", "JobBusy"]
+__all__ = ["ViralStore", "JobNotFound", "JobBusy", "CANCELLED"]
 
 _COLUMNS = (
     "id, primary_username, content_strategy, status, stage, progress, error, runs, auto_rerun, "
@@ -234,9 +234,10 @@ class ViralStore:
         return await self._owned_update(
             job_id,
             owner,
-            "status = 'failed', stage = :stage, error = :error, next_run_at = :next,"
+            # The stage and progress stay where the run failed: the operator sees how far it got.
+            "status = 'failed', error = :error, next_run_at = :next,"
             " completed_at = :now, lease_owner = NULL, lease_expires_at = NULL",
-            {"stage": Stage.FAILED.value, "error": error[:2000], "next": to_iso(next_run_at)},
+            {"error": error[:2000], "next": to_iso(next_run_at)},
         )
 
     async def release(
@@ -268,18 +269,101 @@ class ViralStore:
 
         return await self.db.write(write)
 
-    async def schedule(self, job_id: int, when: datetime) -> Job:
-        """Turn on re-runs and set the next one to ``when``."""
+    async def rerun_now(self, job_id: int) -> Job:
+        """Make a finished job's next run due now, leaving its schedule (``auto_rerun``) alone.
+
+        The job goes back to ``pending`` with ``next_run_at`` = now, which is claimable whether or
+        not re-runs are on; a schedule that is on resumes from the run's completion as before.
+        """
 
         def write(conn: sqlite3.Connection) -> Job:
-            conn.execute(
-                "UPDATE viral_ideas_queue SET auto_rerun = 1, next_run_at = ?, updated_at = ? WHERE id = ?",
-                (to_iso(when), self._now(), job_id),
-            )
             job = _get(conn, job_id)
             if job is None:
                 raise JobNotFound(job_id)
-            return job
+            if job.runs == 0 or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
+                raise ValueError(f"job {job_id} has no finished run to repeat (status {job.status.value})")
+            now = self._now()
+            conn.execute(
+                "UPDATE viral_ideas_queue SET status = 'pending', error = NULL, next_run_at = :now,"
+                " stage = :stage, updated_at = :now WHERE id = :id",
+                {"id": job_id, "now": now, "stage": Stage.QUEUED.value},
+            )
+            return _get(conn, job_id)  # type: ignore[return-value]
+
+        return await self.db.write(write)
+
+    async def set_schedule(self, job_id: int, every_hours: float | None) -> Job:
+        """Re-runs every ``every_hours`` (the next one that long from now), or off (``None``).
+
+        A job that has not finished a run yet only records the setting: its first completion
+        schedules the next run. Turning re-runs off clears a finished job's ``next_run_at``; a
+        pending job keeps its own (a quota wait is not a schedule).
+        """
+
+        def write(conn: sqlite3.Connection) -> Job:
+            job = _get(conn, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            finished = job.runs > 0 and job.status in (JobStatus.COMPLETED, JobStatus.FAILED)
+            now = self.clock.now()
+            if every_hours is None:
+                conn.execute(
+                    "UPDATE viral_ideas_queue SET auto_rerun = 0, updated_at = :now,"
+                    " next_run_at = CASE WHEN :finished THEN NULL ELSE next_run_at END WHERE id = :id",
+                    {"id": job_id, "now": to_iso(now), "finished": int(finished)},
+                )
+            else:
+                conn.execute(
+                    "UPDATE viral_ideas_queue SET auto_rerun = 1, rerun_every_hours = :every, updated_at = :now,"
+                    " next_run_at = CASE WHEN :finished THEN :next ELSE next_run_at END WHERE id = :id",
+                    {
+                        "id": job_id,
+                        "every": every_hours,
+                        "now": to_iso(now),
+                        "finished": int(finished),
+                        "next": to_iso(now + timedelta(hours=every_hours)),
+                    },
+                )
+            return _get(conn, job_id)  # type: ignore[return-value]
+
+        return await self.db.write(write)
+
+    async def cancel(self, job_id: int, reason: str) -> tuple[Job, bool]:
+        """Stop a job: an unfinished run ends ``failed`` with ``reason``, and re-runs are turned off.
+
+        Returns the job and whether a run was stopped (``False``: only its schedule was turned
+        off). Clearing the lease is what stops a worker: its next renewal fails and its task is
+        cancelled, and every later write of that worker is fenced out. Stage and progress stay,
+        so the operator sees where it stopped; ``jobs retry`` resumes it from its checkpoints.
+        Raises ``ValueError`` when there is nothing to stop.
+        """
+
+        def write(conn: sqlite3.Connection) -> tuple[Job, bool]:
+            job = _get(conn, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            now = self._now()
+            running = job.status in (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.PAUSED)
+            if not running and not job.auto_rerun:
+                raise ValueError(f"job {job_id} is {job.status.value} and has no re-runs scheduled: nothing to cancel")
+            if running:
+                conn.execute(
+                    "UPDATE viral_ideas_queue SET status = 'failed', error = :error, auto_rerun = 0, next_run_at = NULL,"
+                    " lease_owner = NULL, lease_expires_at = NULL, completed_at = :now, updated_at = :now"
+                    " WHERE id = :id",
+                    {"id": job_id, "now": now, "error": reason},
+                )
+                conn.execute(
+                    "UPDATE viral_analysis_results SET status = 'failed', error = :error, completed_at = :now"
+                    " WHERE job_id = :id AND status NOT IN ('completed', 'failed')",
+                    {"id": job_id, "now": now, "error": reason},
+                )
+            else:
+                conn.execute(
+                    "UPDATE viral_ideas_queue SET auto_rerun = 0, next_run_at = NULL, updated_at = :now WHERE id = :id",
+                    {"id": job_id, "now": now},
+                )
+            return _get(conn, job_id), running  # type: ignore[return-value]
 
         return await self.db.write(write)
 

@@ -143,8 +143,24 @@ class DashboardScreen(Screen[None]):
             self.app.op_retry(name)
 
     def action_delete_selected(self) -> None:
+        """``d``: cancel the selected job in the analysis pane, else remove the selected queue item."""
+        job = self.selected_job()
+        if job is not None:
+            self.app.confirm_cancel_job(job.id, f" (@{job.primary_username})")
+            return
+        if isinstance(self.focused_pane, AnalysisPane):
+            self.app.notify("select a job first (j/k)", severity="warning")
+            return
         if name := self._need_queue_item():
             self.app.confirm_remove(name)
+
+    def action_schedule_selected(self) -> None:
+        """``s``: turn the selected job's re-runs on or off (asks first)."""
+        job = self.selected_job()
+        if job is None:
+            self.app.notify("select a job in the analysis pane first (press 2)", severity="warning")
+            return
+        self.app.confirm_schedule(job)
 
     def action_details(self) -> None:
         job = self.selected_job()

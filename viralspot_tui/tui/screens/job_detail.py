@@ -32,10 +32,23 @@ __all__ = ["JobDetailScreen"]
 log = logging.getLogger("viralspot.tui")
 
 
+SECTIONS = ("Competitors", "Selected reels", "Hooks", "Scripts")
+
+
 class JobDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="detail_close"),
         Binding("r", "reload", "Reload", id="detail_reload"),
+        Binding("j,down", "scroll('down')", "Down", show=False, id="detail_down"),
+        Binding("k,up", "scroll('up')", "Up", show=False, id="detail_up"),
+        Binding("g,home", "scroll('top')", "Top", show=False, id="detail_top"),
+        Binding("G,end", "scroll('bottom')", "Bottom", show=False, id="detail_bottom"),
+        Binding("right_square_bracket,tab", "section(1)", "Next section", id="detail_next_section"),
+        Binding("left_square_bracket,shift+tab", "section(-1)", "Prev section", id="detail_previous_section"),
+        *(
+            Binding(str(n), f"jump({n - 1})", name, show=False, id=f"detail_section_{n}")
+            for n, name in enumerate(SECTIONS, 1)
+        ),
     ]
 
     def __init__(self, supervisor: "Supervisor", job: JobView) -> None:
@@ -50,13 +63,16 @@ class JobDetailScreen(Screen[None]):
         yield Static(id="job-summary", markup=False)
         yield ProgressBar(total=100, show_eta=False, id="job-progress")
         with VerticalScroll(id="job-body"):
-            yield Label("Competitors", classes="section-title")
+            titles = iter(SECTIONS)
+            yield Label(f"1 {next(titles)}", classes="section-title", id="section-0")
             yield Static("", id="job-competitors", classes="job-block", markup=False)
-            yield Label("Selected reels", classes="section-title")
-            yield DataTable(id="job-reels", cursor_type="row", zebra_stripes=True)
-            yield Label("Hooks", classes="section-title")
+            yield Label(f"2 {next(titles)}", classes="section-title", id="section-1")
+            reels: DataTable[Any] = DataTable(id="job-reels", cursor_type="row", zebra_stripes=True)
+            reels.can_focus = False  # the body keeps the focus, so j/k/g/G always scroll the whole page
+            yield reels
+            yield Label(f"3 {next(titles)}", classes="section-title", id="section-2")
             yield Static("", id="job-hooks", classes="job-block", markup=False)
-            yield Label("Scripts", classes="section-title")
+            yield Label(f"4 {next(titles)}", classes="section-title", id="section-3")
             yield Static("", id="job-scripts", classes="job-block", markup=False)
         yield Footer()
 
@@ -175,6 +191,38 @@ class JobDetailScreen(Screen[None]):
         fit_footer(self.query_one(Footer), self.app.size.width)
         if self.detail is not None:
             self._fill_reels()
+
+    # ------------------------------------------------------------------ moving around
+    @property
+    def body(self) -> VerticalScroll:
+        return self.query_one("#job-body", VerticalScroll)
+
+    def action_scroll(self, where: str) -> None:
+        body = self.body
+        match where:
+            case "down":
+                body.scroll_down(animate=False)
+            case "up":
+                body.scroll_up(animate=False)
+            case "top":
+                body.scroll_home(animate=False)
+            case "bottom":
+                body.scroll_end(animate=False)
+
+    def current_section(self) -> int:
+        """The last section whose title is at or above the top of the view."""
+        top = self.body.scroll_y
+        tops = [self.query_one(f"#section-{i}").virtual_region.y for i in range(len(SECTIONS))]
+        return max((i for i, y in enumerate(tops) if y <= top + 0.5), default=0)
+
+    def action_section(self, step: int) -> None:
+        """``]``/``tab`` and ``[``/``shift+tab``: the next or previous section's title to the top."""
+        self.action_jump(max(0, min(len(SECTIONS) - 1, self.current_section() + step)))
+
+    def action_jump(self, index: int) -> None:
+        """``1``–``4``: scroll a section's title to the top of the view (scripts are below the fold)."""
+        title = self.query_one(f"#section-{index}")
+        self.body.scroll_to(y=title.virtual_region.y, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,7 +4,8 @@ Progress arrives as a number in the snapshot, not as a message per tick, so thre
 cost the UI nothing between refreshes (docs/viral.md without a message storm).
 
 Under 120 terminal columns the table keeps the primary, a compact progress (``45%``) and the
-stage, in its short form when the full name does not fit.
+stage, in its short form when the full name does not fit. Wider, it adds the job number, runs,
+next run and competitors, giving way in that order's reverse (``drop_order``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.widgets import Static
 
 from ...core.snapshot import EngineSnapshot
 from ...core.views import JobView
-from ...logs import redact
+from ...core.viral.models import CANCELLED
 from ..format import bar, short, until
 from .pane import Pane
 
@@ -40,18 +41,22 @@ class AnalysisPane(Pane):
     title = "2 Analysis"
     processor = "viral"
     wide_columns = (
+        ("id", "#", 3),
         ("primary", "Primary", 12),
         ("progress", "Progress", 11),
-        ("stage", "Stage", _WIDE_STAGE),
+        ("stage", "Stage", 12),
         ("runs", "Runs", 4),
         ("next", "Next run", 8),
-        ("comp", "Competitors", 10),
-        ("id", "#", 4),
+        ("comp", "Competitors", 12),
     )
     narrow_columns = (("primary", "Primary", 11), ("progress", "Prog", 4), ("stage", "Stage", 8))
     flex_column = "stage"
     wide_flex_column = "comp"
-    drop_order = ("id", "comp", "next", "runs")
+    # Give way in this order as the pane narrows; the bar becomes "45%" and the stage its short
+    # form before anything goes. The job number stays, so two jobs for one creator differ.
+    drop_order = ("comp", "next", "runs")
+    compact = {"progress": 4, "stage": 9}
+    grow = {"primary": 30, "stage": _WIDE_STAGE + 4, "comp": 200}  # as far as their text, in this order
 
     def compose(self) -> ComposeResult:
         yield Static("no jobs yet — n creates one", id="analysis-empty")
@@ -82,14 +87,20 @@ class AnalysisPane(Pane):
             )
         )
         assert self.table is not None
+        self.want(
+            {
+                "primary": max((len(j.primary_username) for j in jobs), default=0),
+                "stage": max((len(_stage(j, j.status, 99)) for j in jobs), default=0),
+                "comp": max((len(_competitors(j)) for j in jobs), default=0),
+            }
+        )
         widths = self.table.widths
         self.table.sync([(key, self._row(job, snap, widths)) for key, job in self._jobs.items()])
 
     @staticmethod
     def _row(job: JobView, snap: EngineSnapshot, widths: dict[str, int | None]) -> dict[str, object]:
         """Cells by column key, sized to the current column set (narrow columns squeeze the text)."""
-        comps = list(job.competitors)
-        comp_text = f"{len(comps)}: {', '.join(comps)}" if comps else "—"
+        comp_text = _competitors(job)
         status = job.status
         progress = float(job.progress or 0)
         pct = f"{progress:3.0f}%"
@@ -108,10 +119,22 @@ class AnalysisPane(Pane):
         }
 
 
+def _competitors(job: JobView) -> str:
+    return f"{len(job.competitors)}: {', '.join(job.competitors)}" if job.competitors else "—"
+
+
 def _stage(job: JobView, status: str, width: int) -> str:
-    """The stage (or the failure) as it fits ``width``: the short form when the full one does not."""
-    if status == "failed" and job.error:
-        error = redact(job.error)
-        return f"failed: {error}" if width >= _WIDE_STAGE else f"✗ {error}"
+    """The stage as it fits ``width`` (the short form when the full one does not).
+
+    A failed job shows ``✗`` and the stage it reached (the full error is in its details, and in
+    ``jobs list``); a cancelled one says so."""
     stage = job.stage or status
-    return stage if len(stage) <= width or width >= _WIDE_STAGE else _SHORT_STAGE.get(stage, stage)
+    if len(stage) > width - (2 if status == "failed" else 0):
+        stage = _SHORT_STAGE.get(stage, stage)
+    if status == "failed":
+        cancelled = (job.error or "").startswith(CANCELLED)
+        short_cancel = "cancelled" if width >= 11 else "cancel"
+        return f"✗ {short_cancel if cancelled and width < _WIDE_STAGE + 4 else stage}" + (
+            " (cancelled)" if cancelled and width >= _WIDE_STAGE + 4 else ""
+        )
+    return stage

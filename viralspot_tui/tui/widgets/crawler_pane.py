@@ -42,6 +42,8 @@ class CrawlerPane(Pane):
     flex_column = "seed"
     wide_flex_column = "why"
     drop_order = ("why", "dup", "dropped")
+    compact = {"seed": 10}
+    grow = {"seed": 30}
 
     def compose(self) -> ComposeResult:
         yield Static("no crawl yet — press c to run one", id="crawler-totals", markup=False)
@@ -53,6 +55,7 @@ class CrawlerPane(Pane):
         self._apply_totals(crawler, snap)
         rounds = list(crawler.rounds) if crawler else []
         assert self.table is not None
+        self.want({"seed": max((len(r.seed) for r in rounds), default=0)})
         seed_width = self.table.widths.get("seed") or 16
         rows = []
         for r in reversed(rounds):  # newest first: the live round is what the operator watches

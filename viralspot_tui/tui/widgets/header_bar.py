@@ -42,21 +42,28 @@ class HeaderBar(Static):
             quota,
             procs,
             snap.draining,
+            self.size.width,
         )
         if key == self._last:
             return
         self._last = key
-        self.update(self.render_header(snap, quota, procs))
+        self.update(self.render_header(snap, quota, procs, width=self.size.width))
 
     @staticmethod
     def render_header(
-        snap: EngineSnapshot, quota: tuple[tuple[str, str], ...], procs: tuple[tuple[str, str, int], ...]
+        snap: EngineSnapshot,
+        quota: tuple[tuple[str, str], ...],
+        procs: tuple[tuple[str, str, int], ...],
+        width: int = 0,
     ) -> Content:
         parts: list[Content] = [Content.from_markup("[b]ViralSpot[/b] ")]
         if snap.simulated:
             speed = f" · time x{snap.sim_speed:g}" if snap.sim_speed > 1 else ""
             parts.append(Content.from_markup(f"[reverse $warning] SIMULATED DATA{speed} [/] "))
-        backend = snap.backend if len(snap.backend) <= 32 else "…" + snap.backend[-31:]
+        # The backend (with the queue file's path) gets what the line leaves: cut from the left
+        # only when it must (the file name is the end an operator needs), never at 200 columns.
+        room = max(32, width - 60)
+        backend = snap.backend if len(snap.backend) <= room else "…" + snap.backend[-(room - 1) :]
         parts.append(Content(f"{backend} "))
         if snap.online:
             parts.append(Content.from_markup("[$success]● online[/] "))

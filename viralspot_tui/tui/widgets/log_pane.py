@@ -35,6 +35,9 @@ class EventLog(Log):
     BINDINGS = [b.__class__(b.key, _LOG_ACTIONS[b.action], b.description, show=False, id=b.id) for b in TABLE_BINDINGS]
 
 
+_LEVELS = {"warning": "WARN", "critical": "CRIT", "error": "ERROR", "info": "INFO", "debug": "DEBUG"}
+
+
 class LogPane(Pane):
     pane_id = "log"
     title = "4 Log"
@@ -77,7 +80,7 @@ class LogPane(Pane):
 
     @staticmethod
     def format(event: Event) -> str:
-        level = event.level.upper()[:5]
+        level = _LEVELS.get(event.level.lower(), event.level.upper()[:5])  # "WARN", never a cut "WARNI"
         return f"{event.at.astimezone():%H:%M:%S} {level:<5} {redact(event.message)}"
 
     def set_filter(self, text: str) -> None:

@@ -77,6 +77,7 @@ class QueuePane(Pane):
     flex_column = "error"
     wide_flex_column = "error"
     drop_order = ("id", "age")
+    grow = {"user": 30}  # as far as the longest name shown (at most 30 characters), then the error
 
     def compose(self) -> ComposeResult:
         yield Static(id="lanes")
@@ -99,6 +100,7 @@ class QueuePane(Pane):
         self._apply_throughput(q)
         self._items = {str(item.id): item for item in q.board if self.matches(item.username, item.last_error)}
         assert self.table is not None
+        self.want({"user": max((len(item.username) for item in q.board), default=0)})
         widths = self.table.widths
         self.table.sync([(key, self._row(item, snap, widths)) for key, item in self._items.items()])
         self._show_selected()
