@@ -128,3 +128,16 @@ def test_config_from_env() -> None:
             assert "VIRALSPOT_SIM" in str(exc) or "fault_rate" in str(exc)
         else:
             raise AssertionError(f"{bad} accepted")
+
+
+async def test_each_api_has_its_own_plan_for_one_key() -> None:
+    """One key subscribed to both APIs: transcript calls spend the transcript plan only, and each
+    answer reports its own plan (so the console's two quota figures both stay current)."""
+    sim = Simulator(SimConfig(latency_ms=0, monthly_quota=10), clock=lambda: NOW)
+    async with client(sim, "key-a") as c:
+        await profile(c)
+        await profile(c)
+        answer = await c.get("/transcript", params={"url": "https://www.instagram.com/reel/ABCDEFGHIJK/"})
+    assert answer.headers["x-ratelimit-requests-remaining"] == "9"
+    assert sim.quota_remaining("key-a") == 8
+    assert sim.quota_remaining("key-a", "transcript") == 9

@@ -1,4 +1,4 @@
-"""RapidAPI's two limits, per API key: a per-second burst limit and a monthly quota.
+"""RapidAPI's two limits, per API key and API plan: a per-second burst limit and a monthly quota.
 
 They fail differently on purpose (docs/real-apis.md): a burst 429 says "wait a second", a quota 429 says
 "parked until next month", and a client that confuses them either hammers a dead plan or
@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 
 from .config import SimConfig
 
-__all__ = ["LimitDecision", "RapidLimits", "seconds_until_month_end"]
+__all__ = ["LimitDecision", "RapidLimits", "plan_account", "seconds_until_month_end"]
+
+
+def plan_account(api_key: str, endpoint: str) -> str:
+    """Whose limits a request counts against: RapidAPI plans are per API, so one key subscribed to
+    the scraper and the transcript API has a quota (and a burst limit) for each."""
+    return f"{api_key}|{'transcripts' if endpoint == 'transcript' else 'scraper'}"
 
 
 def seconds_until_month_end(now: datetime) -> int:

@@ -37,7 +37,7 @@ from .faults import (
     truncate_body,
 )
 from .frontends import SimulatorASGI, SimulatorTransport
-from .limits import RapidLimits, seconds_until_month_end
+from .limits import RapidLimits, plan_account, seconds_until_month_end
 from .quirks import PreparingJobs
 from .rapid import ROUTES, Answering, Route
 from .stats import CallRecord, SimStats
@@ -114,8 +114,9 @@ class Simulator:
     def pending_faults(self, endpoint: str | None = None) -> int:
         return self._faults.pending(endpoint)
 
-    def quota_remaining(self, api_key: str) -> int:
-        return self._limits.remaining(api_key, self.now())
+    def quota_remaining(self, api_key: str, endpoint: str = "profile") -> int:
+        """What is left of the plan ``endpoint`` belongs to, for ``api_key``."""
+        return self._limits.remaining(plan_account(api_key, endpoint), self.now())
 
     # ------------------------------------------------------------ pipeline
     async def handle(self, request: SimRequest, *, stall_timeouts: bool = False) -> SimResponse:
@@ -151,7 +152,7 @@ class Simulator:
                 "bad_request",
             )
         now = self.now()
-        decision = self._limits.admit(api_key, now, started)
+        decision = self._limits.admit(plan_account(api_key, route.endpoint), now, started)
         if decision.outcome == "rate_limited":
             headers = {**decision.headers, "retry-after": str(decision.retry_after or 1)}
             return done(json_response(429, {"message": RATE_MESSAGE}, headers), "rate_limited")
