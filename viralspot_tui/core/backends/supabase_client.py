@@ -293,6 +293,24 @@ class SupabaseQueue:
             RemoteRow, "queue_list", p_statuses=statuses, p_priority=priority, p_limit=limit, p_offset=offset
         )
 
+    async def latest(self, username: str) -> RemoteRow | None:
+        """The name's active row, else its newest one (a plain table read; messages need the state)."""
+        await self.connect()
+        try:
+            data = (
+                await self._client.table("queue")
+                .select("*")
+                .eq("username", username)
+                .order("created_at", desc=True)
+                .limit(20)
+                .execute()
+            ).data
+        except Exception as exc:  # noqa: BLE001 - classified into one error type
+            raise classify(exc, "queue read") from None
+        rows = self._parse(RemoteRow, data, "queue read", many=True)
+        active = [r for r in rows if r.status in ("PENDING", "PROCESSING", "PAUSED")]
+        return (active or rows or [None])[0]
+
     async def summary(self) -> dict[str, Any]:
         data = await self.call("queue_summary")
         if not isinstance(data, dict):
