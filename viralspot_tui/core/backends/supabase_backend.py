@@ -30,6 +30,7 @@ import socket
 import sqlite3
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from ..clock import to_iso
@@ -43,6 +44,7 @@ PARKED = "9999-12-31T00:00:00.000000+00:00"  # a local row whose remote item wen
 IDLE_CLAIM_SECONDS = 1.0  # an empty claim is repeated at most this often
 BEAT_SECONDS = 5.0
 BEAT_TTL_SECONDS = 15.0
+RETRY_HORIZON = 60.0  # a remote retry due this soon keeps a batch run (--exit-when-idle) going
 
 
 def _ended_sync(conn: sqlite3.Connection) -> list[tuple[int, str, str, str | None, int, int]]:
@@ -208,6 +210,7 @@ class SupabaseBackend:
                 done.append(local_id)
                 if status == "PENDING":
                     park.append(local_id)  # the server schedules the retry; it may go to any console
+                    self.busy, self._last_claim_empty = True, 0.0
         if done:
             await self.runtime.db.write(_mark_pushed_sync, done, park)
             self.pushed_total += len(done)
@@ -243,12 +246,24 @@ class SupabaseBackend:
         self._high_waiting = False
         if not rows:
             self._last_claim_empty = time.monotonic()
-            self.busy = bool(held)
+            self.busy = await self._retry_due_soon()
             return
         self.busy = True
         await self.runtime.db.write(_insert_claimed_sync, rows, to_iso(self.runtime.clock.now()))
         self.claimed_total += len(rows)
         self.runtime.events.emit("supabase.claimed", f"claimed {len(rows)} item(s) from {self.client.host}")
+
+    async def _retry_due_soon(self) -> bool:
+        """Nothing claimable now: does a retry fall due within a minute? (idle detection, as locally)"""
+        summary = await self.client.summary()
+        try:
+            waiting = sum(int(c["count"]) for c in summary["counts"] if c["status"] in ("PENDING", "PAUSED"))
+            due, now = summary.get("next_retry_at"), datetime.fromisoformat(str(summary["now"]))
+            if due is None:  # every waiting row is due now: the claim just missed them (a retry falling due)
+                return waiting > 0
+            return (datetime.fromisoformat(str(due)) - now).total_seconds() <= RETRY_HORIZON
+        except (KeyError, ValueError) as exc:
+            raise SupabaseError(f"Supabase queue_summary: unexpected answer ({exc})", transient=False) from None
 
     async def _beat(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._last_beat < BEAT_SECONDS:
