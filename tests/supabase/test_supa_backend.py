@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from supa_helpers import enqueue  # noqa: E402
@@ -84,3 +86,28 @@ async def test_three_runners_share_a_queue_without_processing_an_item_twice(tmp_
     assert all(per_runner), [len(p) for p in per_runner]  # each runner did part of the work
     owners = Counter(r["lease_owner"] for r in rows)
     assert len(owners) == 3
+
+
+async def test_a_wrong_key_or_unreachable_server_stops_the_start_naming_the_variable(tmp_path, stack, db):
+    import pytest
+    import supabase_local
+
+    from viralspot_tui.config import ConfigError
+
+    sim = make_sim()
+    settings = supa_settings(tmp_path, stack, "badkey")
+    bad_key = stack.service_key[:-4] + "abcd"
+    settings.supabase.service_role_key = SecretStr(bad_key)
+    with pytest.raises(ConfigError) as info:
+        await run_headless(
+            settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)
+        )
+    assert "SUPABASE_SERVICE_ROLE_KEY" in str(info.value) and bad_key not in str(info.value)
+    assert await db.fetchval("SELECT count(*) FROM public.viralspot_consoles") == 0
+
+    settings = supa_settings(tmp_path, stack, "nowhere")
+    settings.supabase.url = f"http://127.0.0.1:{supabase_local.free_port()}"
+    with pytest.raises(ConfigError, match="cannot reach the server .*SUPABASE_URL"):
+        await run_headless(
+            settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)
+        )

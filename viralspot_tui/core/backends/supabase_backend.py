@@ -24,6 +24,7 @@ checkpoint); ``stop()`` gives every lease not finished back with ``queue_release
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -44,6 +45,8 @@ PARKED = "9999-12-31T00:00:00.000000+00:00"  # a local row whose remote item wen
 IDLE_CLAIM_SECONDS = 1.0  # an empty claim is repeated at most this often
 BEAT_SECONDS = 5.0
 BEAT_TTL_SECONDS = 15.0
+START_ATTEMPTS = 3
+START_RETRY_SECONDS = 1.0
 RETRY_HORIZON = 60.0  # a remote retry due this soon keeps a batch run (--exit-when-idle) going
 
 
@@ -129,21 +132,29 @@ class SupabaseBackend:
         self._last_beat = 0.0
         self._high_waiting = False
         self._error: str | None = None
+        self._refused = False  # start() refused: the final stop() must not call the server
 
     # -------------------------------------------------------------- QueueBackend
     async def start(self) -> None:
-        """Register the console and take the first batch (a wrong key or URL stops the start)."""
-        await self.client.connect()
-        try:
-            await self._beat(force=True)
-        except SupabaseError as exc:
-            if not exc.transient:
-                from ...config import ConfigError
+        """Register the console and take the first batch.
 
+        A refused key, missing functions, or a server still unreachable after a few tries stop
+        the start with a :class:`ConfigError` (exit 2) naming the variable to check."""
+        from ...config import ConfigError
+
+        await self.client.connect()
+        for attempt in range(START_ATTEMPTS):
+            try:
+                await self._beat(force=True)
+                break
+            except SupabaseError as exc:
+                if exc.transient and attempt + 1 < START_ATTEMPTS:
+                    await asyncio.sleep(START_RETRY_SECONDS)
+                    continue
+                self._refused = True
                 await self.client.close()
-                raise ConfigError(str(exc)) from None
-            self._offline(exc)
-            return
+                hint = f" (SUPABASE_URL is {self.client.url})" if exc.transient else ""
+                raise ConfigError(f"{exc}{hint}") from None
         await self.sync()
 
     async def sync(self) -> None:
@@ -158,6 +169,8 @@ class SupabaseBackend:
 
     async def stop(self) -> None:
         """Push what finished, give back every other lease, leave the console registry."""
+        if self._refused:
+            return
         try:
             await self._push()
             held = [h for h in await self.runtime.db.read(_held_sync) if h[2] != "PROCESSING"]
