@@ -36,6 +36,12 @@ _PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds", "v
     default=None,
     help="Send Instagram and transcript calls here (e.g. a `viralspot simulate` server).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["csv", "supabase"], case_sensitive=False),
+    default=None,
+    help="Where the queue lives; with supabase, queue commands act on the shared remote queue.",
+)
 @click.version_option(package_name="viralspot-tui")
 @click.pass_context
 def cli(
@@ -46,11 +52,15 @@ def cli(
     log_format: str | None,
     log_level: str | None,
     rapidapi_base_url: str | None,
+    backend: str | None,
 ) -> None:
     """ViralSpot operations console: queue processor, viral ideas and network crawler."""
     state = ctx.ensure_object(CliState)
     state.config_file = config_file
     state.override(data_dir=data_dir, simulate=simulate, log_format=log_format, log_level=log_level)
+    if backend:  # the whole section from files/env, then the flag (a nested override replaces it)
+        current = state.settings.model_dump(mode="python")["queue"]
+        state.override(queue={**current, "backend": backend.lower()})
     if rapidapi_base_url:
         state.rapidapi_base_url = rapidapi_base_url.rstrip("/")
 

@@ -32,9 +32,9 @@ def build_backend(runtime: Runtime, *, local_only: bool = False) -> QueueBackend
         from .backends.csv_backend import CsvBackend
 
         return CsvBackend(runtime, settings.queue.queue_file)
-    from ..config import ConfigError
+    from .backends.supabase_backend import SupabaseBackend
 
-    raise ConfigError("queue.backend = 'supabase' is not available in this version yet; use the csv backend")
+    return SupabaseBackend(runtime)
 
 
 def build_processors(runtime: Runtime, names: Iterable[str] = PROCESSOR_NAMES) -> list["Processor"]:

@@ -53,7 +53,7 @@ class IdleWatch:
             self._calm = 0
             return None
         parked = self._parked()
-        if await sup.control_pending() > 0:
+        if await sup.control_pending() > 0 or sup.backend.state().busy:  # e.g. a shared queue not drained
             self._calm = 0
             return None
         self._calm += 1

@@ -19,6 +19,7 @@ class BackendState:
     online: bool = True
     outbox_depth: int = 0
     messages: tuple[str, ...] = field(default_factory=tuple)
+    busy: bool = False  # work waits in the queue's home that the mirror has not taken yet (idle.py)
 
 
 class QueueBackend(Protocol):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..models.queue import ACTIVE_STATUSES, EnqueueOutcome, Priority, QueueItem, Status, normalize_source
 from ..models.usernames import InvalidUsername, normalize_username
+from .remote_queue import RemoteQueueActions, uses_supabase
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
@@ -71,6 +72,11 @@ class QueueActions:
     runtime: "Runtime"
     link: "EngineLink"
 
+    def _remote(self) -> RemoteQueueActions | None:
+        """The shared Supabase queue when it is the queue's home (see remote_queue.py)."""
+        settings = self.runtime.settings
+        return RemoteQueueActions(settings) if uses_supabase(settings) else None
+
     async def _wake(self, name: str) -> tuple[str, ...]:
         return (name,) if await self.link.wake(name) else ()
 
@@ -100,6 +106,8 @@ class QueueActions:
                 refused.append(f"refused: {exc}")
         if not valid:
             raise OpError("\n".join(refused), ErrorKind.USAGE)
+        if (remote := self._remote()) is not None:
+            return await remote.add(valid, prio, source, refused, len(raw))
         results = await self.runtime.queue.enqueue(valid, prio, source=source)
         woke = await self._wake("queue")
         lines = tuple(r.describe() for r in results) + tuple(refused)
@@ -120,6 +128,8 @@ class QueueActions:
     async def bump(self, name: str, priority: str | Priority = Priority.HIGH) -> OpResult:
         """Change the priority of a name's active item, and wake the queue processor."""
         user, prio = username(name), parse_priority(priority)
+        if (remote := self._remote()) is not None:
+            return await remote.bump(user, prio)
         before = await self._active(user)
         if before is None:
             raise OpError(f"{user} has no pending, running or paused item to re-prioritise", ErrorKind.NOT_FOUND)
@@ -144,6 +154,8 @@ class QueueActions:
     async def retry(self, name: str | None) -> OpResult:
         """FAILED → PENDING with fresh attempts: one name, or every failed item (``None``)."""
         user = username(name) if name is not None else None
+        if (remote := self._remote()) is not None:
+            return await remote.retry(user)
         count = await self.runtime.queue.retry(user)
         woke = await self._wake("queue") if count else ()
         if user is None:
@@ -162,6 +174,8 @@ class QueueActions:
     async def remove(self, name: str) -> OpResult:
         """Cancel a name's active item (a running one is fenced off) and forget its history."""
         user = username(name)
+        if (remote := self._remote()) is not None:
+            return await remote.remove(user)
         before = await self.runtime.queue.get(user)
         count = await self.runtime.queue.remove(user)
         if count == 0:
@@ -178,6 +192,8 @@ class QueueActions:
             wanted = Status.parse(status) if isinstance(status, str) else status
         except ValueError:
             raise OpError(f"unknown status {status!r}", ErrorKind.USAGE) from None
+        if (remote := self._remote()) is not None:
+            return await remote.list_items(wanted, limit)
         items = await self.runtime.queue.list(wanted, limit=limit)
         return OpResult(f"{len(items)} item(s)", data=items)
 
