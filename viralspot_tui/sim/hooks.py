@@ -27,6 +27,8 @@ __all__ = [
     "title_case",
 ]
 
+# The simulator stands in for the outside world and imports nothing from the core: like a real
+# model, it knows the hook types only as the values the request's schema allows, listed here.
 HOOK_TYPES: tuple[str, ...] = (
     "question",
     "bold_claim",
