@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli_kit import ENV
+from cli_kit import ENV, start_runner
 from cli_kit import cli as _cli
 from cli_kit import status as _status
 from cli_kit import until as _until
@@ -17,26 +17,7 @@ from cli_kit import until as _until
 
 def test_pause_resume_add_and_status_against_a_running_runner(tmp_path: Path) -> None:
     data, queue = tmp_path / "data", tmp_path / "queue.csv"
-    runner = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "viralspot_tui.cli.main",
-            "--data-dir",
-            str(data),
-            "run",
-            "--no-ui",
-            "--simulate",
-            "--queue-file",
-            str(queue),
-            "--processors",
-            "queue",
-        ],
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    runner = start_runner(data, "--simulate", "--queue-file", str(queue), "--processors", "queue", env=ENV)
     try:
         _until(lambda: _status(data)["engine_running"])
 
@@ -180,25 +161,14 @@ def _listed(data: Path) -> dict[str, tuple[str, str]]:
 def test_file_edits_bump_retry_and_remove_against_a_running_runner(tmp_path: Path) -> None:
     data, queue = tmp_path / "data", tmp_path / "queue.csv"
     queue.write_text("username,priority\nalpha_one,LOW\nmissing_user,LOW\n")
-    runner = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "viralspot_tui.cli.main",
-            "--data-dir",
-            str(data),
-            "run",
-            "--no-ui",
-            "--simulate",
-            "--queue-file",
-            str(queue),
-            "--processors",
-            "queue",
-        ],
+    runner = start_runner(
+        data,
+        "--simulate",
+        "--queue-file",
+        str(queue),
+        "--processors",
+        "queue",
         env={**ENV, "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         _until(lambda: _listed(data) == {"alpha_one": ("LOW", "COMPLETED"), "missing_user": ("LOW", "FAILED")})

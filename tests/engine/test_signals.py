@@ -6,9 +6,10 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from cli_kit import start_runner
 
 
 def _processing(db: Path) -> int:
@@ -30,26 +31,7 @@ def _start(tmp_path: Path, grace: str) -> tuple[subprocess.Popen[str], Path]:
         "VIRALSPOT_QUEUE__GRACE_SECONDS": grace,
         "VIRALSPOT_QUEUE__MAX_CONCURRENT": "4",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "viralspot_tui.cli.main",
-            "--data-dir",
-            str(data),
-            "run",
-            "--no-ui",
-            "--simulate",
-            "--queue-file",
-            str(queue),
-            "--processors",
-            "queue",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_runner(data, "--simulate", "--queue-file", str(queue), "--processors", "queue", env=env)
     deadline = time.monotonic() + 30
     while _processing(data / "viralspot.db") < 4:
         assert time.monotonic() < deadline and proc.poll() is None, "runner did not start work"
