@@ -118,6 +118,9 @@ class QueueStore:
         self.max_attempts = max_attempts
         self._claim_seq = itertools.count(1)
         self._complete_rows = self._complete_rows_sync  # one bound method: the coalescing key
+        # Set by a backend whose queue lives elsewhere (Supabase): rows added here wait, unclaimable,
+        # until the backend has forwarded them to their home (core/backends/supabase_mirror.py).
+        self.new_rows_not_before: str | None = None
 
     def _now(self) -> str:
         return to_iso(self.clock.now())  # type: ignore[return-value]
@@ -148,6 +151,7 @@ class QueueStore:
             self._now(),
             self.max_attempts,
             only_unknown,
+            self.new_rows_not_before,
         )
 
     @staticmethod
@@ -160,6 +164,7 @@ class QueueStore:
         now: str,
         max_attempts: int,
         only_unknown: bool = False,
+        not_before: str | None = None,
     ) -> list[EnqueueResult]:
         results: list[EnqueueResult] = []
         known = known_usernames_sync(conn, list(dict.fromkeys(names))) if only_unknown else set()
@@ -200,9 +205,9 @@ class QueueStore:
                 "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
             ).fetchone()
             item_id = conn.execute(
-                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id)"
-                " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
-                (name, priority.value, source, max_attempts, now, now, request_id),
+                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id,"
+                " not_before) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)",
+                (name, priority.value, source, max_attempts, now, now, request_id, not_before),
             ).lastrowid
             outcome = EnqueueOutcome.REFRESHED if done_before else EnqueueOutcome.ADDED
             results.append(EnqueueResult(username=name, outcome=outcome, priority=priority, item_id=item_id))
