@@ -186,6 +186,9 @@ BEGIN
     'consoles', v_live,
     'controls', public.control_get(),
     'high_waiting', public.viralspot_high_waiting(),
+    'queue', (SELECT jsonb_build_object('waiting', count(*) FILTER (WHERE q.status IN ('PENDING', 'PAUSED')),
+                                        'running', count(*) FILTER (WHERE q.status = 'PROCESSING'))
+                FROM public.queue q WHERE q.status IN ('PENDING', 'PAUSED', 'PROCESSING')),
     'now', now());
 END $$;
 

@@ -140,7 +140,7 @@ class SupabaseBackend:
 
     def state(self) -> BackendState:
         return BackendState(
-            description=f"supabase {self.client.host}",
+            description=f"supabase {self.client.host}{self.presence.describe()}",
             online=self.online,
             outbox_depth=0,
             messages=tuple(self.messages[-5:]),

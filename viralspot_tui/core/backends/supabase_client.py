@@ -119,6 +119,7 @@ class BeatAnswer(_Model):
     consoles: list[dict[str, Any]] = Field(default_factory=list)
     controls: dict[str, Any] = Field(default_factory=dict)
     high_waiting: bool = False
+    queue: dict[str, int] = Field(default_factory=dict)  # {"waiting": n, "running": n} on the server
 
 
 class RemovedRow(_Model):

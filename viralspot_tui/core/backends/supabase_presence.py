@@ -47,6 +47,7 @@ class ConsolePresence:
         self.consoles: list[dict[str, Any]] = []
         self.shared_paused = False
         self.high_waiting = False
+        self.shared_counts: dict[str, int] = {}
         self._last_beat = 0.0
         self._seen_switch: tuple[Any, Any] | None = None  # (value, updated_at) of the pause switch
         self._joined = False
@@ -71,6 +72,7 @@ class ConsolePresence:
         self._last_beat = time.monotonic()
         self.live, self.consoles = max(1, answer.live), answer.consoles
         self.high_waiting = answer.high_waiting
+        self.shared_counts = answer.queue
         self._divide_rate()
         await self._apply_switches(answer.controls)
         return answer
@@ -104,6 +106,14 @@ class ConsolePresence:
         message = f"shared queue {'paused' if value else 'resumed'}" + (f" by {by}" if by else "")
         self.runtime.events.emit("supabase.switch", message)
         log.info("supabase: %s", message)
+
+    def describe(self) -> str:
+        """What the header says of the shared queue: it changes within a beat of any console's work."""
+        if not self.shared_counts:
+            return ""
+        waiting, running = self.shared_counts.get("waiting", 0), self.shared_counts.get("running", 0)
+        paused = ", PAUSED for all" if self.shared_paused else ""
+        return f" · {self.live} console(s) · shared {waiting} waiting, {running} running{paused}"
 
     async def leave(self) -> None:
         await self.client.console_leave(self.owner)
