@@ -54,6 +54,11 @@ async def test_pause_on_one_machine_pauses_every_console_and_status_shows_it(tmp
         await sup.start()
         await wait_for(lambda: sup.is_paused("queue"), timeout=10, what="the queue paused by the shared switch")
         assert set((await statuses(db)).values()) == {"PENDING"}  # nothing claimed while the switch is on
+        switch = await db.fetchrow("SELECT updated_at, updated_by FROM public.viralspot_controls")
+        beats = sup.backend.presence.beats
+        await wait_for(lambda: sup.backend.presence.beats >= beats + 2, timeout=10, what="two more beats")
+        # obeying the switch does not set it again (which would make every console re-apply it)
+        assert await db.fetchrow("SELECT updated_at, updated_by FROM public.viralspot_controls") == switch
 
         shown = await elsewhere(tmp_path, stack, "status", "--json")
         assert shown.exit_code == 0, shown.output

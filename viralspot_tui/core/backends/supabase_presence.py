@@ -48,6 +48,7 @@ class ConsolePresence:
         self.shared_paused = False
         self.high_waiting = False
         self.shared_counts: dict[str, int] = {}
+        self.beats = 0
         self._last_beat = 0.0
         self._seen_switch: tuple[Any, Any] | None = None  # (value, updated_at) of the pause switch
         self._joined = False
@@ -70,6 +71,7 @@ class ConsolePresence:
             return None
         answer = await self.client.console_beat(self.owner, socket.gethostname(), self.key_hash(), BEAT_TTL_SECONDS)
         self._last_beat = time.monotonic()
+        self.beats += 1
         self.live, self.consoles = max(1, answer.live), answer.consoles
         self.high_waiting = answer.high_waiting
         self.shared_counts = answer.queue
@@ -102,7 +104,8 @@ class ConsolePresence:
 
         by = switch.get("updated_by") if isinstance(switch, dict) else ""
         command = "pause" if value else "resume"
-        await ControlChannel(self.runtime.db, self.runtime.clock, owner="supabase").post(command, target="queue")
+        channel = ControlChannel(self.runtime.db, self.runtime.clock, owner="supabase")
+        await channel.post(command, target="queue", scope="here")  # "here": not set back on the server
         message = f"shared queue {'paused' if value else 'resumed'}" + (f" by {by}" if by else "")
         self.runtime.events.emit("supabase.switch", message)
         log.info("supabase: %s", message)

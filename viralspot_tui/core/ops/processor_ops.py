@@ -40,6 +40,8 @@ class ProcessorActions:
         if name not in ("queue", "all") or not uses_supabase(self.runtime.settings):
             return OpResult(await self.link.steer(command, target))
         shared = await RemoteQueueActions(self.runtime.settings).set_paused(command == "pause")
+        if not await self.link.engine_running():  # the switch alone decides how a console here starts
+            return OpResult(f"{shared}; no engine runs here")
         try:
             here = await self.link.steer(command, target)
         except OpError as exc:  # e.g. this engine hosts no queue processor: the switch still holds
@@ -61,6 +63,8 @@ class ProcessorActions:
         """Carry out one control row for the engine hosted here (``supervisor``)."""
         target = str(args.get("target", "all"))
         match command:
+            case "pause" | "resume" if args.get("scope") == "here":  # a shared switch arriving: steer only here
+                return OpResult(await self.link.steer(command, target))
             case "pause" | "resume":
                 return await (self.pause(target) if command == "pause" else self.resume(target))
             case "wake":
