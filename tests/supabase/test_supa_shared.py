@@ -66,7 +66,7 @@ async def test_pause_on_one_machine_pauses_every_console_and_status_shows_it(tmp
         assert shared["paused"] is True and shared["paused_by"]
         assert shared["queue"] == {"LOW": {"PENDING": 6}}
         assert [c["console"] for c in shared["consoles"]] == [sup.backend.owner]
-        await wait_for(lambda: "shared 6 waiting, 0 running, PAUSED for all" in sup.backend.state().description,
+        await wait_for(lambda: "1 console · 6 waiting, 0 running · PAUSED for all" in sup.backend.state().description,
                        timeout=10, what=lambda: sup.backend.state().description)  # fmt: skip
         text = await elsewhere(tmp_path, stack, "status")
         assert "shared queue on" in text.output and "PAUSED by" in text.output, text.output

@@ -267,7 +267,9 @@ class SupabaseBackend:
         self.busy = True
         await self.runtime.db.write(insert_claimed_sync, rows, to_iso(self.runtime.clock.now()))
         self.claimed_total += len(rows)
-        self.runtime.events.emit("supabase.claimed", f"claimed {len(rows)} item(s) from {self.client.host}")
+        self.runtime.events.emit(
+            "supabase.claimed", f"claimed {len(rows)} item(s) from {self.client.host}", level="debug"
+        )
 
     async def _retry_due_soon(self) -> bool:
         """Nothing claimable now: does a retry fall due within a minute? (idle detection, as locally)"""

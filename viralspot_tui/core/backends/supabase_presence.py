@@ -115,8 +115,9 @@ class ConsolePresence:
         if not self.shared_counts:
             return ""
         waiting, running = self.shared_counts.get("waiting", 0), self.shared_counts.get("running", 0)
-        paused = ", PAUSED for all" if self.shared_paused else ""
-        return f" · {self.live} console(s) · shared {waiting} waiting, {running} running{paused}"
+        paused = " · PAUSED for all" if self.shared_paused else ""
+        consoles = f"{self.live} console{'s' if self.live != 1 else ''}"
+        return f" · {consoles} · {waiting} waiting, {running} running{paused}"
 
     async def leave(self) -> None:
         await self.client.console_leave(self.owner)
