@@ -2,15 +2,45 @@
 
 The supabase client calls ``<url>/rest/v1/...``; PostgREST serves at its root (Supabase's gateway
 strips the prefix in production). Run through ``pgrest_server.py --proxy-to URL``.
+
+Both this proxy and the compat server count what they serve (``request_counter``): ``GET
+/_viralspot/requests`` answers ``{"METHOD /path": n}`` with the ``/rest/v1`` prefix dropped
+(``POST /rpc/queue_claim``), so a benchmark can count REST calls where they arrive.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from pgrest_sql import ApiError
 
-__all__ = ["make_proxy"]
+__all__ = ["make_proxy", "request_counter", "COUNTER_PATH"]
+
+COUNTER_PATH = "/_viralspot/requests"
+_PREFIX = "/rest/v1"
+
+
+def request_counter(app: web.Application) -> None:
+    """Count every request ``app`` serves by method and path; serve the counts at COUNTER_PATH.
+
+    Must be called before the app's catch-all routes are added (aiohttp matches in order)."""
+    counts: dict[str, int] = {}
+
+    @web.middleware
+    async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        if path != COUNTER_PATH:
+            key = f"{request.method} {path[len(_PREFIX) :] if path.startswith(_PREFIX + '/') else path}"
+            counts[key] = counts.get(key, 0) + 1
+        return await handler(request)
+
+    async def report(_: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    app.middlewares.append(count)
+    app.router.add_get(COUNTER_PATH, report)
 
 
 def make_proxy(upstream: str) -> web.Application:
@@ -40,6 +70,7 @@ def make_proxy(upstream: str) -> web.Application:
             await session["s"].close()
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    request_counter(app)
     app.on_cleanup.append(close)
     app.router.add_route("*", "/rest/v1/{path:.*}", forward)
     return app
