@@ -162,7 +162,7 @@ def pids_alive(*procs: subprocess.Popen[str]) -> bool:
     return all(p.poll() is None for p in procs)
 
 
-def kill9(proc: subprocess.Popen[str]) -> None:
-    """``kill -9`` the runner (this test's own child, by its id) and reap it."""
+def kill9(proc: subprocess.Popen[str]) -> str:
+    """``kill -9`` the runner (this test's own child, by its id), reap it, close its pipe."""
     os.kill(proc.pid, 9)
-    proc.wait(timeout=10)
+    return stop_runner(proc, timeout=10)
