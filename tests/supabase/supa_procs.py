@@ -23,7 +23,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
-from cli_kit import CLI, ENV  # noqa: E402
+from cli_kit import CLI, ENV, cli  # noqa: E402
+
+__all__ = [
+    "CLAIMS_LOG_DDL",
+    "DROP_CLAIMS_LOG",
+    "ClaimsReport",
+    "check_claims",
+    "claims_log",
+    "cli",
+    "kill9",
+    "local_rows",
+    "owner_pid",
+    "runner_env",
+    "scraped",
+    "start_runner",
+    "stop_runner",
+]
 
 CLAIMS_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS public.test_claims_log (
@@ -116,6 +132,10 @@ def local_rows(data: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
         return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []  # the runner is still creating its database
+        raise
     finally:
         conn.close()
 
@@ -156,10 +176,6 @@ def check_claims(log: list[dict[str, Any]]) -> ClaimsReport:
         if fresh and entry["old_status"] == "PROCESSING":
             (takeovers if entry["old_expires_at"] <= entry["at"] else overlaps).append(entry)
     return ClaimsReport(completions, takeovers, overlaps, holders)
-
-
-def pids_alive(*procs: subprocess.Popen[str]) -> bool:
-    return all(p.poll() is None for p in procs)
 
 
 def kill9(proc: subprocess.Popen[str]) -> str:
