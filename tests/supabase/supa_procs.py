@@ -13,10 +13,12 @@ different tokens never overlap, except a takeover of a lease that had run out.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ __all__ = [
     "kill9",
     "local_rows",
     "owner_pid",
+    "rest_counts",
     "runner_env",
     "scraped",
     "start_runner",
@@ -122,6 +125,12 @@ def owner_pid(owner: str | None) -> int | None:
         return None
     parts = owner.rsplit(":", 2)
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def rest_counts(api_url: str) -> dict[str, int]:
+    """The requests the REST layer served so far, by ``METHOD /path`` (pgrest_proxy.request_counter)."""
+    with urllib.request.urlopen(f"{api_url}/_viralspot/requests", timeout=10) as resp:
+        return {str(k): int(v) for k, v in json.loads(resp.read()).items()}
 
 
 def local_rows(data: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -26,6 +26,7 @@ from supa_procs import (  # noqa: E402
     check_claims,
     claims_log,
     owner_pid,
+    rest_counts,
     runner_env,
     scraped,
     start_runner,
@@ -51,9 +52,12 @@ async def test_three_runner_processes_drain_one_queue_each_item_once(tmp_path: P
     await enqueue(service, names)
     env = runner_env(stack, latency_ms=1, VIRALSPOT_QUEUE__REELS_COUNT="6")
     dirs = [tmp_path / f"runner{i}" for i in range(3)]
+    before = rest_counts(stack.api_url)
     procs = [start_runner(d, env, "--exit-when-idle", "--max-concurrent", "48") for d in dirs]
     errors = [stop_runner(p, timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
+    calls = {k: n - before.get(k, 0) for k, n in rest_counts(stack.api_url).items()}
+    assert 3 <= calls["POST /rpc/queue_complete"] <= ITEMS  # counted at the REST layer; each call completes >= 1
 
     rows = await logged.fetch("SELECT username, status::text AS status, attempts, lease_owner FROM public.queue")
     assert len(rows) == ITEMS
