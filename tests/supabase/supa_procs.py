@@ -183,7 +183,8 @@ def check_claims(log: list[dict[str, Any]]) -> ClaimsReport:
         if fresh:
             holders.setdefault(name, []).append(entry["lease_owner"])
         if fresh and entry["old_status"] == "PROCESSING":
-            (takeovers if entry["old_expires_at"] <= entry["at"] else overlaps).append(entry)
+            ran_out = entry["old_expires_at"] is not None and entry["old_expires_at"] <= entry["at"]
+            (takeovers if ran_out else overlaps).append(entry)
     return ClaimsReport(completions, takeovers, overlaps, holders)
 
 

@@ -78,3 +78,35 @@ async def test_three_runner_processes_drain_one_queue_each_item_once(tmp_path: P
     for data, proc, own in zip(dirs, procs, per_runner):
         completed_here = {r["username"] for r in rows if owner_pid(r["lease_owner"]) == proc.pid}
         assert own == completed_here, data  # the content is where the remote row says it was done
+
+
+def test_the_claims_check_finds_two_holders_at_once() -> None:
+    """The checker itself: a lease replaced before it ran out is an overlap, after it a takeover."""
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def entry(name: str, owner: str, token: str, status: str, old: tuple[str | None, str | None], expires: Any) -> Any:
+        return {
+            "username": name,
+            "lease_owner": owner,
+            "lease_token": token,
+            "status": status,
+            "old_token": old[0],
+            "old_status": old[1],
+            "old_expires_at": expires,
+            "at": t,
+        }
+
+    log = [
+        entry("a", "h:1:x", "t1", "PROCESSING", (None, "PENDING"), None),
+        entry("a", "h:2:y", "t2", "PROCESSING", ("t1", "PROCESSING"), t - timedelta(seconds=1)),  # ran out
+        entry("a", "h:2:y", "t2", "COMPLETED", ("t2", "PROCESSING"), t + timedelta(seconds=5)),
+        entry("b", "h:1:x", "t3", "PROCESSING", (None, "PENDING"), None),
+        entry("b", "h:2:y", "t4", "PROCESSING", ("t3", "PROCESSING"), t + timedelta(seconds=5)),  # still live
+    ]
+    report = check_claims(log)
+    assert [e["lease_token"] for e in report.takeovers] == ["t2"]
+    assert [e["lease_token"] for e in report.overlaps] == ["t4"]
+    assert report.completions == {"a": 1}
+    assert report.holders == {"a": ["h:1:x", "h:2:y"], "b": ["h:1:x", "h:2:y"]}
