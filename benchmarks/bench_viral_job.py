@@ -221,7 +221,7 @@ def run(quick: bool = False) -> list[Row]:
             NAME,
             "wall / per-account lower bound (max over accounts of its fetch + its transcripts + AI span: the"
             " pre-2026-12 figure, which ignores that competitors' reels are ranked together)",
-            f"{statistics.median(r['wall'] / x['per_account'] for x in runs):.3f}",
+            f"{statistics.median(x['wall'] / x['per_account'] for x in runs):.3f}",
         ),
     ]
 
