@@ -43,3 +43,37 @@ async def test_a_failed_request_frees_its_slot() -> None:
         except httpx.ConnectError:
             pass
     assert transport._in_flight == [0, 0]
+
+
+async def test_a_growing_pool_opens_a_shard_instead_of_queueing_requests() -> None:
+    """Every shard full: a growing pool adds a shard, so no request waits inside httpcore."""
+    sim = Simulator(SimConfig(seed=3, latency_ms=50.0, jitter=0.0))
+    transport = ShardedTransport(4, shard_size=2, grow=True)
+    fixed = ShardedTransport(4, shard_size=2)
+    async with running_server(sim) as base_url:
+        async with (
+            httpx.AsyncClient(transport=transport) as client,
+            httpx.AsyncClient(transport=fixed) as capped,
+        ):
+
+            async def one(c: httpx.AsyncClient, i: int) -> int:
+                response = await c.post(
+                    f"{base_url}/ig_get_fb_profile.php",
+                    data={"username_or_url": f"user{i}"},
+                    headers={"x-rapidapi-key": "k", "x-rapidapi-host": INSTAGRAM_HOST},
+                )
+                await response.aread()
+                return response.status_code
+
+            first = asyncio.gather(*(one(client, i) for i in range(9)))
+            await asyncio.sleep(0.02)
+            assert len(transport._shards) == 5  # 9 requests, 2 per shard
+            assert sorted(transport._in_flight) == [1, 2, 2, 2, 2]
+            await first
+            assert sum(transport._in_flight) == 0
+            held = asyncio.gather(*(one(capped, i) for i in range(9)))
+            await asyncio.sleep(0.02)
+            assert len(fixed._shards) == 2  # a fixed pool never grows: the rest wait in httpcore
+            assert sorted(fixed._in_flight) == [4, 5]
+            await held
+    assert sim.stats.count(endpoint="profile") == 18

@@ -36,13 +36,14 @@ DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 def _rapid_client(
     key: str, host: str, timeout: float, transport: httpx.AsyncBaseTransport | None, pool: int = 64
 ) -> httpx.AsyncClient:
-    """``pool``: connections kept, and kept alive. Every item runs up to three calls side by
-    side, so a pool smaller than that queued calls inside httpx (an idle slot the dispatch
-    figure counts) and closed and re-opened connections on every burst (client CPU)."""
+    """``pool``: connections opened up front, and kept alive. Every item runs up to three calls
+    side by side, then up to twelve reel details, so a fixed pool queued calls inside httpx (an
+    idle slot the dispatch figure counts) and closed and re-opened connections on every burst
+    (client CPU); the pool grows instead, one connection per shard (core/providers/pool.py)."""
     return httpx.AsyncClient(
         headers={"x-rapidapi-key": key, "x-rapidapi-host": host},
         timeout=httpx.Timeout(timeout),
-        transport=transport or ShardedTransport(pool),  # see core/providers/pool.py
+        transport=transport or ShardedTransport(pool, shard_size=1, grow=True),  # see core/providers/pool.py
     )
 
 
