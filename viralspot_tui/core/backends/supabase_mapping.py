@@ -93,10 +93,17 @@ def session_id_for(client_id: str, job_id: int) -> str:
     return f"console-{uuid.UUID(str(client_id))}-job-{int(job_id)}"
 
 
-def _json(value: Any, default: Any) -> Any:
+def _json(row: dict[str, Any], column: str, default: Any) -> Any:
+    """A local JSON text column, decoded; a clear ValueError naming the column if it is not JSON."""
+    value = row.get(column)
     if value is None or value == "":
         return default
-    return json.loads(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"column {column!r} is not valid JSON ({exc})") from None
 
 
 def _int(value: Any) -> int | None:
@@ -157,7 +164,7 @@ def _secondary(r: dict[str, Any], _c: str) -> tuple[dict[str, Any], dict[str, An
 
 
 def _job(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    strategy = _json(r.get("content_strategy"), {})
+    strategy = _json(r, "content_strategy", {})
     hours = float(r.get("rerun_every_hours") or 24)
     return {
         "session_id": session_id_for(c, r["id"]),
@@ -191,13 +198,13 @@ _RESULT_STATUS = {"running": "processing", "completed": "completed", "failed": "
 
 
 def _result(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    hooks = _json(r.get("generated_hooks"), {}) or {}
+    hooks = _json(r, "generated_hooks", {}) or {}
     return {
         "analysis_run": r["run_number"],
         "analysis_type": r["run_type"],
         "status": _RESULT_STATUS.get(r.get("status") or "", r.get("status")),
         "viral_ideas": list(hooks.get("hooks", [])) if isinstance(hooks, dict) else hooks,
-        "hook_analysis": _json(r.get("hook_analysis"), {}),
+        "hook_analysis": _json(r, "hook_analysis", {}),
         "started_at": r.get("started_at"),
         "analysis_completed_at": r.get("completed_at"),
     }, {"session_id": session_id_for(c, r["job_id"])}
@@ -237,8 +244,8 @@ def _script(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def _round(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
     row = {k: r.get(k) for k in ("request_id", "round", "seed", "found", "dropped_total", "duplicates")}
     row.update({k: r.get(k) for k in ("queued", "calls", "error", "started_at", "finished_at")})
-    row.update({k: _json(r.get(k), d) for k, d in (("dropped", {}), ("drops", []))})
-    row.update({k: _json(r.get(k), []) for k in ("duplicate_names", "queued_names")})
+    row.update({k: _json(r, k, d) for k, d in (("dropped", {}), ("drops", []))})
+    row.update({k: _json(r, k, []) for k in ("duplicate_names", "queued_names")})
     return {"client_id": str(uuid.UUID(str(c))), "local_id": r["id"], **row}, {}
 
 
@@ -267,7 +274,7 @@ _KEYS = {
 
 
 def _key(table: str, row: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={row.get(k)!r}" for k in _KEYS.get(table, ()))
+    return ", ".join(f"{k}={str(row.get(k))[:60]!r}" for k in _KEYS.get(table, ()))
 
 
 def to_remote(table: str, row: dict[str, Any], *, client_id: str) -> RemoteMutation:
@@ -345,7 +352,7 @@ def local_job_from_remote(row: dict[str, Any], competitors: list[dict[str, Any]]
                 names.append(name)
         if not 1 <= len(names) <= MAX_COMPETITORS:
             raise ValueError(f"a job needs 1 to {MAX_COMPETITORS} active competitors, got {len(names)}")
-        s = _json(row.get("content_strategy"), {}) or {}
+        s = _json(row, "content_strategy", {}) or {}
         strategy = ContentStrategy(
             content_type=str(s.get("contentType") or "short-form video"),
             target_audience=str(s.get("targetAudience") or ""),
