@@ -234,3 +234,14 @@ async def test_a_web_form_job_becomes_local_job_arguments(tmp_path: Path, servic
         local_job_from_remote({"id": "x", "session_id": "s", "primary_username": "a"}, [])
     with pytest.raises(MappingError, match=r"session_id='s'"):
         local_job_from_remote({"id": "x", "session_id": "s", "primary_username": "no way!"}, [])
+
+
+def test_a_job_from_the_web_form_keeps_its_session_id(local_db: Path) -> None:
+    """Rows of a job picked up from Supabase carry ``remote_session_id``: its results go to that job."""
+    client = str(uuid.uuid4())
+    for table in ("viral_ideas_queue", "viral_ideas_competitors", "viral_analysis_results", "viral_scripts"):
+        row = {**local_rows(local_db, table)[0], "remote_session_id": "session-from-the-web-form"}
+        m = to_remote(table, row, client_id=client)
+        assert "session-from-the-web-form" in (m.row.get("session_id"), m.refs.get("session_id")), table
+        plain = to_remote(table, local_rows(local_db, table)[0], client_id=client)
+        assert session_id_for(client, 1) in (plain.row.get("session_id"), plain.refs.get("session_id")), table

@@ -93,6 +93,13 @@ def session_id_for(client_id: str, job_id: int) -> str:
     return f"console-{uuid.UUID(str(client_id))}-job-{int(job_id)}"
 
 
+def _sid(row: dict[str, Any], client_id: str, job_column: str) -> str:
+    """The job's remote session_id: the web form's own (``remote_session_id``, which the pusher
+    adds to the rows of a job that came from Supabase), else the one derived from the local id."""
+    given = row.get("remote_session_id")
+    return str(given) if given else session_id_for(client_id, row[job_column])
+
+
 def _json(row: dict[str, Any], column: str, default: Any) -> Any:
     """A local JSON text column, decoded; a clear ValueError naming the column if it is not JSON."""
     value = row.get(column)
@@ -167,7 +174,7 @@ def _job(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
     strategy = _json(r, "content_strategy", {})
     hours = float(r.get("rerun_every_hours") or 24)
     return {
-        "session_id": session_id_for(c, r["id"]),
+        "session_id": _sid(r, c, "id"),
         "primary_username": r["primary_username"],
         "content_strategy": {
             "contentType": strategy.get("content_type", ""),
@@ -191,7 +198,7 @@ def _competitor(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, An
         "competitor_username": r["username"],
         "is_active": True,
         "processing_status": r.get("status") or "pending",
-    }, {"session_id": session_id_for(c, r["job_id"])}
+    }, {"session_id": _sid(r, c, "job_id")}
 
 
 _RESULT_STATUS = {"running": "processing", "completed": "completed", "failed": "failed"}
@@ -207,7 +214,7 @@ def _result(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "hook_analysis": _json(r, "hook_analysis", {}),
         "started_at": r.get("started_at"),
         "analysis_completed_at": r.get("completed_at"),
-    }, {"session_id": session_id_for(c, r["job_id"])}
+    }, {"session_id": _sid(r, c, "job_id")}
 
 
 def _reel(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -222,7 +229,7 @@ def _reel(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "comment_count_at_analysis": r.get("comments"),
         "outlier_score_at_analysis": None if score is None else round(float(score), 2),
         "hook_text": r.get("hook_text"),
-    }, {"session_id": session_id_for(c, r["job_id"]), "analysis_run": r["run_number"], "shortcode": r["shortcode"]}
+    }, {"session_id": _sid(r, c, "job_id"), "analysis_run": r["run_number"], "shortcode": r["shortcode"]}
 
 
 def _script(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -238,7 +245,7 @@ def _script(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
             "source_username": r.get("source_username"),
             "position": r.get("position"),
         },
-    }, {"session_id": session_id_for(c, r["job_id"]), "analysis_run": r["run_number"], "position": r["position"]}
+    }, {"session_id": _sid(r, c, "job_id"), "analysis_run": r["run_number"], "position": r["position"]}
 
 
 def _round(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
