@@ -43,7 +43,7 @@ def test_migrate_applies_every_file_and_reports_it(cli: click.Group, pg_cluster:
 
     # the nine original tables, consoles, controls, the migration log; the outbox's clients and
     # rejections, crawler rounds, script keys (docs/supabase-results.md)
-    assert asyncio.run(tables()) == 16
+    assert asyncio.run(tables()) == 17  # and the web-form job leases
 
 
 def test_migrate_lists_files_in_order(cli: click.Group) -> None:
