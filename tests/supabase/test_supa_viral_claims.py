@@ -118,3 +118,23 @@ async def test_bad_arguments_and_the_anon_key_are_refused(service: Any, anon: An
     with pytest.raises(APIError) as info:
         await anon.rpc("viral_job_claim", {"p_owner": "c", "p_limit": 1, "p_lease_seconds": 60}).execute()
     assert info.value.code == "42501"
+
+
+async def test_concurrent_claimers_get_disjoint_jobs(stack: Any, service: Any, jobs: Any) -> None:
+    import asyncio
+
+    from supa_stack import make_client
+
+    for i in range(6):
+        await submit(jobs, f"web-c{i}")
+    other = await make_client(stack.api_url, stack.service_key)
+    try:
+        a, b = await asyncio.gather(
+            rpc(service, "viral_job_claim", p_owner="c1", p_limit=4, p_lease_seconds=60),
+            rpc(other, "viral_job_claim", p_owner="c2", p_limit=4, p_lease_seconds=60),
+        )
+    finally:
+        await other.postgrest.aclose()
+    got = [c["job"]["session_id"] for c in a + b]
+    assert len(got) == len(set(got)) == 6
+    assert await jobs.fetchval("SELECT count(*) FROM public.viralspot_viral_leases") == 6
