@@ -79,13 +79,18 @@ REMOTE_TABLES: frozenset[str] = frozenset(REMOTE_NAME)
 
 # How the pusher reads a local row for to_remote: reels and scripts carry their run's number, the
 # server's key for the analysis they belong to.
-LOCAL_ROW_SQL: dict[str, str] = {t: f"SELECT * FROM {t}" for t in REMOTE_NAME}
-LOCAL_ROW_SQL["viral_analysis_reels"] = (
-    "SELECT r.*, v.run_number FROM viral_analysis_reels r JOIN viral_analysis_results v ON v.id = r.result_id"
-)
-LOCAL_ROW_SQL["viral_scripts"] = (
-    "SELECT s.*, v.run_number FROM viral_scripts s JOIN viral_analysis_results v ON v.id = s.result_id"
-)
+LOCAL_ROW_SQL: dict[str, str] = {
+    "primary_profiles": "SELECT * FROM primary_profiles",
+    "content": "SELECT * FROM content",
+    "secondary_profiles": "SELECT * FROM secondary_profiles",
+    "viral_ideas_queue": "SELECT * FROM viral_ideas_queue",
+    "viral_ideas_competitors": "SELECT * FROM viral_ideas_competitors",
+    "viral_analysis_results": "SELECT * FROM viral_analysis_results",
+    "viral_analysis_reels": "SELECT r.*, v.run_number FROM viral_analysis_reels r"
+    " JOIN viral_analysis_results v ON v.id = r.result_id",
+    "viral_scripts": "SELECT s.*, v.run_number FROM viral_scripts s JOIN viral_analysis_results v ON v.id = s.result_id",
+    "crawler_rounds": "SELECT * FROM crawler_rounds",
+}
 
 
 def session_id_for(client_id: str, job_id: int) -> str:
