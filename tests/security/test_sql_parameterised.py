@@ -20,7 +20,10 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|VALUES|WHERE|PRAGMA|CREATE|ALT
 # (file, interpolated expression) pairs reviewed as constant or coerced.
 ALLOWED = {
     ("core/store/queue_store.py", "ACTIVE_SQL"),
-    ("core/store/queue_store.py", "_COLUMNS"),
+    ("core/store/queue_store.py", "ITEM_COLUMNS"),
+    ("core/store/queue_reads.py", "ACTIVE_SQL"),
+    ("core/store/queue_reads.py", "ITEM_COLUMNS"),
+    ("core/store/queue_reads.py", "int(limit)"),
     ("core/store/queue_store.py", "_CLAIMABLE"),
     ("core/store/queue_store.py", "_CLAIMABLE_HIGH"),
     ("core/store/queue_store.py", "guard"),
