@@ -105,14 +105,14 @@ async def _aiosqlite_async(path: Path, n: int, batch: int, workers: int) -> tupl
     import aiosqlite
 
     from viralspot_tui.core.clock import to_iso
-    from viralspot_tui.core.store.queue_store import _COLUMNS, row_to_item
+    from viralspot_tui.core.store.queue_reads import ITEM_COLUMNS, row_to_item
 
     await _fill_ours(path, n)
     claim = (
         "UPDATE queue SET status = 'PROCESSING', lease_owner = ? || ':' || id, lease_expires_at = ?,"
         " attempts = attempts + 1, updated_at = ? WHERE id IN (SELECT id FROM queue WHERE priority = 'LOW'"
         " AND status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= ?)"
-        f" ORDER BY claim_rank, id LIMIT ?) RETURNING {_COLUMNS}"
+        f" ORDER BY claim_rank, id LIMIT ?) RETURNING {ITEM_COLUMNS}"
     )
     complete = (
         "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"

@@ -155,7 +155,8 @@ ALTER TABLE public.viralspot_consoles ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON public.viralspot_consoles FROM anon, authenticated;
 
 -- Register or renew one console; answers the live consoles sharing its key and its place among
--- them (0-based, by console_id), so each can take 1/n of the key's rate. Dead entries are purged.
+-- them (0-based, by console_id), so each can take 1/n of the key's rate, the shared switches, and
+-- whether HIGH work waits (beats come every few seconds: LOW work pauses that soon). Dead entries are purged.
 CREATE OR REPLACE FUNCTION public.console_beat(
   p_console_id text, p_host text DEFAULT '', p_key_hash text DEFAULT '', p_ttl_seconds numeric DEFAULT 15,
   p_info jsonb DEFAULT '{}'::jsonb)
@@ -184,6 +185,10 @@ BEGIN
     'index', (SELECT count(*) FROM jsonb_array_elements(v_live) e WHERE e ->> 'console_id' < p_console_id),
     'consoles', v_live,
     'controls', public.control_get(),
+    'high_waiting', public.viralspot_high_waiting(),
+    'queue', (SELECT jsonb_build_object('waiting', count(*) FILTER (WHERE q.status IN ('PENDING', 'PAUSED')),
+                                        'running', count(*) FILTER (WHERE q.status = 'PROCESSING'))
+                FROM public.queue q WHERE q.status IN ('PENDING', 'PAUSED', 'PROCESSING')),
     'now', now());
 END $$;
 

@@ -131,7 +131,9 @@ def test_every_json_output_keeps_its_documented_keys(tmp_path: Path) -> None:
     assert item["created_at"].endswith("Z") or "+00:00" in item["created_at"]  # ISO 8601 UTC
     shown = status(data)
     assert set(shown) >= {"engine_running", "queue", "processors", "backend", "online", "outbox_depth", "simulated",
-                          "quota", "viral", "crawler", "jobs", "crawls", "last_seen", "paused"}  # fmt: skip
+                          "quota", "viral", "crawler", "jobs", "crawls", "last_seen", "paused",
+                          "shared_queue"}  # fmt: skip
+    assert shown["shared_queue"] is None  # the CSV backend
     assert shown["queue"] == {"LOW": {"PENDING": 1}}
     blocked = json.loads(cli(data, "crawl", "blocklist", "--json").stdout)
     assert set(blocked) == {"blocklist", "config"}

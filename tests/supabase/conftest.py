@@ -66,7 +66,7 @@ async def db(stack: Stack) -> AsyncIterator[Any]:
     import asyncpg
 
     conn = await asyncpg.connect(stack.db_url)
-    await conn.execute("TRUNCATE public.queue, public.viralspot_consoles")
+    await conn.execute("TRUNCATE public.queue, public.viralspot_consoles, public.viralspot_controls")
     try:
         yield conn
     finally:

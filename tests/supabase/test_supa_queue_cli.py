@@ -56,6 +56,10 @@ def test_add_list_bump_retry_remove_act_on_the_remote_queue(tmp_path: Path, stac
     listed = _run(stack, data, "queue", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert [(i["username"], i["priority"]) for i in json.loads(listed.output)] == [("alice", "HIGH"), ("bob", "LOW")]
+    text = _run(stack, data, "queue", "list").output.splitlines()
+    header, first = text[0], text[1]
+    assert first.index("alice") == header.index("USERNAME"), text  # a uuid id keeps the columns aligned
+    assert first.split()[0] == json.loads(listed.output)[0]["id"]
 
     bumped = _run(stack, data, "queue", "bump", "bob")
     assert bumped.exit_code == 0 and "bob is now HIGH (PENDING)" in bumped.output

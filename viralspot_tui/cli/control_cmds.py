@@ -48,6 +48,7 @@ def status(state: CliState, as_json: bool) -> None:
             published = await runtime.db.read(read_engine, runtime.clock.now())
             stored = await runtime.db.read(_stored_work_sync)
             paused = json.loads(await runtime.control_state("paused") or "[]")
+            shared = await _shared_queue(runtime.settings)
         by_priority: dict[str, dict[str, int]] = {}
         for (prio, st), n in sorted(counts.items()):
             by_priority.setdefault(prio.value, {})[st.value] = n
@@ -67,6 +68,7 @@ def status(state: CliState, as_json: bool) -> None:
             "crawls": stored["crawls"],
             "last_seen": engine.get("heartbeat"),
             "paused": paused,
+            "shared_queue": shared,
         }
 
     data = run_async(go())
@@ -105,6 +107,35 @@ def status(state: CliState, as_json: bool) -> None:
                 click.echo(f"  {name}: PARKED until {q['parked_until']} ({q.get('parked_reason') or 'quota'})")
     elif data["paused"]:
         click.echo(f"  paused at next start: {', '.join(data['paused'])}")  # type: ignore[arg-type]
+    if isinstance(shared := data["shared_queue"], dict):
+        _echo_shared(shared)
+
+
+async def _shared_queue(settings: Any) -> dict[str, Any] | None:
+    """The shared Supabase queue as every console sees it (None with the CSV backend)."""
+    from ..core.ops.remote_queue import RemoteQueueActions, uses_supabase
+    from ..core.ops.results import OpError
+
+    if not uses_supabase(settings):
+        return None
+    try:
+        return await RemoteQueueActions(settings).overview()
+    except OpError as exc:
+        return {"error": str(exc)}
+
+
+def _echo_shared(shared: dict[str, Any]) -> None:
+    if "error" in shared:
+        click.echo(f"shared queue: UNREACHABLE ({shared['error']})")
+        return
+    state = f"PAUSED by {shared['paused_by'] or 'an operator'}" if shared["paused"] else "running"
+    consoles = shared["consoles"]
+    click.echo(f"shared queue on {shared['host']}: {state}, {len(consoles)} console(s) live")
+    for prio in ("HIGH", "LOW"):
+        row = shared["queue"].get(prio, {})
+        click.echo(f"  {prio:<4} " + (" ".join(f"{k.lower()}={v}" for k, v in sorted(row.items())) or "empty"))
+    for c in consoles:
+        click.echo(f"  console {c['console']} (last beat {c['last_beat_at']})")
 
 
 def _stored_work_sync(conn: Any) -> dict[str, dict[str, int]]:

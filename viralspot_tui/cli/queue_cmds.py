@@ -63,10 +63,11 @@ def list_(state: CliState, status: str | None, limit: int | None, as_json: bool)
     if as_json:
         echo_json([i.model_dump(mode="json") for i in items])
         return
-    click.echo(f"{'ID':>6}  {'USERNAME':<30} {'PRIO':<4} {'STATUS':<10} {'TRIES':>5}  LAST ERROR")
+    width = max([6, *(len(str(i.id)) for i in items)])  # local ids are numbers, Supabase's are uuids
+    click.echo(f"{'ID':>{width}}  {'USERNAME':<30} {'PRIO':<4} {'STATUS':<10} {'TRIES':>5}  LAST ERROR")
     for i in items:
         click.echo(
-            f"{i.id:>6}  {i.username:<30} {i.priority.value:<4} {i.status.value:<10} "
+            f"{str(i.id):>{width}}  {i.username:<30} {i.priority.value:<4} {i.status.value:<10} "
             f"{i.attempts:>2}/{i.max_attempts:<2}  {(i.last_error or '')[:60]}"
         )
 

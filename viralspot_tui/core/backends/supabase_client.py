@@ -116,7 +116,10 @@ class ReleaseAnswer(_Model):
 class BeatAnswer(_Model):
     live: int = 1
     index: int = 0
+    consoles: list[dict[str, Any]] = Field(default_factory=list)
     controls: dict[str, Any] = Field(default_factory=dict)
+    high_waiting: bool = False
+    queue: dict[str, int] = Field(default_factory=dict)  # {"waiting": n, "running": n} on the server
 
 
 class RemovedRow(_Model):
@@ -258,8 +261,29 @@ class SupabaseQueue:
     async def heartbeat(self, tokens: list[str], lease_seconds: float) -> HeartbeatAnswer:
         return await self._one(HeartbeatAnswer, "queue_heartbeat", p_tokens=tokens, p_lease_seconds=lease_seconds)
 
-    async def complete(self, tokens: list[str]) -> CompleteAnswer:
-        return await self._one(CompleteAnswer, "queue_complete", p_tokens=tokens)
+    async def complete(
+        self,
+        tokens: list[str],
+        *,
+        owner: str | None = None,
+        request_id: str | None = None,
+        claim_limit: int = 0,
+        lease_seconds: float = 60.0,
+        low_limit: int | None = None,
+    ) -> CompleteAnswer:
+        """Complete leased items and, with ``claim_limit``, claim the next ones in the same call."""
+        if claim_limit <= 0:
+            return await self._one(CompleteAnswer, "queue_complete", p_tokens=tokens)
+        return await self._one(
+            CompleteAnswer,
+            "queue_complete",
+            p_tokens=tokens,
+            p_owner=owner,
+            p_claim_request_id=request_id,
+            p_claim_limit=claim_limit,
+            p_lease_seconds=lease_seconds,
+            p_low_limit=low_limit,
+        )
 
     async def fail(
         self, token: str, error: str, *, permanent: bool, backoff_base: float, backoff_max: float

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .link import PROCESSORS, check_target
+from .remote_queue import RemoteQueueActions, uses_supabase
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
@@ -27,10 +28,25 @@ class ProcessorActions:
     link: "EngineLink"
 
     async def pause(self, target: str = "all") -> OpResult:
-        return OpResult(await self.link.steer("pause", target))
+        return await self._steer("pause", target)
 
     async def resume(self, target: str = "all") -> OpResult:
-        return OpResult(await self.link.steer("resume", target))
+        return await self._steer("resume", target)
+
+    async def _steer(self, command: str, target: str) -> OpResult:
+        """Steer here; on a shared Supabase queue, pausing the queue pauses every console's
+        (the shared switch, docs/supabase.md), and this engine at once."""
+        name = target.strip().lower()
+        if name not in ("queue", "all") or not uses_supabase(self.runtime.settings):
+            return OpResult(await self.link.steer(command, target))
+        shared = await RemoteQueueActions(self.runtime.settings).set_paused(command == "pause")
+        if not await self.link.engine_running():  # the switch alone decides how a console here starts
+            return OpResult(f"{shared}; no engine runs here")
+        try:
+            here = await self.link.steer(command, target)
+        except OpError as exc:  # e.g. this engine hosts no queue processor: the switch still holds
+            here = str(exc)
+        return OpResult(f"{shared}; here: {here}")
 
     async def toggle(self, target: str = "all") -> OpResult:
         """Pause if anything targeted runs, else resume (the console's ``space`` and ``p``)."""
@@ -47,6 +63,8 @@ class ProcessorActions:
         """Carry out one control row for the engine hosted here (``supervisor``)."""
         target = str(args.get("target", "all"))
         match command:
+            case "pause" | "resume" if args.get("scope") == "here":  # a shared switch arriving: steer only here
+                return OpResult(await self.link.steer(command, target))
             case "pause" | "resume":
                 return await (self.pause(target) if command == "pause" else self.resume(target))
             case "wake":

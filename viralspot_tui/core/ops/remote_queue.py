@@ -25,7 +25,7 @@ from .results import ErrorKind, OpError, OpResult
 if TYPE_CHECKING:
     from ..backends.supabase_client import RemoteRow, SupabaseQueue
 
-__all__ = ["RemoteItem", "RemoteQueueActions", "uses_supabase"]
+__all__ = ["RemoteItem", "RemoteOverview", "RemoteQueueActions", "uses_supabase"]
 
 
 def uses_supabase(settings: Any) -> bool:
@@ -59,6 +59,45 @@ class RemoteItem(BaseModel):
         data["last_error"] = data.pop("error_message", None)
         data["source"] = data.get("source") or "manual"
         return cls.model_validate(data)
+
+
+class RemoteOverview(BaseModel):
+    """What ``status`` shows of a shared queue: validated, because it crosses the boundary."""
+
+    host: str
+    queue: dict[str, dict[str, int]]  # priority -> status -> count, as the local ``status``
+    high_waiting: bool = False
+    expired_leases: int = 0
+    next_retry_at: datetime | None = None
+    paused: bool = False
+    paused_by: str | None = None
+    consoles: list[dict[str, Any]] = []
+
+    @classmethod
+    def of(cls, host: str, summary: Any, switches: Any, consoles: Any) -> "RemoteOverview":
+        from ..backends.supabase_presence import SHARED_PAUSE
+
+        try:
+            queue: dict[str, dict[str, int]] = {}
+            for c in summary.get("counts", []):
+                queue.setdefault(str(c["priority"]), {})[str(c["status"])] = int(c["count"])
+            switch = (switches or {}).get(SHARED_PAUSE) or {}
+            live = [
+                {"console": str(c["console_id"]), "host": str(c.get("host", "")), "last_beat_at": c.get("last_beat_at")}
+                for c in consoles or []
+            ]
+            return cls(
+                host=host,
+                queue=queue,
+                high_waiting=bool(summary.get("high_waiting")),
+                expired_leases=int(summary.get("expired_leases") or 0),
+                next_retry_at=summary.get("next_retry_at"),
+                paused=bool(switch.get("value")),
+                paused_by=switch.get("updated_by") if switch.get("value") else None,
+                consoles=live,
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise OpError(f"Supabase queue_summary: unexpected answer ({exc})", ErrorKind.ENGINE) from None
 
 
 @asynccontextmanager
@@ -177,3 +216,24 @@ class RemoteQueueActions:
             rows = await q.list([wanted.value] if wanted is not None else None, limit=min(limit or 10000, 10000))
         items = [RemoteItem.of(r) for r in rows]
         return OpResult(f"{len(items)} item(s)", data=items)
+
+    async def set_paused(self, paused: bool) -> str:
+        """The shared queue switch every console obeys within a beat (supabase_presence.py)."""
+        import os
+        import socket
+
+        from ..backends.supabase_presence import SHARED_PAUSE
+
+        async with remote_queue(self.settings) as q:
+            await q.control_set(SHARED_PAUSE, paused, by=f"{socket.gethostname()}:{os.getpid()}")
+            host = q.host
+        return f"shared queue on {host} {'paused' if paused else 'resumed'} for every console"
+
+    async def overview(self) -> dict[str, Any]:
+        """Counts by priority and status, live consoles and switches, for ``status``."""
+        async with remote_queue(self.settings) as q:
+            summary = await q.summary()
+            switches = await q.control_get()
+            consoles = await q.call("console_list")
+            host = q.host
+        return RemoteOverview.of(host, summary, switches, consoles).model_dump(mode="json")

@@ -14,6 +14,11 @@ trip per request.
 * **Leaving** — an idle process drops its rows at its next beat, a closed one at close, a killed
   one's rows expire ``ttl`` after their last renewal; the others speed up at their next beat.
 
+* **Across machines** — consoles sharing a Supabase queue also count each other there
+  (core/backends/supabase_presence.py): :meth:`RateShares.adopt_remote` sets the number of live
+  consoles with the key, and each limiter divides by the larger of the two counts (the consoles
+  on this data dir are among the remote ones, so the larger count is the right divisor).
+
 Rows hold a budget id (provider name and a short one-way digest of the key), never the key.
 The table is created by schema migration 0003 (core/store/migrations/0003_rate_shares.sql).
 """
@@ -92,6 +97,8 @@ class RateShares:
         self.ttl = 3 * beat
         self._wall = wall  # shared by processes on one machine: the rows compare wall times
         self._registered: set[str] = set()
+        self._local: dict[str, int] = {}  # budget -> live processes on this data dir (last count)
+        self._remote: dict[str, int] = {}  # budget -> live consoles sharing it through Supabase
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> "RateShares":
@@ -127,7 +134,7 @@ class RateShares:
             log.warning("could not register the rate share of %s", budget.split(":")[0], exc_info=True)
             return
         self._registered.add(budget)
-        share = max(1, counts.get(budget, 1))
+        share = self._share(budget, counts)
         limiter.share = share
         if share > 1:
             limiter.delay(limiter.ticker.time() + self.beat_seconds * _JOIN_MARGIN)
@@ -141,7 +148,29 @@ class RateShares:
         counts = await self.db.write(_renew_sync, self.instance_id, renew, drop, self._wall(), self.ttl)
         self._registered = set(renew)
         for budget in renew:
-            self.limiters[budget].share = max(1, counts.get(budget, 1))
+            self.limiters[budget].share = self._share(budget, counts)
+
+    def adopt_remote(self, budgets: list[str], live: int) -> bool:
+        """``live`` consoles share ``budgets`` through a remote registry; True when the count grew
+        (a console joined, or this one just registered: the caller then holds back one beat)."""
+        grew = False
+        for budget in budgets:
+            grew = grew or live > self._remote.get(budget, 1)
+            self._remote[budget] = max(1, live)
+            if (limiter := self.limiters.get(budget)) is not None:
+                limiter.share = self._share(budget)
+        return grew
+
+    def hold_back(self, budgets: list[str], seconds: float) -> None:
+        """No grant on ``budgets`` for ``seconds``: peers learn of a new console at their next beat."""
+        for budget in budgets:
+            if (limiter := self.limiters.get(budget)) is not None:
+                limiter.delay(limiter.ticker.time() + seconds)
+
+    def _share(self, budget: str, counts: dict[str, int] | None = None) -> int:
+        if counts is not None:
+            self._local[budget] = max(1, counts.get(budget, 1))
+        return max(1, self._local.get(budget, 1), self._remote.get(budget, 1))
 
     async def _beat_loop(self) -> None:
         while True:

@@ -10,19 +10,27 @@ worker whose lease was taken over cannot change anything.
 from __future__ import annotations
 
 import itertools
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from ..clock import Clock, SystemClock, from_iso, from_iso_required, to_iso
+from ..clock import Clock, SystemClock, to_iso
 from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status, normalize_source
 from ..models.usernames import normalize_username
 from ..redaction import redact
 from .database import Database
 from .leases import QUEUE, Lease, LeaseLost, new_instance_id, recover_sync, renew_sync
+from .queue_reads import (
+    ACTIVE_SQL,
+    ITEM_COLUMNS,
+    ItemNotFound,
+    QueueReads,
+    counts_sync,
+    known_usernames_sync,
+    row_to_item,
+)
 
 __all__ = [
     "QueueStore",
@@ -34,81 +42,11 @@ __all__ = [
     "counts_sync",
 ]
 
-ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
-_COLUMNS = (
-    "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
-    "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
-)
-
-
-class ItemNotFound(LookupError):
-    pass
-
-
-def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
-    (
-        id_,
-        username,
-        priority,
-        status,
-        source,
-        attempts,
-        max_attempts,
-        last_error,
-        not_before,
-        lease_owner,
-        lease_expires_at,
-        created_at,
-        updated_at,
-        completed_at,
-        request_id,
-    ) = tuple(row)[:15]
-    return QueueItem.model_construct(
-        id=id_,
-        username=username,
-        priority=Priority(priority),
-        status=Status(status),
-        source=source,
-        attempts=attempts,
-        max_attempts=max_attempts,
-        last_error=last_error,
-        not_before=from_iso(not_before),
-        lease_owner=lease_owner,
-        lease_expires_at=from_iso(lease_expires_at),
-        created_at=from_iso_required(created_at),
-        updated_at=from_iso_required(updated_at),
-        completed_at=from_iso(completed_at),
-        request_id=request_id,
-    )
-
-
 _CLAIMABLE = "status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= :now)"
 _CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
 
 
-def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[str]:
-    """Names the queue has a row for (any status) or that were scraped (``primary_profiles``):
-    the crawler's meaning of "already known" (docs/crawler.md), used by its dedup read and re-checked
-    by ``enqueue(only_unknown=True)`` in the insert's own transaction."""
-    if not names:
-        return set()
-    rows = conn.execute(
-        "SELECT username FROM queue WHERE username IN (SELECT value FROM json_each(:names))"
-        " UNION SELECT username FROM primary_profiles WHERE username IN (SELECT value FROM json_each(:names))",
-        {"names": json.dumps(list(names))},
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-Items = list[QueueItem]  # named here: inside QueueStore, ``list`` is its method
-
-
-def counts_sync(conn: sqlite3.Connection) -> dict[tuple[Priority, Status], int]:
-    rows = conn.execute("SELECT priority, status, n FROM queue_counts WHERE n > 0").fetchall()
-    return {(Priority(p), Status(s)): n for p, s, n in rows}
-
-
-class QueueStore:
+class QueueStore(QueueReads):
     def __init__(
         self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None, max_attempts: int = 3
     ) -> None:
@@ -118,6 +56,9 @@ class QueueStore:
         self.max_attempts = max_attempts
         self._claim_seq = itertools.count(1)
         self._complete_rows = self._complete_rows_sync  # one bound method: the coalescing key
+        # Set by a backend whose queue lives elsewhere (Supabase): rows added here wait, unclaimable,
+        # until the backend has forwarded them to their home (core/backends/supabase_mirror.py).
+        self.new_rows_not_before: str | None = None
 
     def _now(self) -> str:
         return to_iso(self.clock.now())  # type: ignore[return-value]
@@ -148,6 +89,7 @@ class QueueStore:
             self._now(),
             self.max_attempts,
             only_unknown,
+            self.new_rows_not_before,
         )
 
     @staticmethod
@@ -160,6 +102,7 @@ class QueueStore:
         now: str,
         max_attempts: int,
         only_unknown: bool = False,
+        not_before: str | None = None,
     ) -> list[EnqueueResult]:
         results: list[EnqueueResult] = []
         known = known_usernames_sync(conn, list(dict.fromkeys(names))) if only_unknown else set()
@@ -200,9 +143,9 @@ class QueueStore:
                 "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
             ).fetchone()
             item_id = conn.execute(
-                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id)"
-                " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
-                (name, priority.value, source, max_attempts, now, now, request_id),
+                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id,"
+                " not_before) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)",
+                (name, priority.value, source, max_attempts, now, now, request_id, not_before),
             ).lastrowid
             outcome = EnqueueOutcome.REFRESHED if done_before else EnqueueOutcome.ADDED
             results.append(EnqueueResult(username=name, outcome=outcome, priority=priority, item_id=item_id))
@@ -236,7 +179,7 @@ class QueueStore:
             " lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now"
             f" WHERE id IN (SELECT id FROM queue WHERE priority = :priority AND {_CLAIMABLE}{guard}"
             " ORDER BY claim_rank, id LIMIT :limit)"
-            f" RETURNING {_COLUMNS}",
+            f" RETURNING {ITEM_COLUMNS}",
             {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority},
         ).fetchall()
         return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
@@ -428,7 +371,7 @@ class QueueStore:
     def _bump_sync(conn: sqlite3.Connection, name: str, priority: str, now: str) -> QueueItem:
         row = conn.execute(
             f"UPDATE queue SET priority = ?, updated_at = ? WHERE username = ?"
-            f" AND status IN {ACTIVE_SQL} RETURNING {_COLUMNS}",
+            f" AND status IN {ACTIVE_SQL} RETURNING {ITEM_COLUMNS}",
             (priority, now, name),
         ).fetchone()
         if row is None:
@@ -455,86 +398,3 @@ class QueueStore:
         """Cancel the active item (a running one is fenced off) and forget the name's history."""
         name = normalize_username(username)
         return await self.db.write(lambda c: c.execute("DELETE FROM queue WHERE username = ?", (name,)).rowcount)
-
-    # ----------------------------------------------------------------- reads
-    async def get(self, username: str) -> QueueItem | None:
-        name = normalize_username(username)
-        row = await self.db.read(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM queue WHERE username = ? ORDER BY status IN {ACTIVE_SQL} DESC, id DESC LIMIT 1",
-                (name,),
-            ).fetchone()
-        )
-        return row_to_item(row) if row else None
-
-    async def get_by_id(self, item_id: int) -> QueueItem | None:
-        row = await self.db.read(
-            lambda c: c.execute(f"SELECT {_COLUMNS} FROM queue WHERE id = ?", (item_id,)).fetchone()
-        )
-        return row_to_item(row) if row else None
-
-    async def counts(self) -> dict[tuple[Priority, Status], int]:
-        """Items by (priority, status), from the counts table the triggers of migration 2 keep
-        exact in every writing transaction: ten rows to read whatever the queue's size."""
-        return await self.db.read(counts_sync)
-
-    async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:
-        sql = f"SELECT {_COLUMNS} FROM queue"
-        params: tuple[Any, ...] = ()
-        if status is not None:
-            sql += " WHERE status = ?"
-            params = (Status(status).value,)
-        sql += " ORDER BY (status = 'PROCESSING') DESC, CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        rows = await self.db.read(lambda c: c.execute(sql, params).fetchall())
-        return [row_to_item(r) for r in rows]
-
-    @staticmethod
-    def _board_sql() -> str:
-        """Each part is a range scan of a partial index with a LIMIT; ``INDEXED BY`` where the
-        planner, without table statistics, would otherwise scan the whole table. Running HIGH
-        items come first, as everywhere else (a handful of rows: at most the concurrency)."""
-        return (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM queue INDEXED BY queue_leases WHERE status = 'PROCESSING'"
-            " ORDER BY CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id LIMIT :lim)"
-            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
-            " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
-            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
-            " AND priority = 'LOW' ORDER BY claim_rank, id LIMIT :lim)"
-            f" UNION ALL SELECT * FROM (SELECT {_COLUMNS} FROM queue INDEXED BY queue_failed_recent"
-            " WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
-        )
-
-    async def board(self, limit: int = 50) -> Items:
-        """What a console shows: running items, then the next to run, then recent failures."""
-        sql = self._board_sql()
-        # rows become items on the database thread: the event loop only receives the list
-        return await self.db.read(lambda c: [row_to_item(r) for r in c.execute(sql, {"lim": limit})])
-
-    async def console_view(self, limit: int = 50) -> tuple[dict[tuple[Priority, Status], int], Items]:
-        """Counts and board in one round trip, built on the database thread (the snapshot's
-        queue part): both read through small tables or indexes with LIMITs, so the cost does
-        not depend on how many items are queued."""
-        board_sql = self._board_sql()
-        return await self.db.read(
-            lambda c: (counts_sync(c), [row_to_item(r) for r in c.execute(board_sql, {"lim": limit})])
-        )
-
-    async def has_work_due(self, within_seconds: float = 0) -> bool:
-        """Is anything running, or claimable now or within ``within_seconds``? (idle detection)
-
-        Two EXISTS probes, each served by a partial index, so this stays cheap at a million rows.
-        """
-        horizon = to_iso(self.clock.now() + timedelta(seconds=within_seconds))
-        return await self.db.read(
-            lambda c: (
-                c.execute(
-                    "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING')"
-                    " OR EXISTS (SELECT 1 FROM queue WHERE status IN ('PENDING','PAUSED')"
-                    " AND (not_before IS NULL OR not_before <= ?))",
-                    (horizon,),
-                ).fetchone()[0]
-                == 1
-            )
-        )

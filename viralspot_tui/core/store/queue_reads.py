@@ -1,0 +1,188 @@
+"""Reading the durable queue: items, counts, the console's board, idle probes (docs/queue.md).
+
+Split from :mod:`queue_store` (the writes and their fencing) because reads have a different
+concern: their cost must not grow with the queue (docs/performance.md). Counts come from the
+trigger-kept ``queue_counts`` table, the board from index range scans with small LIMITs, and
+rows become items on the database thread, so the event loop only receives the list.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from ..clock import Clock, from_iso, from_iso_required, to_iso
+from ..models.queue import Priority, QueueItem, Status
+from ..models.usernames import normalize_username
+from .database import Database
+
+__all__ = [
+    "QueueReads",
+    "ITEM_COLUMNS",
+    "ItemNotFound",
+    "row_to_item",
+    "known_usernames_sync",
+    "counts_sync",
+    "ACTIVE_SQL",
+]
+
+ACTIVE_SQL = "('PENDING','PROCESSING','PAUSED')"
+ITEM_COLUMNS = (
+    "id, username, priority, status, source, attempts, max_attempts, last_error, not_before, "
+    "lease_owner, lease_expires_at, created_at, updated_at, completed_at, request_id"
+)
+
+
+class ItemNotFound(LookupError):
+    pass
+
+
+def row_to_item(row: sqlite3.Row | tuple[Any, ...]) -> QueueItem:
+    (
+        id_,
+        username,
+        priority,
+        status,
+        source,
+        attempts,
+        max_attempts,
+        last_error,
+        not_before,
+        lease_owner,
+        lease_expires_at,
+        created_at,
+        updated_at,
+        completed_at,
+        request_id,
+    ) = tuple(row)[:15]
+    return QueueItem.model_construct(
+        id=id_,
+        username=username,
+        priority=Priority(priority),
+        status=Status(status),
+        source=source,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        last_error=last_error,
+        not_before=from_iso(not_before),
+        lease_owner=lease_owner,
+        lease_expires_at=from_iso(lease_expires_at),
+        created_at=from_iso_required(created_at),
+        updated_at=from_iso_required(updated_at),
+        completed_at=from_iso(completed_at),
+        request_id=request_id,
+    )
+
+
+def known_usernames_sync(conn: sqlite3.Connection, names: Sequence[str]) -> set[str]:
+    """Names the queue has a row for (any status) or that were scraped (``primary_profiles``):
+    the crawler's meaning of "already known" (docs/crawler.md), used by its dedup read and re-checked
+    by ``enqueue(only_unknown=True)`` in the insert's own transaction."""
+    if not names:
+        return set()
+    rows = conn.execute(
+        "SELECT username FROM queue WHERE username IN (SELECT value FROM json_each(:names))"
+        " UNION SELECT username FROM primary_profiles WHERE username IN (SELECT value FROM json_each(:names))",
+        {"names": json.dumps(list(names))},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+Items = list[QueueItem]  # named here: inside QueueStore, ``list`` is its method
+
+
+def counts_sync(conn: sqlite3.Connection) -> dict[tuple[Priority, Status], int]:
+    rows = conn.execute("SELECT priority, status, n FROM queue_counts WHERE n > 0").fetchall()
+    return {(Priority(p), Status(s)): n for p, s, n in rows}
+
+
+class QueueReads:
+    """The read half of :class:`~viralspot_tui.core.store.queue_store.QueueStore`."""
+
+    db: Database
+    clock: Clock
+
+    async def get(self, username: str) -> QueueItem | None:
+        name = normalize_username(username)
+        row = await self.db.read(
+            lambda c: c.execute(
+                f"SELECT {ITEM_COLUMNS} FROM queue WHERE username = ? ORDER BY status IN {ACTIVE_SQL} DESC, id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+        )
+        return row_to_item(row) if row else None
+
+    async def get_by_id(self, item_id: int) -> QueueItem | None:
+        row = await self.db.read(
+            lambda c: c.execute(f"SELECT {ITEM_COLUMNS} FROM queue WHERE id = ?", (item_id,)).fetchone()
+        )
+        return row_to_item(row) if row else None
+
+    async def counts(self) -> dict[tuple[Priority, Status], int]:
+        """Items by (priority, status), from the counts table the triggers of migration 2 keep
+        exact in every writing transaction: ten rows to read whatever the queue's size."""
+        return await self.db.read(counts_sync)
+
+    async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:
+        sql = f"SELECT {ITEM_COLUMNS} FROM queue"
+        params: tuple[Any, ...] = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            params = (Status(status).value,)
+        sql += " ORDER BY (status = 'PROCESSING') DESC, CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = await self.db.read(lambda c: c.execute(sql, params).fetchall())
+        return [row_to_item(r) for r in rows]
+
+    @staticmethod
+    def _board_sql() -> str:
+        """Each part is a range scan of a partial index with a LIMIT; ``INDEXED BY`` where the
+        planner, without table statistics, would otherwise scan the whole table. Running HIGH
+        items come first, as everywhere else (a handful of rows: at most the concurrency)."""
+        return (
+            f"SELECT * FROM (SELECT {ITEM_COLUMNS} FROM queue INDEXED BY queue_leases WHERE status = 'PROCESSING'"
+            " ORDER BY CASE priority WHEN 'HIGH' THEN 0 ELSE 1 END, id LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {ITEM_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
+            " AND priority = 'HIGH' ORDER BY claim_rank, id LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {ITEM_COLUMNS} FROM queue WHERE status IN ('PENDING','PAUSED')"
+            " AND priority = 'LOW' ORDER BY claim_rank, id LIMIT :lim)"
+            f" UNION ALL SELECT * FROM (SELECT {ITEM_COLUMNS} FROM queue INDEXED BY queue_failed_recent"
+            " WHERE status = 'FAILED' ORDER BY id DESC LIMIT :lim)"
+        )
+
+    async def board(self, limit: int = 50) -> Items:
+        """What a console shows: running items, then the next to run, then recent failures."""
+        sql = self._board_sql()
+        # rows become items on the database thread: the event loop only receives the list
+        return await self.db.read(lambda c: [row_to_item(r) for r in c.execute(sql, {"lim": limit})])
+
+    async def console_view(self, limit: int = 50) -> tuple[dict[tuple[Priority, Status], int], Items]:
+        """Counts and board in one round trip, built on the database thread (the snapshot's
+        queue part): both read through small tables or indexes with LIMITs, so the cost does
+        not depend on how many items are queued."""
+        board_sql = self._board_sql()
+        return await self.db.read(
+            lambda c: (counts_sync(c), [row_to_item(r) for r in c.execute(board_sql, {"lim": limit})])
+        )
+
+    async def has_work_due(self, within_seconds: float = 0) -> bool:
+        """Is anything running, or claimable now or within ``within_seconds``? (idle detection)
+
+        Two EXISTS probes, each served by a partial index, so this stays cheap at a million rows.
+        """
+        horizon = to_iso(self.clock.now() + timedelta(seconds=within_seconds))
+        return await self.db.read(
+            lambda c: (
+                c.execute(
+                    "SELECT EXISTS (SELECT 1 FROM queue WHERE status = 'PROCESSING')"
+                    " OR EXISTS (SELECT 1 FROM queue WHERE status IN ('PENDING','PAUSED')"
+                    " AND (not_before IS NULL OR not_before <= ?))",
+                    (horizon,),
+                ).fetchone()[0]
+                == 1
+            )
+        )
