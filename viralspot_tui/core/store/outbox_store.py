@@ -32,6 +32,7 @@ __all__ = [
     "OutboxClient",
     "OutboxStore",
     "STATES",
+    "format_age",
     "client_sync",
     "set_capture_sync",
     "pending_sync",
@@ -46,6 +47,16 @@ __all__ = [
 ]
 
 STATES = ("pending", "rejected", "superseded")
+
+
+def format_age(seconds: float | None) -> str:
+    """The oldest waiting entry's age as the header and status lines show it: 42s, 7m, 3h, 2d."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
 
 
 @dataclass(frozen=True)
