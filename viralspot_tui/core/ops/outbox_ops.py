@@ -24,25 +24,27 @@ ANSWER_TIMEOUT = 30.0
 
 
 async def push_outbox_here(runtime: "Runtime", backend: Any = None) -> str:
-    """Replay the outbox from this process: through ``backend`` (a running Supabase backend)
-    when given, else with a client of its own."""
-    if backend is not None and hasattr(backend, "push_outbox"):
-        return await backend.push_outbox()
+    """Replay the outbox from this process: through ``backend`` (a running Supabase backend, which
+    owns the pusher) when given, else with a client of its own."""
     from ...config import ConfigError
     from ..backends.supabase_client import SupabaseError, SupabaseQueue
     from ..backends.supabase_outbox import OutboxPusher
     from ..store.outbox_store import OutboxStore
 
+    client = None
     try:
-        client = SupabaseQueue.from_settings(runtime.settings)
+        if backend is not None and hasattr(backend, "push_outbox"):
+            report = await backend.push_outbox()
+        else:
+            client = SupabaseQueue.from_settings(runtime.settings)
+            report = await OutboxPusher(OutboxStore(runtime.db, runtime.clock), client).push()
     except ConfigError as exc:
         raise OpError(str(exc), ErrorKind.USAGE) from None
-    try:
-        report = await OutboxPusher(OutboxStore(runtime.db, runtime.clock), client).push()
     except SupabaseError as exc:
         raise OpError(f"{exc}; the outbox keeps its entries for the next try", ErrorKind.ENGINE) from None
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
     if report.halted:
         raise OpError(report.halted, ErrorKind.REFUSED)
     return report.summary()
