@@ -1,0 +1,141 @@
+"""The outbox against real PostgreSQL and the REST layer (docs/supabase-outbox.md).
+
+Each test has a local SQLite file of its own (so its own client id) and reads the remote rows
+back with a direct connection. A lost answer is a real cut connection (``LossyProxy`` lets the
+server answer, then drops it); a rejection is a real constraint violation.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pgrest_proxy import LossyProxy  # noqa: E402
+
+from viralspot_tui.core.backends.supabase_client import SupabaseError, SupabaseQueue  # noqa: E402
+from viralspot_tui.core.backends.supabase_outbox import OutboxPusher  # noqa: E402
+from viralspot_tui.core.store.database import Database  # noqa: E402
+from viralspot_tui.core.store.outbox_store import OutboxStore  # noqa: E402
+
+NOW = "2026-12-01T10:00:00.000000+00:00"
+
+
+def _profile(conn: sqlite3.Connection, name: str, followers: int) -> None:
+    conn.execute(
+        "INSERT INTO primary_profiles (username, full_name, followers, first_scraped_at, last_scraped_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET followers = excluded.followers",
+        (name, name.title(), followers, NOW, NOW),
+    )
+
+
+async def _remote_followers(db: Any, prefix: str) -> dict[str, int]:
+    rows = await db.fetch(
+        "SELECT username, followers FROM public.primary_profiles WHERE username LIKE $1", prefix + "%"
+    )
+    return {r["username"]: r["followers"] for r in rows}
+
+
+async def _server_seq(db: Any, client_id: str) -> int:
+    data = await db.fetchval("SELECT public.outbox_client($1::uuid)::text", client_id)
+    import json
+
+    return int(json.loads(data)["last_seq"])
+
+
+async def test_a_rejected_mutation_is_reported_and_skipped_and_the_next_ones_apply(tmp_path, stack, db):
+    await db.execute(
+        "ALTER TABLE public.primary_profiles DROP CONSTRAINT IF EXISTS vs_test_no_rej;"
+        " ALTER TABLE public.primary_profiles ADD CONSTRAINT vs_test_no_rej CHECK (username <> 'rej_evil')"
+    )
+    client = SupabaseQueue(stack.api_url, stack.service_key)
+    try:
+        async with Database(tmp_path / "v.db") as local:
+            box = OutboxStore(local)
+            await box.set_capture(True)
+            for name, followers in (("rej_alice", 1), ("rej_evil", 2), ("rej_bob", 3)):
+                await local.write(_profile, name, followers)
+            report = await OutboxPusher(box, client).push()
+            listing = await box.listing()
+            client_id = (await box.client()).client_id
+    finally:
+        await client.close()
+        await db.execute("ALTER TABLE public.primary_profiles DROP CONSTRAINT IF EXISTS vs_test_no_rej")
+    assert report.applied == 2 and [seq for seq, _ in report.rejected] == [2]
+    assert "vs_test_no_rej" in report.rejected[0][1] or "check" in report.rejected[0][1].lower()
+    assert await _remote_followers(db, "rej_") == {"rej_alice": 1, "rej_bob": 3}
+    assert listing["depth"] == 0 and [(e.seq, e.state) for e in listing["settled"]] == [(2, "rejected")]
+    assert await _server_seq(db, client_id) == 3
+
+
+async def test_a_lost_answer_is_replayed_with_exactly_one_effect(tmp_path, stack, db):
+    proxy = LossyProxy(stack.api_url, lambda path: path.endswith("rpc/outbox_apply") and not proxy.dropped)
+    url = await proxy.start()
+    client = SupabaseQueue(url, stack.service_key)
+    try:
+        async with Database(tmp_path / "v.db") as local:
+            box = OutboxStore(local)
+            await box.set_capture(True)
+            for i in range(5):
+                await local.write(_profile, f"lost_{i}", 10 + i)
+            await box.add_enqueue([{"username": "lost_queued", "priority": "HIGH", "source": "manual"}])
+            pusher = OutboxPusher(box, client)
+            with pytest.raises(SupabaseError) as cut:
+                await pusher.push()
+            assert cut.value.transient
+            assert [e.seq for e in await box.pending()] == [1, 2, 3, 4, 5, 6]  # nothing acknowledged here
+            client_id = (await box.client()).client_id
+            assert await _server_seq(db, client_id) == 6  # ... but the server applied the batch
+            replay = await pusher.push()
+            depth = (await box.depth())[0]
+    finally:
+        await client.close()
+        await proxy.close()
+    assert proxy.dropped == ["rest/v1/rpc/outbox_apply"]
+    assert (replay.applied, replay.already, replay.rejected) == (0, 6, [])
+    assert depth == 0
+    assert await _remote_followers(db, "lost_") == {f"lost_{i}": 10 + i for i in range(5)}
+    queued = await db.fetch("SELECT status::text, priority::text FROM public.queue WHERE username = 'lost_queued'")
+    assert [tuple(r) for r in queued] == [("PENDING", "HIGH")]  # one row: enqueued once
+
+
+async def test_an_old_copy_of_the_database_restored_over_the_current_one_is_detected(tmp_path, stack, db):
+    path = tmp_path / "v.db"
+    client = SupabaseQueue(stack.api_url, stack.service_key)
+    try:
+        async with Database(path) as local:
+            box = OutboxStore(local)
+            await box.set_capture(True)
+            await local.write(_profile, "old_a", 1)
+            assert (await OutboxPusher(box, client).push()).applied == 1
+        shutil.copy(path, tmp_path / "backup.db")  # a copy taken at seq 1
+        async with Database(path) as local:
+            box = OutboxStore(local)
+            for i in range(3):
+                await local.write(_profile, f"old_b{i}", 2)
+            assert (await OutboxPusher(box, client).push()).applied == 3
+            client_id = (await box.client()).client_id
+        for side in ("-wal", "-shm"):
+            Path(str(path) + side).unlink(missing_ok=True)
+        shutil.copy(tmp_path / "backup.db", path)  # the old copy restored over the current file
+        async with Database(path) as local:
+            box = OutboxStore(local)
+            await local.write(_profile, "old_a", 99)  # new local work after the restore
+            report = await OutboxPusher(box, client).push()
+            for i in range(4):  # even once the file has allocated more seqs than the server holds
+                await local.write(_profile, f"old_c{i}", 3)
+            again = await OutboxPusher(box, client).push()
+            waiting = (await box.depth())[0]
+    finally:
+        await client.close()
+    expected = "this database is older than what Supabase has recorded for it (local seq 2, server 4)"
+    assert report.halted is not None and report.halted.startswith(expected), report.halted
+    assert again.halted == report.halted and waiting == 5  # seqs 2..6: nothing replayed, nothing lost
+    assert await _server_seq(db, client_id) == 4
+    assert (await _remote_followers(db, "old_"))["old_a"] == 1
