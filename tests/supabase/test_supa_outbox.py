@@ -7,6 +7,7 @@ server answer, then drops it); a rejection is a real constraint violation.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit
 
 from pgrest_proxy import LossyProxy  # noqa: E402
 
@@ -44,8 +46,6 @@ async def _remote_followers(db: Any, prefix: str) -> dict[str, int]:
 
 async def _server_seq(db: Any, client_id: str) -> int:
     data = await db.fetchval("SELECT public.outbox_client($1::uuid)::text", client_id)
-    import json
-
     return int(json.loads(data)["last_seq"])
 
 
@@ -139,3 +139,129 @@ async def test_an_old_copy_of_the_database_restored_over_the_current_one_is_dete
     assert again.halted == report.halted and waiting == 5  # seqs 2..6: nothing replayed, nothing lost
     assert await _server_seq(db, client_id) == 4
     assert (await _remote_followers(db, "old_"))["old_a"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# A runner whose Supabase goes away mid-run: the REST layer, then PostgreSQL itself.
+
+
+def _local(settings: Any, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(settings.db_path)
+    try:
+        return [tuple(r) for r in conn.execute(sql)]
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        conn.close()
+
+
+def _count(settings: Any, sql: str) -> int:
+    rows = _local(settings, sql)
+    return int(rows[0][0]) if rows else 0
+
+
+async def _compare_remote_with_local(conn: Any, settings: Any, names: list[str]) -> None:
+    """Supabase's queue and content tables equal the local ones: row counts and values."""
+    queue = await conn.fetch(
+        "SELECT username, status::text, attempts FROM public.queue WHERE username = ANY($1::text[])", names
+    )
+    assert sorted(r["username"] for r in queue) == sorted(names)  # one row each: none added twice
+    assert {r["status"] for r in queue} == {"COMPLETED"}
+    local_profiles = _local(
+        settings, "SELECT username, followers, total_views, reels_count FROM primary_profiles ORDER BY username"
+    )
+    remote_profiles = await conn.fetch(
+        "SELECT username, followers, total_views, total_reels FROM public.primary_profiles"
+        " WHERE username = ANY($1::text[]) ORDER BY username",
+        names,
+    )
+    assert [tuple(r) for r in remote_profiles] == local_profiles
+    local_content = _local(
+        settings, "SELECT content_id, shortcode, username, views, likes, comments FROM content ORDER BY content_id"
+    )
+    remote_content = await conn.fetch(
+        "SELECT content_id, shortcode, username, view_count, like_count, comment_count FROM public.content"
+        " WHERE username = ANY($1::text[]) ORDER BY content_id",
+        names,
+    )
+    assert len(local_content) > 0
+    assert [tuple(r) for r in remote_content] == local_content
+
+
+async def _run_with_an_outage(tmp_path: Path, pg_cluster: Any, service_key: str, outage: str) -> None:
+    """Run a batch over 30 names; after a few are done take ``outage`` down ("rest" or
+    "postgres"), see the runner go on and the outbox grow, bring it back, let the run finish."""
+    import asyncio
+
+    import asyncpg
+    import supabase_local
+    from supa_stack import TEMPLATE, new_database
+    from testkit import make_settings, make_sim, public_names, wait_for
+
+    from viralspot_tui.core.headless import run_headless
+
+    dbname = new_database(pg_cluster, TEMPLATE)
+    port = supabase_local.free_port()
+    rest = supabase_local.start_rest(pg_cluster, dbname, port, pg_cluster.root)
+    sim = make_sim(latency_ms=40)
+    names = public_names(sim, 30, prefix=f"out{outage}")
+    conn = await asyncpg.connect(pg_cluster.url(dbname))
+    items = [{"username": n, "priority": "LOW", "source": "manual"} for n in names]
+    await conn.execute("SELECT public.queue_enqueue($1::jsonb)", json.dumps(items))
+    await conn.close()
+    settings = make_settings(
+        tmp_path / outage,
+        queue={"backend": "supabase", "max_concurrent": 6, "reels_count": 4, "similar_count": 2},
+        supabase={"url": rest.api_url, "service_role_key": service_key, "lease_seconds": 60},
+    )
+    run = asyncio.create_task(
+        run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",))
+    )
+    try:
+        await wait_for(lambda: _count(settings, "SELECT COUNT(*) FROM primary_profiles") >= 3, timeout=60)
+        if outage == "rest":
+            await asyncio.to_thread(supabase_local.stop_pids, rest.pids)
+        else:
+            await asyncio.to_thread(pg_cluster.stop)
+        done_before = _count(settings, "SELECT COUNT(*) FROM primary_profiles")
+        depth_before = _count(settings, "SELECT COUNT(*) FROM outbox")
+        # the runner goes on with the items it holds; their results wait in the outbox
+        await wait_for(
+            lambda: (
+                _count(settings, "SELECT COUNT(*) FROM primary_profiles") > done_before
+                and _count(settings, "SELECT COUNT(*) FROM outbox") > depth_before
+            ),
+            timeout=60,
+            what=lambda: f"profiles {_count(settings, 'SELECT COUNT(*) FROM primary_profiles')}",
+        )
+        assert not run.done()
+        if outage == "rest":
+            rest = await asyncio.to_thread(supabase_local.start_rest, pg_cluster, dbname, port, pg_cluster.root)
+        else:
+            await asyncio.to_thread(pg_cluster.start)
+        code = await asyncio.wait_for(run, timeout=180)
+    finally:
+        if not run.done():
+            run.cancel()
+        if outage == "postgres" and not (pg_cluster.data / "postmaster.pid").exists():
+            pg_cluster.start()
+    assert code == 0
+    assert _count(settings, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'") == 0  # drained
+    conn = await asyncpg.connect(pg_cluster.url(dbname))
+    try:
+        await _compare_remote_with_local(conn, settings, names)
+    finally:
+        await conn.close()
+        supabase_local.stop_pids(rest.pids)
+
+
+async def test_the_rest_layer_stopped_mid_run_and_restarted(tmp_path, pg_cluster):
+    import supabase_local
+
+    await _run_with_an_outage(tmp_path, pg_cluster, supabase_local.sign_key("service_role"), "rest")
+
+
+async def test_postgresql_restarted_mid_run(tmp_path, pg_cluster):
+    import supabase_local
+
+    await _run_with_an_outage(tmp_path, pg_cluster, supabase_local.sign_key("service_role"), "postgres")
