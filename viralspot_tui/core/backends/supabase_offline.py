@@ -27,14 +27,14 @@ from datetime import datetime
 from typing import Any
 
 from ..store.outbox_store import OutboxStore
-from .supabase_client import SupabaseError, SupabaseQueue
+from .supabase_client import RemoteRow, Renewed, SupabaseError, SupabaseQueue
+from .supabase_mirror import PARKED
 from .supabase_outbox import OutboxPusher, PushReport
 
 __all__ = ["OfflineSync", "PROBE_SECONDS"]
 
 log = logging.getLogger("viralspot.supabase")
 PROBE_SECONDS = 2.0
-PARKED = "9999-12-31T00:00:00.000000+00:00"  # the backend's marker for "not to be started here"
 
 
 def _park_sync(conn: sqlite3.Connection, tokens: list[str]) -> list[str]:
@@ -80,6 +80,7 @@ class OfflineSync:
         self.pusher = OutboxPusher(self.store, client)
         self.note = note  # the backend's _note(message, level)
         self.online = True
+        self.enabled = False  # the project has the outbox functions (start() finds out)
         self.depth = 0
         self.oldest_age: float | None = None
         self.halted: str | None = None
@@ -88,7 +89,24 @@ class OfflineSync:
         self._deadlines: dict[str, datetime] = {}  # lease token -> remote lease deadline as last heard
 
     async def start(self) -> None:
-        await self.store.set_capture(True)  # from now on every mapped change is captured
+        """Capture on, once the project is known to have the outbox functions.
+
+        A project migrated before them (``PGRST202``) still serves the shared queue: results
+        then stay local (capture off, nothing grows) and the operator is told to migrate."""
+        try:
+            await self.pusher.server_seq((await self.store.client()).client_id)
+        except SupabaseError as exc:
+            if exc.code != "PGRST202":
+                raise
+            self.enabled = False
+            self._told = (
+                f"{self.pusher.client.host} lacks the outbox functions: results stay in this database"
+                " until `viralspot supabase migrate` adds them"
+            )
+            self.note(self._told, level="warning")
+            return
+        self.enabled = True
+        await self.store.set_capture(True)
         await self.refresh()
 
     async def refresh(self) -> None:
@@ -97,28 +115,33 @@ class OfflineSync:
 
     # ------------------------------------------------------------ reachability
     def may_call(self) -> bool:
-        """Online, or offline with a probe due (the probe is the first call of the step)."""
-        if self.online:
-            return True
-        return time.monotonic() - self._last_probe >= PROBE_SECONDS
+        """Online, or offline with a probe due (the probe is then the first call of the step)."""
+        return self.online or time.monotonic() - self._last_probe >= PROBE_SECONDS
 
-    async def probe(self) -> None:
-        """The cheap health call while offline: raises SupabaseError while still unreachable."""
-        self._last_probe = time.monotonic()
-        client_id = (await self.store.client()).client_id
-        await self.pusher.server_seq(client_id)
+    async def step(self) -> None:
+        """The first part of every backend step: the probe while offline, then the drain.
+        A SupabaseError propagates: the step ends there and nothing new is claimed."""
+        if not self.online:
+            self._last_probe = time.monotonic()
+            await self.pusher.client.control_get()  # the cheap probe: one small table
+            self.online = True
+            self.note(f"{self.pusher.client.host} reachable again: the outbox drains before new claims")
+        await self.drain()
 
-    def went_offline(self, exc: SupabaseError) -> None:
+    async def went_offline(self) -> None:
         self.online = False
         self._last_probe = time.monotonic()
+        await self.while_offline()
 
-    def back_online(self) -> bool:
-        was, self.online = self.online, True
-        return not was
+    async def while_offline(self) -> None:
+        await self.expire_offline()
+        await self.refresh()
 
     # ------------------------------------------------------------ the outbox
     async def drain(self) -> PushReport:
         """Send everything waiting; SupabaseError propagates (the step stops, nothing is claimed)."""
+        if not self.enabled:
+            return PushReport(halted=self._told)
         report = await self.pusher.push()
         await self.refresh()
         if report.halted and report.halted != self._told:
@@ -138,18 +161,22 @@ class OfflineSync:
                 f"{name}: completed here after its lease ran out; another console took the item over"
                 " (its results still apply: the upserts are idempotent)"
             )
-            await self.store.add_note({"username": name, "lease_token": token}, reason)
+            if self.enabled:  # kept for `viralspot outbox` (sent as a skip, so the sequence stays whole)
+                await self.store.add_note({"username": name, "lease_token": token}, reason)
             self.note(f"superseded: {reason}", level="warning")
         await self.refresh()
 
     # ------------------------------------------------------------ leases while offline
-    def heard(self, token: str, deadline: datetime | None) -> None:
-        if deadline is not None:
-            self._deadlines[token] = deadline
+    def claimed(self, rows: list[RemoteRow]) -> None:
+        for r in rows:
+            if r.lease_token and r.lease_expires_at is not None:
+                self._deadlines[r.lease_token] = r.lease_expires_at
 
-    async def renewed(self, tokens: list[str]) -> None:
-        if tokens:
-            await self.runtime.db.write(_unpark_sync, tokens)
+    async def renewed(self, renewed: list[Renewed]) -> None:
+        """A heartbeat renewed these leases: new deadlines, and parked ones may start again."""
+        self._deadlines = {r.token: r.lease_expires_at for r in renewed}  # every lease held was in the call
+        if renewed:
+            await self.runtime.db.write(_unpark_sync, [r.token for r in renewed])
 
     async def expire_offline(self) -> None:
         """Offline: park the not-yet-started items whose remote lease ran out meanwhile."""
