@@ -120,3 +120,58 @@ def test_queue_add_while_supabase_is_unreachable_waits_in_the_outbox(tmp_path: P
     retry = _run(data, "--backend", "supabase", "outbox", "retry", env=env)
     assert retry.exit_code == 1 and "the outbox keeps its entries" in retry.output and KEY not in retry.output
     assert json.loads(_run(data, "outbox", "--json").output)["depth"] == 2
+
+
+def test_status_shows_the_outbox_depth_and_oldest_age_without_an_engine(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    _seed(data)
+    body = json.loads(_run(data, "status", "--json").output)
+    assert body["outbox_depth"] == 1 and body["outbox_oldest_age_seconds"] >= 0 and body["outbox_halted"] is None
+    text = _run(data, "status")
+    assert text.exit_code == 0 and "outbox: 1 waiting for Supabase, oldest " in text.output
+
+
+def _snapshot(online: bool, depth: int, age: float | None) -> Any:
+    from datetime import UTC, datetime
+
+    from viralspot_tui.core.snapshot import EngineSnapshot, QueueSnapshot
+
+    return EngineSnapshot(
+        at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+        simulated=False,
+        backend="supabase example.supabase.co",
+        online=online,
+        outbox_depth=depth,
+        outbox_oldest_age=age,
+        quota={},
+        processors={},
+        queue=QueueSnapshot(),
+        viral=None,
+        crawler=None,
+        events=[],
+    )
+
+
+class _Engine:
+    """What status_line reads from a supervisor: its snapshot."""
+
+    def __init__(self, snap: Any) -> None:
+        self.snap = snap
+
+    def snapshot(self) -> Any:
+        return self.snap
+
+
+def test_the_headless_line_and_the_header_say_offline_with_depth_and_age() -> None:
+    from viralspot_tui.core.headless import status_line
+    from viralspot_tui.core.store.outbox_store import format_age
+    from viralspot_tui.tui.widgets.header_bar import HeaderBar
+
+    assert [format_age(s) for s in (None, 5, 61, 7300, 200000)] == ["-", "5s", "1m", "2h", "2d"]
+    offline = _snapshot(False, 12, 185.0)
+    assert status_line(_Engine(offline)).endswith("OFFLINE (outbox 12, oldest 3m)")
+    assert status_line(_Engine(_snapshot(True, 0, None))).endswith("| online")
+    assert status_line(_Engine(_snapshot(True, 2, 4.0))).endswith("online (outbox 2, oldest 4s)")
+    header = HeaderBar.render_header(offline, (), ()).plain
+    assert "OFFLINE" in header and "outbox 12 (oldest 3m)" in header
+    assert offline.to_json()["outbox_oldest_age_seconds"] == 185.0
