@@ -105,7 +105,10 @@ async def test_every_mapped_table_is_captured(tmp_path: Path) -> None:
             conn.execute("INSERT INTO crawler_blocklist VALUES ('x', NULL, ?)", (NOW,))  # not mapped
 
         await db.write(rows)
-        tables = [e.local_table for e in await OutboxStore(db).pending()]
+        entries = await OutboxStore(db).pending()
+        tables = [e.local_table for e in entries]
+    by_table = {e.local_table: e.payload for e in entries}
+    assert by_table["viral_analysis_reels"]["run_number"] == 1 and by_table["viral_scripts"]["run_number"] == 1
     assert tables == [
         "primary_profiles",
         "content",

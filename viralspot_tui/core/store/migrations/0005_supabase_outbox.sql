@@ -45,7 +45,8 @@ INSERT INTO outbox_client (id, client_id) VALUES (1,
     || '-' || lower(hex(randomblob(6))));
 
 -- Capture triggers: the changed row as json_object of its columns (local names; the mapping in
--- core/backends/supabase_mapping.py turns it into the remote row when it is sent).
+-- core/backends/supabase_mapping.py turns it into the remote row when it is sent). Reels and
+-- scripts also carry their run's number, part of the server's key for the analysis they belong to.
 
 CREATE TRIGGER outbox_capture_primary_profiles_insert AFTER INSERT ON primary_profiles
 WHEN (SELECT capture FROM outbox_client WHERE id = 1) = 1 BEGIN
@@ -193,7 +194,8 @@ WHEN (SELECT capture FROM outbox_client WHERE id = 1) = 1 BEGIN
         'views', NEW.views, 'likes', NEW.likes, 'comments', NEW.comments, 'outlier_score', NEW.outlier_score,
         'engagement_rate', NEW.engagement_rate, 'taken_at', NEW.taken_at, 'caption', NEW.caption,
         'transcript_reused', NEW.transcript_reused, 'hook_text', NEW.hook_text, 'hook_type', NEW.hook_type,
-        'hook_score', NEW.hook_score
+        'hook_score', NEW.hook_score,
+        'run_number', (SELECT run_number FROM viral_analysis_results WHERE id = NEW.result_id)
     ), strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'));
 END;
 
@@ -205,7 +207,8 @@ WHEN (SELECT capture FROM outbox_client WHERE id = 1) = 1 BEGIN
         'views', NEW.views, 'likes', NEW.likes, 'comments', NEW.comments, 'outlier_score', NEW.outlier_score,
         'engagement_rate', NEW.engagement_rate, 'taken_at', NEW.taken_at, 'caption', NEW.caption,
         'transcript_reused', NEW.transcript_reused, 'hook_text', NEW.hook_text, 'hook_type', NEW.hook_type,
-        'hook_score', NEW.hook_score
+        'hook_score', NEW.hook_score,
+        'run_number', (SELECT run_number FROM viral_analysis_results WHERE id = NEW.result_id)
     ), strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'));
 END;
 
@@ -216,7 +219,8 @@ WHEN (SELECT capture FROM outbox_client WHERE id = 1) = 1 BEGIN
         'hook_text', NEW.hook_text, 'hook_type', NEW.hook_type, 'source_shortcode', NEW.source_shortcode,
         'source_username', NEW.source_username, 'adaptation', NEW.adaptation, 'title', NEW.title,
         'script', NEW.script, 'estimated_duration_seconds', NEW.estimated_duration_seconds,
-        'created_at', NEW.created_at
+        'created_at', NEW.created_at,
+        'run_number', (SELECT run_number FROM viral_analysis_results WHERE id = NEW.result_id)
     ), strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'));
 END;
 
@@ -227,7 +231,8 @@ WHEN (SELECT capture FROM outbox_client WHERE id = 1) = 1 BEGIN
         'hook_text', NEW.hook_text, 'hook_type', NEW.hook_type, 'source_shortcode', NEW.source_shortcode,
         'source_username', NEW.source_username, 'adaptation', NEW.adaptation, 'title', NEW.title,
         'script', NEW.script, 'estimated_duration_seconds', NEW.estimated_duration_seconds,
-        'created_at', NEW.created_at
+        'created_at', NEW.created_at,
+        'run_number', (SELECT run_number FROM viral_analysis_results WHERE id = NEW.result_id)
     ), strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'));
 END;
 
