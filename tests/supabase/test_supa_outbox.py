@@ -205,7 +205,7 @@ async def _run_with_an_outage(tmp_path: Path, pg_cluster: Any, service_key: str,
     dbname = new_database(pg_cluster, TEMPLATE)
     port = supabase_local.free_port()
     rest = supabase_local.start_rest(pg_cluster, dbname, port, pg_cluster.root)
-    sim = make_sim(latency_ms=150)
+    sim = make_sim(latency_ms=300)  # items still in flight once it is down
     names = public_names(sim, 30, prefix=f"out{outage}")
     conn = await asyncpg.connect(pg_cluster.url(dbname))
     items = [{"username": n, "priority": "LOW", "source": "manual"} for n in names]
@@ -220,7 +220,8 @@ async def _run_with_an_outage(tmp_path: Path, pg_cluster: Any, service_key: str,
         run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",))
     )
     try:
-        await wait_for(lambda: _count(settings, "SELECT COUNT(*) FROM primary_profiles") >= 1, timeout=60)
+        # down while the claimed items are still running here
+        await wait_for(lambda: _count(settings, "SELECT COUNT(*) FROM queue WHERE status = 'PROCESSING'") >= 3, 60)
         if outage == "rest":
             await asyncio.to_thread(supabase_local.stop_pids, rest.pids)
         else:
