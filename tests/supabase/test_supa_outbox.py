@@ -250,6 +250,7 @@ async def _run_with_an_outage(tmp_path: Path, pg_cluster: Any, service_key: str,
             pg_cluster.start()
     assert code == 0
     assert _count(settings, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'") == 0  # drained
+    assert service_key.encode() not in Path(settings.db_path).read_bytes()  # no secret in outbox rows
     conn = await asyncpg.connect(pg_cluster.url(dbname))
     try:
         await _compare_remote_with_local(conn, settings, names)
@@ -268,3 +269,45 @@ async def test_postgresql_restarted_mid_run(tmp_path, pg_cluster):
     import supabase_local
 
     await _run_with_an_outage(tmp_path, pg_cluster, supabase_local.sign_key("service_role"), "postgres")
+
+
+def test_an_offline_add_is_sent_by_outbox_retry_once_supabase_is_back(tmp_path, stack):
+    import asyncio
+
+    import asyncpg
+    import supabase_local
+    from click.testing import CliRunner
+
+    from viralspot_tui.cli.common import CliState
+    from viralspot_tui.cli.main import cli
+
+    data = tmp_path / "d"
+
+    def run(url: str, *args: str) -> Any:
+        env = {"SUPABASE_URL": url, "SUPABASE_SERVICE_ROLE_KEY": stack.service_key}
+        return CliRunner().invoke(
+            cli, ["--data-dir", str(data), "--backend", "supabase", *args], obj=CliState(), env=env
+        )
+
+    down = f"http://127.0.0.1:{supabase_local.free_port()}"
+    added = run(down, "queue", "add", "offcli_a", "offcli_b", "--priority", "high")
+    assert added.exit_code == 0 and "queued offline at HIGH: offcli_a, offcli_b (outbox seq 1" in added.output
+    sent = run(stack.api_url, "outbox", "retry")
+    assert sent.exit_code == 0, sent.output
+    assert "outbox: 1 applied, 0 already there, 0 rejected" in sent.output
+    again = run(stack.api_url, "outbox", "retry")
+    assert again.exit_code == 0 and "outbox: 0 applied" in again.output
+
+    async def remote() -> list[tuple[str, str, str]]:
+        conn = await asyncpg.connect(stack.db_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT username, priority::text, status::text FROM public.queue WHERE username LIKE 'offcli_%'"
+                " ORDER BY username"
+            )
+            return [tuple(r) for r in rows]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(remote()) == [("offcli_a", "HIGH", "PENDING"), ("offcli_b", "HIGH", "PENDING")]
+    assert stack.service_key.encode() not in (data / "viralspot.db").read_bytes()
