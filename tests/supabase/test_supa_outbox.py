@@ -311,3 +311,38 @@ def test_an_offline_add_is_sent_by_outbox_retry_once_supabase_is_back(tmp_path, 
 
     assert asyncio.run(remote()) == [("offcli_a", "HIGH", "PENDING"), ("offcli_b", "HIGH", "PENDING")]
     assert stack.service_key.encode() not in (data / "viralspot.db").read_bytes()
+
+
+async def test_a_completion_after_a_takeover_is_recorded_superseded_and_its_results_still_apply(
+    tmp_path, stack, db, service
+):
+    from supa_helpers import claim, enqueue, expire_leases
+    from test_supa_backend import supa_settings
+    from testkit import make_sim, public_names, wait_for
+
+    from viralspot_tui.core.engine import open_engine
+
+    sim = make_sim(latency_ms=300)
+    [name] = public_names(sim, 1, prefix="superseded")
+    await enqueue(service, [name])
+    settings = supa_settings(tmp_path, stack, "sup", reels_count=24)  # 30 s lease: no heartbeat meanwhile
+    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",)) as sup:
+        notes: list[str] = []
+        sup.runtime.events.subscribe(lambda e: notes.append(e.message) if e.kind == "supabase.note" else None)
+        await sup.start()
+        queue = sup.slots["queue"].processor
+        await wait_for(lambda: queue.running, what="the item running here")
+        await expire_leases(db)  # its lease ran out here, unnoticed, and another console took it
+        assert [r["username"] for r in await claim(service, "other-console", 1)] == [name]
+        box = OutboxStore(sup.runtime.db)
+        await wait_for(lambda: any("superseded" in n for n in notes), timeout=30, what=lambda: str(notes))
+        listing = await box.listing()
+        await wait_for(lambda: sup.backend.state().outbox_depth == 0, timeout=15)
+        await sup.stop(grace_seconds=0)
+    [entry] = [e for e in listing["settled"] + listing["waiting"] if e.state == "superseded"]
+    assert (
+        entry.kind == "note" and name in (entry.reason or "") and "another console took the item over" in entry.reason
+    )
+    row = await db.fetchrow("SELECT status::text, lease_owner FROM public.queue WHERE username = $1", name)
+    assert (row["status"], row["lease_owner"]) == ("PROCESSING", "other-console")  # the completion did not count
+    assert await db.fetchval("SELECT count(*) FROM public.primary_profiles WHERE username = $1", name) == 1
