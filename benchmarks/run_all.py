@@ -39,6 +39,7 @@ MODULES = (
     "bench_viral_job",
     "bench_priority",
     "bench_paid_calls",
+    "bench_supabase",
 )
 _NUMBER = re.compile(r"-?\d[\d,]*\.?\d*")
 

@@ -4,6 +4,10 @@
 The supabase client calls ``<url>/rest/v1/...``; PostgREST serves at its root (Supabase's gateway
 strips the prefix in production). Run through ``pgrest_server.py --proxy-to URL``.
 
+Both this proxy and the compat server count what they serve (``request_counter``): ``GET
+/_viralspot/requests`` answers ``{"METHOD /path": n}`` with the ``/rest/v1`` prefix dropped
+(``POST /rpc/queue_claim``), so a benchmark can count REST calls where they arrive.
+
 ``LossyProxy``: an in-process proxy in front of a whole REST layer that forwards every request
 and, for the calls a test picks, lets the server answer and then drops the answer (the
 connection is cut): the "applied, but the client never heard back" case.
@@ -12,12 +16,37 @@ connection is cut): the "applied, but the client never heard back" case.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from pgrest_sql import ApiError
 
-__all__ = ["make_proxy", "LossyProxy"]
+__all__ = ["make_proxy", "request_counter", "COUNTER_PATH", "LossyProxy"]
+
+COUNTER_PATH = "/_viralspot/requests"
+_PREFIX = "/rest/v1"
+
+
+def request_counter(app: web.Application) -> None:
+    """Count every request ``app`` serves by method and path; serve the counts at COUNTER_PATH.
+
+    Must be called before the app's catch-all routes are added (aiohttp matches in order)."""
+    counts: dict[str, int] = {}
+
+    @web.middleware
+    async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        if path != COUNTER_PATH:
+            key = f"{request.method} {path[len(_PREFIX) :] if path.startswith(_PREFIX + '/') else path}"
+            counts[key] = counts.get(key, 0) + 1
+        return await handler(request)
+
+    async def report(_: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    app.middlewares.append(count)
+    app.router.add_get(COUNTER_PATH, report)
 
 
 def make_proxy(upstream: str) -> web.Application:
@@ -47,6 +76,7 @@ def make_proxy(upstream: str) -> web.Application:
             await session["s"].close()
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    request_counter(app)
     app.on_cleanup.append(close)
     app.router.add_route("*", "/rest/v1/{path:.*}", forward)
     return app

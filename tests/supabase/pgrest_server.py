@@ -9,6 +9,8 @@ PostgREST's error JSON and SQLSTATE -> HTTP table, and a schema cache refreshed 
 on ``NOTIFY pgrst, 'reload schema'``. It serves ``/rest/v1/...`` and ``/...`` alike.
 
 It can also run as a prefix-stripping proxy (``--proxy-to``) in front of a real PostgREST.
+Either way it counts the requests it serves (``request_counter``), so a benchmark counts REST
+calls at the REST layer, not inside the client it measures.
 
 Run: ``python tests/supabase/pgrest_server.py --db-url URL --port N --jwt-secret S``.
 """
@@ -27,7 +29,7 @@ import jwt
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pgrest_proxy import make_proxy  # noqa: E402
+from pgrest_proxy import make_proxy, request_counter  # noqa: E402
 from pgrest_sql import ApiError, SchemaCache, build_filters, pg_error_status, quote_ident  # noqa: E402
 
 # PostgreSQL unreachable, shutting down or starting up: PostgREST answers 503 and reconnects.
@@ -330,6 +332,7 @@ class RestServer:
 
 def make_app(server: RestServer) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    request_counter(app)
     for prefix in ("/rest/v1", ""):
         app.router.add_route("*", prefix + "/{path:.*}", server.handle)
     return app
