@@ -356,3 +356,20 @@ async def test_the_migration_applied_again_changes_nothing(remote: tuple[str, st
     before = await snapshot(conn)
     await apply_migrations(remote[0], MIGRATIONS)
     assert await snapshot(conn) == before
+
+
+async def test_two_calls_racing_with_one_batch_apply_it_once(svc: Any, conn: Any, remote: tuple[str, str]) -> None:
+    """A retry sent while the first call still runs (a lost answer): one applies, the other says already."""
+    import asyncio
+
+    other = await make_client(remote[1], sign_key("service_role"))
+    try:
+        client, tag = str(uuid.uuid4()), "x" + uuid.uuid4().hex[:6]
+        muts = batch(client, tag)
+        a, b = await asyncio.gather(apply(svc, client, muts), apply(other, client, muts))
+        assert sorted([a["applied"], b["applied"]], key=len) == [[], list(range(1, 11))]
+        assert sorted([a["already"], b["already"]], key=len) == [[], list(range(1, 11))]
+        assert await conn.fetchval("SELECT count(*) FROM public.content WHERE shortcode LIKE $1", f"{tag}S%") == 2
+        assert await conn.fetchval("SELECT count(*) FROM public.queue WHERE username = $1", f"{tag}_q") == 1
+    finally:
+        await other.postgrest.aclose()

@@ -93,10 +93,24 @@ def session_id_for(client_id: str, job_id: int) -> str:
     return f"console-{uuid.UUID(str(client_id))}-job-{int(job_id)}"
 
 
-def _json(value: Any, default: Any) -> Any:
+def _sid(row: dict[str, Any], client_id: str, job_column: str) -> str:
+    """The job's remote session_id: the web form's own (``remote_session_id``, which the pusher
+    adds to the rows of a job that came from Supabase), else the one derived from the local id."""
+    given = row.get("remote_session_id")
+    return str(given) if given else session_id_for(client_id, row[job_column])
+
+
+def _json(row: dict[str, Any], column: str, default: Any) -> Any:
+    """A local JSON text column, decoded; a clear ValueError naming the column if it is not JSON."""
+    value = row.get(column)
     if value is None or value == "":
         return default
-    return json.loads(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"column {column!r} is not valid JSON ({exc})") from None
 
 
 def _int(value: Any) -> int | None:
@@ -157,10 +171,10 @@ def _secondary(r: dict[str, Any], _c: str) -> tuple[dict[str, Any], dict[str, An
 
 
 def _job(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    strategy = _json(r.get("content_strategy"), {})
+    strategy = _json(r, "content_strategy", {})
     hours = float(r.get("rerun_every_hours") or 24)
     return {
-        "session_id": session_id_for(c, r["id"]),
+        "session_id": _sid(r, c, "id"),
         "primary_username": r["primary_username"],
         "content_strategy": {
             "contentType": strategy.get("content_type", ""),
@@ -184,23 +198,23 @@ def _competitor(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, An
         "competitor_username": r["username"],
         "is_active": True,
         "processing_status": r.get("status") or "pending",
-    }, {"session_id": session_id_for(c, r["job_id"])}
+    }, {"session_id": _sid(r, c, "job_id")}
 
 
 _RESULT_STATUS = {"running": "processing", "completed": "completed", "failed": "failed"}
 
 
 def _result(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    hooks = _json(r.get("generated_hooks"), {}) or {}
+    hooks = _json(r, "generated_hooks", {}) or {}
     return {
         "analysis_run": r["run_number"],
         "analysis_type": r["run_type"],
         "status": _RESULT_STATUS.get(r.get("status") or "", r.get("status")),
         "viral_ideas": list(hooks.get("hooks", [])) if isinstance(hooks, dict) else hooks,
-        "hook_analysis": _json(r.get("hook_analysis"), {}),
+        "hook_analysis": _json(r, "hook_analysis", {}),
         "started_at": r.get("started_at"),
         "analysis_completed_at": r.get("completed_at"),
-    }, {"session_id": session_id_for(c, r["job_id"])}
+    }, {"session_id": _sid(r, c, "job_id")}
 
 
 def _reel(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -215,7 +229,7 @@ def _reel(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "comment_count_at_analysis": r.get("comments"),
         "outlier_score_at_analysis": None if score is None else round(float(score), 2),
         "hook_text": r.get("hook_text"),
-    }, {"session_id": session_id_for(c, r["job_id"]), "analysis_run": r["run_number"], "shortcode": r["shortcode"]}
+    }, {"session_id": _sid(r, c, "job_id"), "analysis_run": r["run_number"], "shortcode": r["shortcode"]}
 
 
 def _script(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -231,14 +245,14 @@ def _script(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
             "source_username": r.get("source_username"),
             "position": r.get("position"),
         },
-    }, {"session_id": session_id_for(c, r["job_id"]), "analysis_run": r["run_number"], "position": r["position"]}
+    }, {"session_id": _sid(r, c, "job_id"), "analysis_run": r["run_number"], "position": r["position"]}
 
 
 def _round(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
     row = {k: r.get(k) for k in ("request_id", "round", "seed", "found", "dropped_total", "duplicates")}
     row.update({k: r.get(k) for k in ("queued", "calls", "error", "started_at", "finished_at")})
-    row.update({k: _json(r.get(k), d) for k, d in (("dropped", {}), ("drops", []))})
-    row.update({k: _json(r.get(k), []) for k in ("duplicate_names", "queued_names")})
+    row.update({k: _json(r, k, d) for k, d in (("dropped", {}), ("drops", []))})
+    row.update({k: _json(r, k, []) for k in ("duplicate_names", "queued_names")})
     return {"client_id": str(uuid.UUID(str(c))), "local_id": r["id"], **row}, {}
 
 
@@ -267,7 +281,7 @@ _KEYS = {
 
 
 def _key(table: str, row: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={row.get(k)!r}" for k in _KEYS.get(table, ()))
+    return ", ".join(f"{k}={str(row.get(k))[:60]!r}" for k in _KEYS.get(table, ()))
 
 
 def to_remote(table: str, row: dict[str, Any], *, client_id: str) -> RemoteMutation:
@@ -345,7 +359,7 @@ def local_job_from_remote(row: dict[str, Any], competitors: list[dict[str, Any]]
                 names.append(name)
         if not 1 <= len(names) <= MAX_COMPETITORS:
             raise ValueError(f"a job needs 1 to {MAX_COMPETITORS} active competitors, got {len(names)}")
-        s = _json(row.get("content_strategy"), {}) or {}
+        s = _json(row, "content_strategy", {}) or {}
         strategy = ContentStrategy(
             content_type=str(s.get("contentType") or "short-form video"),
             target_audience=str(s.get("targetAudience") or ""),
