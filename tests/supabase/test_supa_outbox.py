@@ -205,7 +205,7 @@ async def _run_with_an_outage(tmp_path: Path, pg_cluster: Any, service_key: str,
     dbname = new_database(pg_cluster, TEMPLATE)
     port = supabase_local.free_port()
     rest = supabase_local.start_rest(pg_cluster, dbname, port, pg_cluster.root)
-    sim = make_sim(latency_ms=300)  # items still in flight once it is down
+    sim = make_sim(latency_ms=500)  # items still in flight once it is down
     names = public_names(sim, 30, prefix=f"out{outage}")
     conn = await asyncpg.connect(pg_cluster.url(dbname))
     items = [{"username": n, "priority": "LOW", "source": "manual"} for n in names]
@@ -222,17 +222,18 @@ async def _run_with_an_outage(tmp_path: Path, pg_cluster: Any, service_key: str,
     try:
         # down while the claimed items are still running here
         await wait_for(lambda: _count(settings, "SELECT COUNT(*) FROM queue WHERE status = 'PROCESSING'") >= 3, 60)
+        done_before = _count(settings, "SELECT COUNT(*) FROM primary_profiles")
         if outage == "rest":
             await asyncio.to_thread(supabase_local.stop_pids, rest.pids)
         else:
             await asyncio.to_thread(pg_cluster.stop)
-        done_before = _count(settings, "SELECT COUNT(*) FROM primary_profiles")
-        depth_before = _count(settings, "SELECT COUNT(*) FROM outbox")
-        # the runner goes on with the items it holds; their results wait in the outbox
+        # the runner goes on with the items it holds; their results wait in the outbox (which
+        # cannot drain while the server is down)
         await wait_for(
             lambda: (
                 _count(settings, "SELECT COUNT(*) FROM primary_profiles") > done_before
-                and _count(settings, "SELECT COUNT(*) FROM outbox") > depth_before
+                and _count(settings, "SELECT COUNT(*) FROM queue WHERE status = 'PROCESSING'") == 0
+                and _count(settings, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'") > 0
             ),
             timeout=60,
             what=lambda: f"profiles {_count(settings, 'SELECT COUNT(*) FROM primary_profiles')}",
