@@ -7,7 +7,7 @@ about the outbox and about being offline lives here, so the backend keeps one sh
   claimed; a drain that fails stops the step there, so nothing new is claimed before the
   outbox is empty again;
 - **noticing**: a transient failure (connection refused, timeout, 5xx) marks the backend offline
-  at once; while offline only a cheap probe (``outbox_client``, one row) runs, every
+  at once; while offline only a cheap probe (``control_get``, one small table) runs, every
   ``PROBE_SECONDS``, until it answers;
 - **leases while offline**: mirrored items keep running until the remote lease deadline this
   console last heard (claim or heartbeat); a local item not yet started whose deadline passed
