@@ -31,6 +31,7 @@ ALLOWED = {
     ("core/store/queue_store.py", "latest"),
     ("core/store/queue_store.py", "int(limit)"),
     ("core/store/schema.py", "int(known)"),  # PRAGMA user_version takes no parameters
+    ("core/store/outbox_store.py", "_COLUMNS"),
     ("core/crawler/store.py", "_REQ_COLS"),
     ("core/crawler/store.py", "_ROUND_COLS"),
     ("core/crawler/store.py", "where"),

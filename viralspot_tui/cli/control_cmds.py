@@ -41,6 +41,7 @@ def _steer_command(command: str) -> click.Command:
 def status(state: CliState, as_json: bool) -> None:
     """Counts by priority and status, processors, jobs, crawler, online/offline and outbox depth."""
     from ..core.control import read_engine
+    from ..core.store.outbox_store import OutboxStore, format_age
 
     async def go() -> dict[str, object]:
         async with open_runtime(state) as runtime:
@@ -48,6 +49,9 @@ def status(state: CliState, as_json: bool) -> None:
             published = await runtime.db.read(read_engine, runtime.clock.now())
             stored = await runtime.db.read(_stored_work_sync)
             paused = json.loads(await runtime.control_state("paused") or "[]")
+            outbox = OutboxStore(runtime.db, runtime.clock)
+            depth, oldest = await outbox.depth()  # the local outbox itself: right with or without an engine
+            halted = (await outbox.client()).halted
             shared = await _shared_queue(runtime.settings)
         by_priority: dict[str, dict[str, int]] = {}
         for (prio, st), n in sorted(counts.items()):
@@ -59,7 +63,9 @@ def status(state: CliState, as_json: bool) -> None:
             "processors": engine.get("processors", {}) if running else {},
             "backend": engine.get("backend"),
             "online": engine.get("online") if running else None,
-            "outbox_depth": engine.get("outbox_depth", 0),
+            "outbox_depth": depth,
+            "outbox_oldest_age_seconds": None if oldest is None else round(oldest, 1),
+            "outbox_halted": halted,
             "simulated": engine.get("simulated"),
             "quota": engine.get("quota", {}) if running else {},
             "viral": engine.get("viral", {}) if running else {},
@@ -87,12 +93,18 @@ def status(state: CliState, as_json: bool) -> None:
         counts = data[key]
         assert isinstance(counts, dict)
         click.echo(f"  {label}: " + (" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
+    oldest_age = data["outbox_oldest_age_seconds"]
+    if not data["engine_running"] and data["outbox_depth"]:
+        click.echo(f"  outbox: {data['outbox_depth']} waiting for Supabase, oldest {format_age(oldest_age)}")  # type: ignore[arg-type]
+    if data["outbox_halted"]:
+        click.echo(f"  outbox STOPPED: {data['outbox_halted']}")
     if data["engine_running"]:
         procs = data["processors"]
         assert isinstance(procs, dict)
         click.echo("  processors: " + " ".join(f"{n}={p['state']}" for n, p in procs.items()))
         click.echo(
             f"  backend {'online' if data['online'] else 'OFFLINE'}, outbox depth {data['outbox_depth']}"
+            + (f", oldest {format_age(oldest_age)}" if isinstance(oldest_age, float) else "")
             + (" [SIMULATED DATA]" if data["simulated"] else "")
         )
         quota = data["quota"]

@@ -66,9 +66,9 @@ def cli(
 
 
 def _register_all() -> None:
-    from . import control_cmds, engine_cmds, queue_cmds
+    from . import control_cmds, engine_cmds, outbox_cmds, queue_cmds
 
-    for module in (engine_cmds, queue_cmds, control_cmds):
+    for module in (engine_cmds, queue_cmds, control_cmds, outbox_cmds):
         module.register(cli)
     for name in _PLUGGABLE:
         try:

@@ -18,6 +18,7 @@ from .engine import open_engine
 from .events import Event
 from .idle import IdleVerdict, IdleWatch
 from .models.queue import Priority, Status
+from .store.outbox_store import format_age
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -38,7 +39,10 @@ def status_line(supervisor: "Supervisor") -> str:
     ]
     procs = " ".join(f"{n}={i.state}" for n, i in snap.processors.items())
     rate = sum(q.throughput[-10:]) / 10 if q.throughput else 0.0
-    online = "online" if snap.online else f"OFFLINE (outbox {snap.outbox_depth})"
+    waiting = f"outbox {snap.outbox_depth}" + (
+        f", oldest {format_age(snap.outbox_oldest_age)}" if snap.outbox_oldest_age is not None else ""
+    )
+    online = ("online" + (f" ({waiting})" if snap.outbox_depth else "")) if snap.online else f"OFFLINE ({waiting})"
     speed = f", time x{snap.sim_speed:g}" if snap.sim_speed > 1 else ""
     sim = f" [SIMULATED DATA{speed}]" if snap.simulated else ""
     parked = "".join(

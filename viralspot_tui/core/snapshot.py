@@ -63,6 +63,7 @@ class EngineSnapshot:
     events: list[Event]
     draining: bool = False
     backend_messages: list[str] = field(default_factory=list)
+    outbox_oldest_age: float | None = None  # seconds; None when nothing waits (docs/supabase-outbox.md)
     sim_speed: float = 1.0
     """How many times faster than the wall clock the simulated world's time runs (the live demo
     runs it faster so new reels appear within minutes; front ends must say so when it is > 1)."""
@@ -79,6 +80,7 @@ class EngineSnapshot:
             "backend": self.backend,
             "online": self.online,
             "outbox_depth": self.outbox_depth,
+            "outbox_oldest_age_seconds": self.outbox_oldest_age,
             "quota": self.quota,
             "processors": {
                 n: {"state": p.state, "restarts": p.restarts, "last_error": p.last_error}

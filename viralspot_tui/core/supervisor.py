@@ -295,6 +295,7 @@ class Supervisor:
             backend=backend_state.description,
             online=backend_state.online,
             outbox_depth=backend_state.outbox_depth,
+            outbox_oldest_age=backend_state.outbox_oldest_age,
             quota={name: q.as_dict() for name, q in providers.quota_snapshot().items()} if providers else {},
             processors={
                 n: ProcessorInfo(

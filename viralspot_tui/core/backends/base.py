@@ -18,6 +18,7 @@ class BackendState:
     description: str
     online: bool = True
     outbox_depth: int = 0
+    outbox_oldest_age: float | None = None  # seconds since the oldest waiting outbox entry was written
     messages: tuple[str, ...] = field(default_factory=tuple)
     busy: bool = False  # work waits in the queue's home that the mirror has not taken yet (idle.py)
 

@@ -52,6 +52,7 @@ from .supabase_mirror import (
     mark_pushed_sync,
     unforwarded_sync,
 )
+from .supabase_offline import OfflineSync
 from .supabase_presence import ConsolePresence
 
 __all__ = ["SupabaseBackend"]
@@ -82,6 +83,7 @@ class SupabaseBackend:
         self._high_waiting = False
         self._error: str | None = None
         self._refused = False  # start() refused: the final stop() must not call the server
+        self.outbox = OfflineSync(runtime, self.client, self._note)  # outbox + offline: docs/supabase-outbox.md
 
     # -------------------------------------------------------------- QueueBackend
     async def start(self) -> None:
@@ -96,6 +98,7 @@ class SupabaseBackend:
         for attempt in range(START_ATTEMPTS):
             try:
                 await self.presence.beat(force=True)
+                await self.outbox.start()  # capture on; the project must have the outbox functions
                 break
             except SupabaseError as exc:
                 if exc.transient and attempt + 1 < START_ATTEMPTS:
@@ -108,7 +111,12 @@ class SupabaseBackend:
         await self.sync()
 
     async def sync(self) -> None:
+        """Outbox first, then the queue steps; offline, only a probe (docs/supabase-outbox.md)."""
+        if not self.outbox.may_call():
+            await self.outbox.while_offline()
+            return
         try:
+            await self.outbox.step()  # the probe when offline, then drain: nothing is claimed before
             await self._forward()
             await self._push()
             await self._heartbeat()
@@ -118,12 +126,19 @@ class SupabaseBackend:
             self.online, self._error = True, None
         except SupabaseError as exc:
             self._offline(exc)
+            self.busy = True  # a batch run waits for the server to come back
+            await self.outbox.went_offline()
+
+    async def push_outbox(self) -> Any:
+        """``viralspot outbox retry`` while this engine runs: replay the outbox now."""
+        return await self.outbox.drain()
 
     async def stop(self) -> None:
         """Push what finished, give back every other lease, leave the console registry."""
         if self._refused:
             return
         try:
+            await self.outbox.drain()
             await self._forward()
             await self._push(claim=False)
             held = [h for h in await self.runtime.db.read(held_sync) if h[2] != "PROCESSING"]
@@ -142,7 +157,8 @@ class SupabaseBackend:
         return BackendState(
             description=f"supabase {self.client.host}{self.presence.describe()}",
             online=self.online,
-            outbox_depth=0,
+            outbox_depth=self.outbox.depth,
+            outbox_oldest_age=self.outbox.oldest_age,
             messages=tuple(self.messages[-5:]),
             busy=self.busy,
         )
@@ -231,6 +247,7 @@ class SupabaseBackend:
         self._high_waiting = self._high_waiting or answer.high_waiting
         if answer.stale:
             self._note(f"{len(answer.stale)} completion(s) came too late: another console took the item over")
+            await self.outbox.superseded(answer.stale)
 
     async def _heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat < self.lease_seconds / 3:
@@ -241,6 +258,7 @@ class SupabaseBackend:
             return
         answer = await self.client.heartbeat([token for _, token, *_ in held], self.lease_seconds)
         self._high_waiting = answer.high_waiting
+        await self.outbox.renewed(answer.renewed)
         if answer.lost:
             names = await self.runtime.db.write(drop_lost_sync, answer.lost)
             self._note(f"lost the lease of {len(names)} item(s) to another console: {', '.join(names[:5])}")
@@ -266,6 +284,7 @@ class SupabaseBackend:
             return
         self.busy = True
         await self.runtime.db.write(insert_claimed_sync, rows, to_iso(self.runtime.clock.now()))
+        self.outbox.claimed(rows)
         self.claimed_total += len(rows)
         self.runtime.events.emit(
             "supabase.claimed", f"claimed {len(rows)} item(s) from {self.client.host}", level="debug"

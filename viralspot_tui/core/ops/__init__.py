@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .crawl_ops import CrawlActions
 from .job_ops import JobActions, JobDetail
 from .link import ControlLink, EngineLink, InProcessLink
+from .outbox_ops import OutboxActions
 from .processor_ops import ProcessorActions
 from .queue_ops import DEFAULT_PRIORITY, QueueActions
 from .results import ErrorKind, OpError, OpResult
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class Operations(QueueActions, ProcessorActions, CrawlActions, JobActions):
+class Operations(QueueActions, ProcessorActions, CrawlActions, JobActions, OutboxActions):
     def __init__(self, runtime: "Runtime", link: EngineLink) -> None:
         self.runtime = runtime
         self.link = link

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessorActions", "CONTROL_COMMANDS"]
 
-CONTROL_COMMANDS = ("pause", "resume", "wake", "set_concurrency", "stop_item", "quit")
+CONTROL_COMMANDS = ("pause", "resume", "wake", "set_concurrency", "stop_item", "outbox_push", "quit")
 
 
 class ProcessorActions:
@@ -78,6 +78,10 @@ class ProcessorActions:
                 name = str(args.get("username", ""))
                 stopped = supervisor.stop_item(name)
                 return OpResult(f"{name}: worker stopped" if stopped else f"{name}: not running here")
+            case "outbox_push":  # `viralspot outbox retry` while this engine runs (ops/outbox_ops.py)
+                from .outbox_ops import push_outbox_here
+
+                return OpResult(await push_outbox_here(self.runtime, supervisor.backend))
             case "quit":
                 supervisor.quit_requested.set()
                 return OpResult("quit requested")

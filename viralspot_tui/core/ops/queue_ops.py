@@ -75,7 +75,7 @@ class QueueActions:
     def _remote(self) -> RemoteQueueActions | None:
         """The shared Supabase queue when it is the queue's home (see remote_queue.py)."""
         settings = self.runtime.settings
-        return RemoteQueueActions(settings) if uses_supabase(settings) else None
+        return RemoteQueueActions(settings, self.runtime) if uses_supabase(settings) else None
 
     async def _wake(self, name: str) -> tuple[str, ...]:
         return (name,) if await self.link.wake(name) else ()

@@ -124,14 +124,25 @@ async def remote_queue(settings: Any) -> AsyncIterator["SupabaseQueue"]:
 class RemoteQueueActions:
     """The remote half of the queue actions; input arrives validated and normalised."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, runtime: Any = None) -> None:
         self.settings = settings
+        self.runtime = runtime  # its database holds the outbox an offline add waits in
 
     async def add(self, names: list[str], prio: Priority, source: str, refused: list[str], typed: int) -> OpResult:
+        from ..backends.supabase_client import SupabaseError
+
         max_attempts = self.settings.queue.max_attempts
         items = [{"username": n, "priority": prio.value, "source": source, "max_attempts": max_attempts} for n in names]
+        unreachable: SupabaseError | None = None
         async with remote_queue(self.settings) as q:
-            rows = await q.enqueue(items)
+            try:
+                rows = await q.enqueue(items)
+            except SupabaseError as exc:
+                if not exc.transient or self.runtime is None:
+                    raise
+                unreachable = exc
+        if unreachable is not None:
+            return await self._add_offline(names, prio, source, refused, unreachable)
         results = [
             EnqueueResult(username=r.username, outcome=EnqueueOutcome(r.outcome), priority=Priority(r.priority))
             for r in rows
@@ -141,6 +152,21 @@ class RemoteQueueActions:
         summary = f"{added} of {typed} name(s) queued at {prio.value}" if refused else "\n".join(lines)
         data = [{**r.model_dump(mode="json"), "item_id": row.item_id} for r, row in zip(results, rows, strict=True)]
         return OpResult(summary, lines=lines, data=data, exit_code=1 if refused else 0)
+
+    async def _add_offline(
+        self, names: list[str], prio: Priority, source: str, refused: list[str], exc: Exception
+    ) -> OpResult:
+        """Supabase is unreachable: the names wait in the local outbox as one enqueue entry, sent
+        in order when it is back (docs/supabase-outbox.md). The server decides then whether each
+        is added, raised or already queued."""
+        from ..store.outbox_store import OutboxStore
+
+        items = [{"username": n, "priority": prio.value, "source": source} for n in names]
+        seq = await OutboxStore(self.runtime.db, self.runtime.clock).add_enqueue(items)
+        line = f"queued offline at {prio.value}: {', '.join(names)} (outbox seq {seq}; sent when Supabase is back)"
+        lines = (line, f"  Supabase unreachable: {exc}", *refused)
+        data = [{"username": n, "outcome": "queued-offline", "priority": prio.value, "seq": seq} for n in names]
+        return OpResult(line, lines=lines, data=data, exit_code=1 if refused else 0)
 
     async def bump(self, user: str, prio: Priority) -> OpResult:
         async with remote_queue(self.settings) as q:

@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...core.snapshot import EngineSnapshot
+from ...core.store.outbox_store import format_age
 from ..format import count, quota_left
 
 __all__ = ["HeaderBar"]
@@ -39,6 +40,7 @@ class HeaderBar(Static):
             snap.backend,
             snap.online,
             snap.outbox_depth,
+            None if snap.outbox_oldest_age is None else int(snap.outbox_oldest_age // 60),
             quota,
             procs,
             snap.draining,
@@ -69,7 +71,8 @@ class HeaderBar(Static):
             parts.append(Content.from_markup("[$success]● online[/] "))
         else:
             parts.append(Content.from_markup("[b $error]● OFFLINE[/] "))
-        parts.append(Content(f"outbox {count(snap.outbox_depth)}"))
+        oldest = f" (oldest {format_age(snap.outbox_oldest_age)})" if snap.outbox_oldest_age is not None else ""
+        parts.append(Content(f"outbox {count(snap.outbox_depth)}{oldest}"))
         if snap.draining:
             parts.append(Content.from_markup("  [reverse $error] DRAINING [/]"))
         line2: list[Content] = []
