@@ -64,6 +64,7 @@ class OutboxActions:
         listing = await store.listing(limit)
         client = await store.client()
         count, age = await store.depth()
+        settled = [e.json() for e in listing["settled"]]
         data = {
             "client_id": client.client_id,
             "capture": client.capture,
@@ -74,10 +75,10 @@ class OutboxActions:
             "depth": count,
             "oldest_age_seconds": None if age is None else round(age, 1),
             "waiting": [e.json() for e in listing["waiting"]],
-            "settled": [e.json() for e in listing["settled"]],
+            "settled": settled,
         }
         age_text = f", oldest {age:.0f} s old" if age is not None else ""
-        message = f"outbox: {count} waiting{age_text}, {len(data['settled'])} rejected or superseded"
+        message = f"outbox: {count} waiting{age_text}, {len(settled)} rejected or superseded"
         return OpResult(message, data=data)
 
     async def outbox_retry(self, seqs: list[int] | None = None) -> OpResult:
