@@ -123,3 +123,24 @@ async def test_names_found_here_go_to_the_shared_queue(tmp_path, stack, db, serv
     assert sorted(r["username"] for r in rows) == sorted(found)
     assert {r["source"] for r in rows} == {"crawler"} and {r["attempts"] for r in rows} == {1}
     assert sorted(await local_usernames(settings)) == sorted(found)  # scraped here once, under a lease
+
+
+async def test_a_batch_run_stops_and_says_why_while_the_shared_queue_is_paused(tmp_path, stack, db, service, caplog):
+    import logging
+
+    from viralspot_tui.core.headless import run_headless
+
+    sim = make_sim()
+    await enqueue(service, public_names(sim, 3, prefix="held"))
+    assert (await elsewhere(tmp_path, stack, "pause", "queue")).exit_code == 0
+    settings = supa_settings(tmp_path, stack, "batch")
+    with caplog.at_level(logging.INFO):
+        code = await asyncio.wait_for(
+            run_headless(
+                settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)
+            ),
+            timeout=60,
+        )
+    assert code == 0
+    assert "the shared queue is paused with 3 item(s) waiting" in caplog.text
+    assert set((await statuses(db)).values()) == {"PENDING"}  # nothing was claimed

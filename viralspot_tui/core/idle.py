@@ -53,7 +53,10 @@ class IdleWatch:
             self._calm = 0
             return None
         parked = self._parked()
-        if await sup.control_pending() > 0 or sup.backend.state().busy:  # e.g. a shared queue not drained
+        backend = sup.backend.state()
+        if backend.held:
+            waiting.append(backend.held)
+        elif await sup.control_pending() > 0 or backend.busy:  # e.g. a shared queue not drained
             self._calm = 0
             return None
         self._calm += 1

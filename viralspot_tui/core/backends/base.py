@@ -21,6 +21,7 @@ class BackendState:
     outbox_oldest_age: float | None = None  # seconds since the oldest waiting outbox entry was written
     messages: tuple[str, ...] = field(default_factory=tuple)
     busy: bool = False  # work waits in the queue's home that the mirror has not taken yet (idle.py)
+    held: str | None = None  # work waits there for an operator (a shared pause): idle.py says so and stops
 
 
 class QueueBackend(Protocol):

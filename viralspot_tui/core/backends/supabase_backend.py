@@ -161,6 +161,7 @@ class SupabaseBackend:
             outbox_oldest_age=self.outbox.oldest_age,
             messages=tuple(self.messages[-5:]),
             busy=self.busy,
+            held=self.presence.held(),
         )
 
     # -------------------------------------------------------------- the steps

@@ -110,6 +110,15 @@ class ConsolePresence:
         self.runtime.events.emit("supabase.switch", message)
         log.info("supabase: %s", message)
 
+    def held(self) -> str | None:
+        """Why shared work waits for an operator, if it does (idle detection, core/idle.py)."""
+        waiting = self.shared_counts.get("waiting", 0)
+        if not self.shared_paused or not waiting:
+            return None
+        return (
+            f"the shared queue is paused with {waiting} item(s) waiting (`viralspot --backend supabase resume queue`)"
+        )
+
     def describe(self) -> str:
         """What the header says of the shared queue: it changes within a beat of any console's work."""
         if not self.shared_counts:
