@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from viralspot_tui.core.backends.supabase_mapping import REMOTE_NAME
 from viralspot_tui.core.store.database import Database
 from viralspot_tui.core.store.outbox_store import OutboxStore
 
@@ -109,17 +110,7 @@ async def test_every_mapped_table_is_captured(tmp_path: Path) -> None:
         tables = [e.local_table for e in entries]
     by_table = {e.local_table: e.payload for e in entries}
     assert by_table["viral_analysis_reels"]["run_number"] == 1 and by_table["viral_scripts"]["run_number"] == 1
-    assert tables == [
-        "primary_profiles",
-        "content",
-        "secondary_profiles",
-        "viral_ideas_queue",
-        "viral_ideas_competitors",
-        "viral_analysis_results",
-        "viral_analysis_reels",
-        "viral_scripts",
-        "crawler_rounds",
-    ]
+    assert tables == list(REMOTE_NAME)  # every mapped table is captured, parents first, nothing else
 
 
 async def test_ack_forgets_applied_keeps_rejected_and_retry_moves_them_to_the_end(tmp_path: Path) -> None:

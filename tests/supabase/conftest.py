@@ -89,3 +89,15 @@ async def anon(stack: Stack, db: Any) -> AsyncIterator[Any]:
         yield client
     finally:
         await client.postgrest.aclose()
+
+
+@pytest.fixture
+async def logged(db: Any) -> AsyncIterator[Any]:
+    """The test database with the claims-log trigger on ``public.queue`` (removed afterwards)."""
+    from supa_procs import CLAIMS_LOG_DDL, DROP_CLAIMS_LOG
+
+    await db.execute(CLAIMS_LOG_DDL)
+    try:
+        yield db
+    finally:
+        await db.execute(DROP_CLAIMS_LOG)

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from supa_helpers import enqueue  # noqa: E402
 from supa_procs import (  # noqa: E402
-    CLAIMS_LOG_DDL,
-    DROP_CLAIMS_LOG,
     check_claims,
     claims_log,
     kill9,
@@ -37,15 +32,6 @@ from testkit import make_sim, public_names, wait_for  # noqa: E402
 
 ITEMS = 4
 LEASE = 3.0
-
-
-@pytest.fixture
-async def logged(db: Any) -> AsyncIterator[Any]:
-    await db.execute(CLAIMS_LOG_DDL)
-    try:
-        yield db
-    finally:
-        await db.execute(DROP_CLAIMS_LOG)
 
 
 async def _holders(db: Any) -> dict[str, tuple[str, int | None]]:

@@ -39,17 +39,7 @@ from viralspot_tui.core.pipeline.profile_fetch import ProfileFetchPipeline  # no
 from viralspot_tui.core.viral import api  # noqa: E402
 from viralspot_tui.core.viral.models import ContentStrategy, JobStatus  # noqa: E402
 
-ORDER = (  # parents before children, as the local side writes them
-    "primary_profiles",
-    "content",
-    "secondary_profiles",
-    "viral_ideas_queue",
-    "viral_ideas_competitors",
-    "viral_analysis_results",
-    "viral_analysis_reels",
-    "viral_scripts",
-    "crawler_rounds",
-)
+ORDER = tuple(REMOTE_NAME)  # parents before children, as the local side writes them
 
 
 @pytest.fixture(scope="module")

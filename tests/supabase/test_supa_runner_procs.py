@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from supa_helpers import enqueue  # noqa: E402
 from supa_procs import (  # noqa: E402
-    CLAIMS_LOG_DDL,
-    DROP_CLAIMS_LOG,
     check_claims,
     claims_log,
     owner_pid,
@@ -35,16 +30,6 @@ from supa_procs import (  # noqa: E402
 from testkit import make_sim, public_names  # noqa: E402
 
 ITEMS = 1000
-
-
-@pytest.fixture
-async def logged(db: Any) -> AsyncIterator[Any]:
-    """The test database with the claims-log trigger on ``public.queue`` (removed afterwards)."""
-    await db.execute(CLAIMS_LOG_DDL)
-    try:
-        yield db
-    finally:
-        await db.execute(DROP_CLAIMS_LOG)
 
 
 async def test_three_runner_processes_drain_one_queue_each_item_once(tmp_path: Path, stack: Any, logged: Any, service):
