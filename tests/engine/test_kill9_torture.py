@@ -8,15 +8,14 @@ Seeded, and kept fast with a small simulator latency and small reel pages.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from kill9_kit import query, start_runner
 from testkit import make_sim
 
 from viralspot_tui.core.backends.csv_format import parse_csv
@@ -25,45 +24,22 @@ ITEMS = 400
 KILLS = 12
 
 
-def _runner(data: Path, queue: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "VIRALSPOT_SIM_LATENCY_MS": "2",
-        "VIRALSPOT_QUEUE__MAX_CONCURRENT": "8",
-        "VIRALSPOT_QUEUE__REELS_COUNT": "12",
-        "VIRALSPOT_QUEUE__SIMILAR_COUNT": "5",
-        "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2",
-        "VIRALSPOT_RAPIDAPI__REQUESTS_PER_SECOND": "2000",
-        "VIRALSPOT_LOG_LEVEL": "warning",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "viralspot_tui.cli.main",
-        "--data-dir",
-        str(data),
-        "run",
-        "--no-ui",
-        "--simulate",
-        "--queue-file",
-        str(queue),
-        "--processors",
-        "queue",
-        *extra,
-    ]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+TORTURE_ENV = {  # on top of kill9_kit.RUNNER_ENV
+    "VIRALSPOT_QUEUE__MAX_CONCURRENT": "8",
+    "VIRALSPOT_QUEUE__REELS_COUNT": "12",
+    "VIRALSPOT_QUEUE__SIMILAR_COUNT": "5",
+    "VIRALSPOT_QUEUE__CSV_SYNC_SECONDS": "0.2",
+}
+
+
+def _runner(data: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """A headless runner on the queue file beside ``data`` (tmp_path/queue.csv)."""
+    return start_runner(data, "queue", *extra, env=TORTURE_ENV)
 
 
 def _count(db: Path, status: str) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM queue WHERE status = ?", (status,)).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
+    rows = query(db, "SELECT COUNT(*) FROM queue WHERE status = ?", (status,))
+    return rows[0][0] if rows else 0
 
 
 def _let_it_work(proc: subprocess.Popen[bytes], db: Path, until_completed: int, timeout: float = 60) -> None:
@@ -89,7 +65,7 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
     kills_in_flight = 0
     for _kill in range(KILLS):
         before = _count(db, "COMPLETED")
-        proc = _runner(data, queue)
+        proc = _runner(data)
         _let_it_work(proc, db, before + rng.randint(1, 6))
         time.sleep(rng.uniform(0.0, 0.05))
         kills_in_flight += _count(db, "PROCESSING") > 0
@@ -98,7 +74,7 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) ->
     assert _count(db, "COMPLETED") < len(valid), "the killed runners left nothing for the last one"
     assert kills_in_flight >= KILLS - 2, f"only {kills_in_flight} of {KILLS} kills met work in flight"
 
-    final = _runner(data, queue, "--exit-when-idle")
+    final = _runner(data, "--exit-when-idle")
     try:
         _, err = final.communicate(timeout=180)
     except subprocess.TimeoutExpired:

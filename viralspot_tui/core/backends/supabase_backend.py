@@ -72,7 +72,6 @@ class SupabaseBackend:
         self.lease_seconds = settings.supabase.lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.presence = ConsolePresence(runtime, self.client, self.owner)
-        self.online = False
         self.busy = True  # work may wait remotely until a claim comes back empty
         self.messages: list[str] = []
         self.claimed_total = 0
@@ -123,7 +122,7 @@ class SupabaseBackend:
             await self._claim()
             if await self.presence.beat() is not None:
                 self._high_waiting = self._high_waiting or self.presence.high_waiting
-            self.online, self._error = True, None
+            self._error = None
         except SupabaseError as exc:
             self._offline(exc)
             self.busy = True  # a batch run waits for the server to come back
@@ -304,9 +303,14 @@ class SupabaseBackend:
             raise SupabaseError(f"Supabase queue_summary: unexpected answer ({exc})", transient=False) from None
 
     # -------------------------------------------------------------- reporting
+    @property
+    def online(self) -> bool:
+        """Reachable as of the last call: one flag, kept where the offline rules are (supabase_offline.py)."""
+        return self.outbox.online
+
     def _offline(self, exc: SupabaseError) -> None:
         message = str(exc)
-        self.online = False
+        self.outbox.online = False
         if message != self._error:
             self._error = message
             self._note(f"{self.client.host} unreachable, retrying: {message}", level="warning")
