@@ -23,7 +23,7 @@ from supa_helpers import enqueue  # noqa: E402
 from supa_procs import cli, local_rows, owner_pid, runner_env, start_runner, stop_runner  # noqa: E402
 from testkit import make_sim, public_names, wait_for  # noqa: E402
 
-LEASE = 3.0  # renewed every second; the console beat (every 2 s) also says whether HIGH work waits
+LEASE = 3.0  # renewed every second; the console beat (every second) also says whether HIGH work waits
 
 
 async def _remote(db: Any) -> dict[str, dict[str, Any]]:

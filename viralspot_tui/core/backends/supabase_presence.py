@@ -30,8 +30,8 @@ __all__ = ["ConsolePresence", "SHARED_PAUSE", "BEAT_SECONDS"]
 
 log = logging.getLogger("viralspot.supabase")
 
-BEAT_SECONDS = 2.0  # how soon a switch, a new console or waiting HIGH work is seen
-BEAT_TTL_SECONDS = 10.0  # a console not heard of for this long no longer takes a share
+BEAT_SECONDS = 1.0  # how soon a switch, a new console or waiting HIGH work is seen (a control command: within a second)
+BEAT_TTL_SECONDS = 5.0  # a console not heard of for this long no longer takes a share
 SHARED_PAUSE = "queue.paused"
 RAPIDAPI_BUDGETS = ("instagram", "transcripts")  # both are the one RapidAPI key's plans
 
