@@ -144,3 +144,25 @@ async def test_a_batch_run_stops_and_says_why_while_the_shared_queue_is_paused(t
     assert code == 0
     assert "the shared queue is paused with 3 item(s) waiting" in caplog.text
     assert set((await statuses(db)).values()) == {"PENDING"}  # nothing was claimed
+
+
+async def test_a_console_paused_by_the_switch_starts_running_once_it_was_cleared(tmp_path, stack, db, service):
+    sim = make_sim()
+    names = public_names(sim, 4, prefix="restart")
+    settings = supa_settings(tmp_path, stack, "again")
+    assert (await elsewhere(tmp_path, stack, "pause", "queue")).exit_code == 0
+    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",)) as sup:
+        await sup.start()
+        await wait_for(lambda: sup.is_paused("queue"), timeout=10, what="paused by the switch")
+        await sup.stop(grace_seconds=0)  # the pause is saved with this data folder
+    assert (await elsewhere(tmp_path, stack, "resume", "queue")).exit_code == 0  # while it was down
+    await enqueue(service, names)
+    async with open_engine(settings, transport=sim.transport(), simulator=sim, processors=("queue",)) as sup:
+        await sup.start()
+
+        async def drained() -> bool:
+            return set((await statuses(db)).values()) == {"COMPLETED"}
+
+        await wait_for(drained, timeout=30, what="the restarted console working the queue")
+        assert not sup.is_paused("queue")
+        await sup.stop(grace_seconds=0)

@@ -98,8 +98,8 @@ class ConsolePresence:
         seen = (value, switch.get("updated_at") if isinstance(switch, dict) else None)
         first, changed = self._seen_switch is None, seen != self._seen_switch
         self._seen_switch, self.shared_paused = seen, value
-        if not changed or (first and not value):
-            return  # a console starting on a running shared queue leaves its own pauses alone
+        if not changed or (first and not value and not await self._paused_here()):
+            return
         from ..control import ControlChannel
 
         by = switch.get("updated_by") if isinstance(switch, dict) else ""
@@ -109,6 +109,14 @@ class ConsolePresence:
         message = f"shared queue {'paused' if value else 'resumed'}" + (f" by {by}" if by else "")
         self.runtime.events.emit("supabase.switch", message)
         log.info("supabase: %s", message)
+
+    async def _paused_here(self) -> bool:
+        """The queue starts paused here (a saved pause). On a shared queue every queue pause is the
+        shared switch's (core/ops/processor_ops.py), so a console that stopped while the switch was
+        on and starts after it was cleared resumes, instead of holding its leases paused."""
+        import json
+
+        return "queue" in json.loads(await self.runtime.control_state("paused") or "[]")
 
     def held(self) -> str | None:
         """Why shared work waits for an operator, if it does (idle detection, core/idle.py)."""
