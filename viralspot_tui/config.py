@@ -153,6 +153,10 @@ class SupabaseSettings(_Section):
     url: str | None = None
     service_role_key: SecretStr | None = None
     lease_seconds: float = Field(60.0, gt=0)
+    # Viral jobs submitted by the ViralSpot web form: take them (when this engine runs the viral
+    # processor) under a lease of their own, longer than an item's (docs/supabase-results.md).
+    web_form_jobs: bool = True
+    job_lease_seconds: float = Field(300.0, ge=5, le=86400)
 
     @field_validator("service_role_key")
     @classmethod

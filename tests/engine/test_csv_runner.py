@@ -89,3 +89,30 @@ async def _completed_count(sup, name: str, expected: int) -> bool:
         ).fetchone()[0]
     )
     return rows == expected
+
+
+async def test_a_folder_moved_back_to_csv_stops_capturing_for_supabase(tmp_path: Path) -> None:
+    """A data folder that ran on Supabase and runs on CSV again: nothing more piles up in the
+    outbox (docs/supabase-outbox.md); what already waited stays for the next Supabase run."""
+    import sqlite3
+
+    from viralspot_tui.core.store.database import Database
+    from viralspot_tui.core.store.outbox_store import OutboxStore
+
+    queue = tmp_path / "queue.csv"
+    queue.write_text("username,priority\nnatgeo,HIGH\n")
+    settings = make_settings(tmp_path, queue={"queue_file": str(queue), "csv_sync_seconds": 0.1})
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    async with Database(settings.db_path) as db:
+        box = OutboxStore(db)
+        await box.set_capture(True)  # as the Supabase backend left it
+        await db.write(lambda c: c.execute("INSERT INTO outbox (kind, payload, created_at) VALUES ('note', '{}', 'x')"))
+    async with open_engine(settings, processors=("queue",)) as sup:
+        await sup.start()
+        await wait_for(lambda: _rows(queue).get("natgeo") == "COMPLETED")
+    conn = sqlite3.connect(settings.db_path)
+    try:
+        assert conn.execute("SELECT capture FROM outbox_client").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1  # the scrape added none
+    finally:
+        conn.close()

@@ -62,11 +62,14 @@ def stack(pg_cluster: supabase_local.PgCluster) -> Iterator[Stack]:
 
 @pytest.fixture
 async def db(stack: Stack) -> AsyncIterator[Any]:
-    """A direct connection (as postgres) to the module's database; the queue starts empty."""
+    """A direct connection (as postgres) to the module's database; the queue starts empty, and so
+    do the viral jobs (a pending one left by an earlier test would be taken by this test's engines)."""
     import asyncpg
 
     conn = await asyncpg.connect(stack.db_url)
-    await conn.execute("TRUNCATE public.queue, public.viralspot_consoles, public.viralspot_controls")
+    await conn.execute(
+        "TRUNCATE public.queue, public.viralspot_consoles, public.viralspot_controls, public.viral_ideas_queue CASCADE"
+    )
     try:
         yield conn
     finally:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from supa_helpers import enqueue  # noqa: E402
+from supa_helpers import claim, enqueue  # noqa: E402
 from testkit import make_settings, make_sim, public_names  # noqa: E402
 
 from viralspot_tui.core.headless import run_headless  # noqa: E402
@@ -111,3 +111,22 @@ async def test_a_wrong_key_or_unreachable_server_stops_the_start_naming_the_vari
         await run_headless(
             settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)
         )
+
+
+async def test_a_batch_runner_waits_out_a_dead_consoles_leases_and_takes_its_items_over(tmp_path, stack, db, service):
+    """``--exit-when-idle`` does not stop while another console holds items: here that console is
+    dead, so its items come back when its lease runs out and the batch runner finishes them."""
+    sim = make_sim()
+    names = public_names(sim, 6, prefix="orphan")
+    await enqueue(service, names)
+    held = await claim(service, "dead-console", 4, lease_seconds=2)
+    assert len(held) == 4
+    settings = supa_settings(tmp_path, stack, "batch")
+    code = await asyncio.wait_for(
+        run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)),
+        timeout=120,
+    )
+    assert code == 0
+    rows = await db.fetch("SELECT username, status, lease_owner FROM public.queue WHERE username LIKE 'orphan%'")
+    assert {r["status"] for r in rows} == {"COMPLETED"}, [dict(r) for r in rows]
+    assert sorted(await local_usernames(settings)) == sorted(names)

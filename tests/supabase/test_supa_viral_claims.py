@@ -18,9 +18,11 @@ from viralspot_tui.core.backends.supabase_mapping import local_job_from_remote
 
 @pytest.fixture
 async def jobs(db: Any) -> AsyncIterator[Any]:
-    """The direct connection, with no viral jobs (the web form's or the consoles')."""
+    """The direct connection, with no viral jobs (the web form's or the consoles') before or after:
+    a pending job left behind would be taken by another test's engine."""
     await db.execute("TRUNCATE public.viral_ideas_queue CASCADE")
     yield db
+    await db.execute("TRUNCATE public.viral_ideas_queue CASCADE")
 
 
 async def submit(db: Any, session: str, priority: int = 5, competitors: tuple[str, ...] = ("rival_one",)) -> str:

@@ -60,6 +60,7 @@ class Runtime:
     simulator: Any = None
     rate_shares: Any = None  # providers.shared_budget.RateShares: this process's share of each key's rate
     extras: dict[str, Any] = field(default_factory=dict)
+    processors: tuple[str, ...] | None = None  # the processors this engine runs (None: not an engine)
     _content: "ContentStore | None" = field(default=None, repr=False)
     _checkpoints: "CheckpointStore | None" = field(default=None, repr=False)
 
@@ -107,6 +108,7 @@ class Runtime:
             events=EventBus(clock=clock),
             instance_id=instance_id,
             queue=QueueStore(db, clock=clock, instance_id=instance_id, max_attempts=settings.queue.max_attempts),
+            processors=None if processors is None else tuple(processors),
         )
         if with_providers:
             await runtime._open_providers(transport, simulator, ai=processors is None or "viral" in processors)

@@ -26,6 +26,7 @@ from typing import Any
 from ...config import ConfigError
 from ..atomic_file import FileChanged, remove_stale_temp_files, write_atomic
 from ..clock import to_iso
+from ..store.outbox_store import set_capture_sync
 from .base import BackendState
 from .csv_format import ParsedCsv, RowError, parse_csv, render_csv
 from .csv_merge import (
@@ -148,6 +149,7 @@ class CsvBackend:
                 await asyncio.to_thread(remove_stale_temp_files, self.path)
                 await self._import(force=True)
                 await self._export(force=True, strict=True)
+                await self.runtime.db.write(set_capture_sync, False)  # a folder back on CSV: the outbox stops growing
             except ConfigError:
                 self._refused = True  # the engine stops; its final stop() must not try again
                 if self._opened:

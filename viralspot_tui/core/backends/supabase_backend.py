@@ -21,6 +21,9 @@ the local queue. This backend keeps the two in step, one cheap step per ``sync()
    items are claimed for the LOW slots: their local arrival makes the LOW items pause at their
    next step boundary, as with a local HIGH add (docs/priority.md).
 
+4. **Web-form viral jobs**: renew, report and claim the viral jobs the ViralSpot web form
+   submitted, for the viral processor's free slots (supabase_web_jobs.py).
+
 Every few seconds ``console_beat`` registers this console and brings back the shared switches,
 the number of consoles sharing the RapidAPI key and whether HIGH work waits (supabase_presence.py).
 
@@ -54,6 +57,7 @@ from .supabase_mirror import (
 )
 from .supabase_offline import OfflineSync
 from .supabase_presence import ConsolePresence
+from .supabase_web_jobs import WebFormJobs
 
 __all__ = ["SupabaseBackend"]
 
@@ -83,6 +87,7 @@ class SupabaseBackend:
         self._error: str | None = None
         self._refused = False  # start() refused: the final stop() must not call the server
         self.outbox = OfflineSync(runtime, self.client, self._note)  # outbox + offline: docs/supabase-outbox.md
+        self.web_jobs = WebFormJobs(runtime, self.client, self.owner, self._note)  # docs/supabase-results.md
 
     # -------------------------------------------------------------- QueueBackend
     async def start(self) -> None:
@@ -120,6 +125,7 @@ class SupabaseBackend:
             await self._push()
             await self._heartbeat()
             await self._claim()
+            await self.web_jobs.step(paused=self.presence.shared_paused)
             if await self.presence.beat() is not None:
                 self._high_waiting = self._high_waiting or self.presence.high_waiting
             self._error = None
@@ -138,6 +144,7 @@ class SupabaseBackend:
             return
         try:
             await self.outbox.drain()
+            await self.web_jobs.report()  # after the drain: a finished job's results are there first
             await self._forward()
             await self._push(claim=False)
             held = [h for h in await self.runtime.db.read(held_sync) if h[2] != "PROCESSING"]
@@ -291,9 +298,14 @@ class SupabaseBackend:
         )
 
     async def _retry_due_soon(self) -> bool:
-        """Nothing claimable now: does a retry fall due within a minute? (idle detection, as locally)"""
+        """Nothing claimable now: is there still work that may come here? (idle detection, as locally)
+
+        Yes while other consoles hold items (they may fail them into a retry, or die and leave
+        them to be taken over when their lease runs out), or a retry falls due within a minute."""
         summary = await self.client.summary()
         try:
+            if any(c["status"] == "PROCESSING" and int(c["count"]) > 0 for c in summary["counts"]):
+                return True
             waiting = sum(int(c["count"]) for c in summary["counts"] if c["status"] in ("PENDING", "PAUSED"))
             due, now = summary.get("next_retry_at"), datetime.fromisoformat(str(summary["now"]))
             if due is None:  # every waiting row is due now: the claim just missed them (a retry falling due)

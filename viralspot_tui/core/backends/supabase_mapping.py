@@ -105,6 +105,15 @@ def _sid(row: dict[str, Any], client_id: str, job_column: str) -> str:
     return str(given) if given else session_id_for(client_id, row[job_column])
 
 
+# Columns of a web-form job the console's upserts leave alone: the status and run columns only the
+# fenced viral_job_claim / viral_job_finish / viral_job_rerun write (an upserted "completed" would
+# make the finish stale), and the web form's own input. Without them an upsert cannot insert: a job
+# the web form deleted is not brought back, its upserts are rejected (docs/supabase-results.md).
+WEB_FORM_OWNED = frozenset(
+    {"status", "error_message", "total_runs", "last_analysis_at", "primary_username", "content_strategy"}
+)
+
+
 def _json(row: dict[str, Any], column: str, default: Any) -> Any:
     """A local JSON text column, decoded; a clear ValueError naming the column if it is not JSON."""
     value = row.get(column)
@@ -178,7 +187,7 @@ def _secondary(r: dict[str, Any], _c: str) -> tuple[dict[str, Any], dict[str, An
 def _job(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
     strategy = _json(r, "content_strategy", {})
     hours = float(r.get("rerun_every_hours") or 24)
-    return {
+    row = {
         "session_id": _sid(r, c, "id"),
         "primary_username": r["primary_username"],
         "content_strategy": {
@@ -195,7 +204,10 @@ def _job(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "last_analysis_at": r.get("completed_at"),
         "next_scheduled_run": r.get("next_run_at"),
         "total_runs": r.get("runs") or 0,
-    }, {}
+    }
+    if r.get("remote_session_id"):  # the web form's job: updated, never created (WEB_FORM_OWNED)
+        return {k: v for k, v in row.items() if k not in WEB_FORM_OWNED}, {"update_only": True}
+    return row, {}
 
 
 def _competitor(r: dict[str, Any], c: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -89,9 +89,10 @@ class SecondaryProfileRow(_Row):
 
 class ViralQueueRow(_Row):
     session_id: Name
-    primary_username: Name
-    content_strategy: dict[str, str]
-    status: Literal["pending", "processing", "completed", "failed", "paused"]
+    primary_username: Name | None = None  # None: not sent (a web-form job's own input, as its status)
+    content_strategy: dict[str, str] | None = None
+    # A web-form job's status is not upserted: viral_job_claim/finish/rerun own it (docs/supabase-results.md).
+    status: Literal["pending", "processing", "completed", "failed", "paused"] | None = None
     current_step: Short | None = None
     progress_percentage: Annotated[int, Field(ge=0, le=100)] = 0
     error_message: str | None = None

@@ -27,11 +27,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..store.outbox_store import OutboxEntry, OutboxStore
 from .supabase_client import SupabaseError, SupabaseQueue
+from .supabase_web_jobs import sessions_sync
 
 __all__ = ["OutboxPusher", "PushReport", "ApplyAnswer", "restored_message"]
 
 log = logging.getLogger("viralspot.supabase.outbox")
 BATCH = 100
+# The local tables whose rows belong to a viral job: a web-form job's go under the web form's session_id.
+WEB_FORM_TABLES = frozenset(
+    {"viral_ideas_queue", "viral_ideas_competitors", "viral_analysis_results", "viral_analysis_reels", "viral_scripts"}
+)
 
 
 class _Model(BaseModel):
@@ -118,7 +123,7 @@ class OutboxPusher:
             return message
         return None
 
-    async def _wire(self, entry: OutboxEntry, client_id: str) -> dict[str, Any]:
+    async def _wire(self, entry: OutboxEntry, client_id: str, sessions: dict[int, str]) -> dict[str, Any]:
         from .supabase_mapping import MappingError, enqueue_mutation, to_remote
 
         if entry.state != "pending" or entry.kind == "note":
@@ -126,7 +131,11 @@ class OutboxPusher:
         try:
             if entry.kind == "enqueue":
                 return enqueue_mutation(list(entry.payload.get("items", []))).wire(entry.seq)
-            return to_remote(str(entry.local_table), entry.payload, client_id=client_id).wire(entry.seq)
+            row = entry.payload
+            job = row.get("id" if entry.local_table == "viral_ideas_queue" else "job_id")
+            if entry.local_table in WEB_FORM_TABLES and job in sessions:  # the web form's job: its session_id
+                row = {**row, "remote_session_id": sessions[job]}
+            return to_remote(str(entry.local_table), row, client_id=client_id).wire(entry.seq)
         except MappingError as exc:
             reason = f"not sent: {exc}"
             await self.store.reject_local(entry.seq, reason)
@@ -148,7 +157,8 @@ class OutboxPusher:
             entries = await self.store.pending(self.batch)
             if not entries:
                 break
-            wire = [await self._wire(e, client.client_id) for e in entries]
+            sessions = await self.store.db.read(sessions_sync)
+            wire = [await self._wire(e, client.client_id, sessions) for e in entries]
             await self.store.count_attempt(entries[0].seq, entries[-1].seq)
             data = await self.client.call("outbox_apply", p_client_id=client.client_id, p_mutations=wire)
             answer: ApplyAnswer = _parse(ApplyAnswer, data, "outbox_apply")

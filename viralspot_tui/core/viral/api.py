@@ -19,6 +19,9 @@ from .results import ResultStore
 from .store import CANCELLED, JobBusy, JobNotFound, ViralStore
 
 if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
     from ..runtime import Runtime
     from .runner import RunOutcome
 
@@ -61,13 +64,19 @@ async def create_job(
     strategy: ContentStrategy | None = None,
     auto_rerun: bool = False,
     rerun_every_hours: float | None = None,
+    *,
+    also: "Callable[[sqlite3.Connection, int], None] | None" = None,
 ) -> Job:
-    """Record a pending job. Raises ``ValueError`` (with the reason) for invalid input."""
+    """Record a pending job. Raises ``ValueError`` (with the reason) for invalid input.
+
+    ``also`` runs in the job's own transaction (see :meth:`ViralStore.create_job`)."""
     name = normalize_username(primary)
     names = normalize_competitors(name, list(competitors))
     hours = runtime.settings.viral.rerun_every_hours if rerun_every_hours is None else rerun_every_hours
     check_rerun_hours(hours)
-    job = await (await _store(runtime)).create_job(name, names, strategy or ContentStrategy(), auto_rerun, hours)
+    job = await (await _store(runtime)).create_job(
+        name, names, strategy or ContentStrategy(), auto_rerun, hours, also=also
+    )
     runtime.events.emit(
         "viral.created", f"job {job.id} created for @{name} with {len(names)} competitor(s)", job_id=job.id
     )

@@ -11,6 +11,7 @@ core/store/migrations/ (see docs/schema.md).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -92,8 +93,13 @@ class ViralStore:
         strategy: ContentStrategy,
         auto_rerun: bool,
         rerun_every_hours: float,
+        *,
+        also: Callable[[sqlite3.Connection, int], None] | None = None,
     ) -> Job:
-        """Insert a pending job; inputs are validated by building the :class:`Job` first."""
+        """Insert a pending job; inputs are validated by building the :class:`Job` first.
+
+        ``also(conn, job_id)`` runs in the same transaction: the Supabase backend records a
+        web-form job's lease with it, so a crash never leaves one without the other."""
         now = self.clock.now()
         Job(
             id=0,
@@ -117,6 +123,8 @@ class ViralStore:
                 "INSERT INTO viral_ideas_competitors (job_id, username, position, updated_at) VALUES (?, ?, ?, ?)",
                 [(job_id, name, i, iso) for i, name in enumerate(competitors)],
             )
+            if also is not None:
+                also(conn, int(job_id or 0))
             job = _get(conn, int(job_id or 0))
             assert job is not None
             return job
