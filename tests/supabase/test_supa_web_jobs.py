@@ -255,3 +255,26 @@ async def test_a_job_the_web_form_deleted_is_not_brought_back(console, web):
     assert listing["depth"] == 0  # refused and skipped, nothing stuck behind them
     state = await a.runtime.db.read(lambda c: c.execute("SELECT remote_state FROM web_form_jobs").fetchone()[0])
     assert state == "lost"
+
+
+async def test_a_finished_job_is_reported_only_after_the_outbox_delivered_its_results(console, web):
+    primary, *rivals = public_names(console.sim, 3, prefix="ordered", min_reels=6)
+    qid = await submit(web, "web-ordered", primary, rivals)
+    a = await console("a")
+    await a.sync()
+    await a.run_all()
+    await a.jobs.report()  # the results still wait in the outbox (offline, say): no finish yet
+    status = await web.fetchval("SELECT status FROM public.viral_ideas_queue WHERE id = $1", qid)
+    assert status == "processing"
+    assert await web.fetchval("SELECT count(*) FROM public.viral_analysis_results WHERE queue_id = $1", qid) == 0
+    await a.pusher.push()
+    await a.jobs.report()
+    assert await web.fetchval("SELECT status FROM public.viral_ideas_queue WHERE id = $1", qid) == "completed"
+    assert (
+        await web.fetchval(
+            "SELECT count(*) FROM public.viral_scripts s JOIN public.viral_analysis_results r"
+            " ON r.id = s.analysis_id WHERE r.queue_id = $1",
+            qid,
+        )
+        == 2
+    )
