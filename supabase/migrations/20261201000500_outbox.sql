@@ -142,6 +142,8 @@ BEGIN
 END $$;
 
 -- One upsert: INSERT ... ON CONFLICT (natural key) DO UPDATE of only the columns given. ---------
+-- With refs.update_only the row belongs to someone else (a web-form job belongs to the web form):
+-- it is updated, never created; a row its owner deleted is a rejected mutation (SQLSTATE P0002).
 CREATE OR REPLACE FUNCTION public.viralspot_outbox_upsert(p_table text, p_row jsonb, p_refs jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
@@ -152,6 +154,7 @@ DECLARE
   v_sets text;
   v_pos integer;
   v_script uuid;
+  v_n integer;
 BEGIN
   IF v_key IS NULL THEN
     RAISE EXCEPTION 'unknown table %: not one the outbox writes', coalesce(quote_literal(p_table), 'NULL')
@@ -197,6 +200,22 @@ BEGIN
       EXECUTE format('UPDATE public.viral_scripts t SET %s FROM jsonb_populate_record(NULL::public.viral_scripts, $1) r WHERE t.id = $2',
                      (SELECT string_agg(format('%I = r.%I', c, c), ', ') FROM unnest(v_cols) c))
         USING v_row, v_script;
+    END IF;
+    RETURN;
+  END IF;
+
+  IF coalesce((p_refs ->> 'update_only')::boolean, false) THEN  -- a row someone else owns: never created here
+    EXECUTE format('UPDATE public.%I t SET %s FROM jsonb_populate_record(NULL::public.%I, $1) r WHERE %s',
+                   p_table,
+                   (SELECT string_agg(format('%I = r.%I', c, c), ', ') FROM unnest(v_cols) c WHERE c <> ALL (v_key)),
+                   p_table,
+                   (SELECT string_agg(format('t.%I = r.%I', c, c), ' AND ') FROM unnest(v_key) c))
+      USING v_row;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n = 0 THEN
+      RAISE EXCEPTION '%: no row with % = % to update (deleted by its owner?)', p_table,
+        array_to_string(v_key, ', '), (SELECT string_agg(v_row ->> c, ', ') FROM unnest(v_key) c)
+        USING ERRCODE = 'P0002';
     END IF;
     RETURN;
   END IF;

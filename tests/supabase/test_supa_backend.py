@@ -31,6 +31,14 @@ def supa_settings(tmp_path: Path, stack: Any, name: str, **queue: Any) -> Any:
     )
 
 
+async def drain(settings: Any, sim: Any) -> int:
+    """One headless queue runner in this process, until the shared queue has nothing for it."""
+    return await asyncio.wait_for(
+        run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)),
+        timeout=120,
+    )
+
+
 async def local_usernames(settings: Any) -> list[str]:
     import sqlite3
 
@@ -46,11 +54,7 @@ async def test_one_runner_drains_a_remote_queue(tmp_path, stack, db, service):
     names = public_names(sim, 50, prefix="solo")
     await enqueue(service, names)
     settings = supa_settings(tmp_path, stack, "one")
-    code = await asyncio.wait_for(
-        run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)),
-        timeout=120,
-    )
-    assert code == 0
+    assert await drain(settings, sim) == 0
     rows = await db.fetch("SELECT username, status, attempts, lease_owner FROM public.queue")
     assert sorted(r["username"] for r in rows) == sorted(names)
     assert {r["status"] for r in rows} == {"COMPLETED"}, Counter(r["status"] for r in rows)
@@ -122,11 +126,7 @@ async def test_a_batch_runner_waits_out_a_dead_consoles_leases_and_takes_its_ite
     held = await claim(service, "dead-console", 4, lease_seconds=2)
     assert len(held) == 4
     settings = supa_settings(tmp_path, stack, "batch")
-    code = await asyncio.wait_for(
-        run_headless(settings, exit_when_idle=True, transport=sim.transport(), simulator=sim, processors=("queue",)),
-        timeout=120,
-    )
-    assert code == 0
+    assert await drain(settings, sim) == 0
     rows = await db.fetch("SELECT username, status, lease_owner FROM public.queue WHERE username LIKE 'orphan%'")
     assert {r["status"] for r in rows} == {"COMPLETED"}, [dict(r) for r in rows]
     assert sorted(await local_usernames(settings)) == sorted(names)
