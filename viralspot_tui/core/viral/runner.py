@@ -151,7 +151,6 @@ class JobRunner:
         recurring = run.run_type == RunType.RECURRING
         accounts = [job.primary_username, *job.competitors]
         ai = self.runtime.require_providers().ai
-        ai.prepare()  # loads the SDK's chat client in a thread while the fetches wait on the network
         if not run.selection_done:
             baseline: dict[str, list[str]] = {}
             if recurring:
@@ -190,6 +189,10 @@ class JobRunner:
         await self.progress(job, Stage.FETCHING, _FETCH[0])
 
         async def on_done(outcome: AccountFetch, k: int, n: int) -> None:
+            # Load the AI SDK's chat client in a thread while the other fetches wait on the network.
+            # Not at the start: that is a burst of small database round trips (freshness,
+            # checkpoints), each of which a busy thread would delay by up to a GIL switch interval.
+            self.runtime.require_providers().ai.prepare()
             if outcome.role == "primary" and outcome.status != "failed":
                 on_primary()
             if outcome.status == "failed":
