@@ -93,7 +93,8 @@ class AIProvider:
         with self._chat_lock:
             if self._chat is not None:
                 return
-            self._chat = future = Future()
+            future: Future[Any] = Future()
+            self._chat = future
 
         def load() -> None:
             try:

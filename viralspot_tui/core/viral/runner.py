@@ -315,9 +315,12 @@ class JobRunner:
 
     async def _ai_inputs(self, job: Job, selection: list[dict[str, Any]]) -> AIInputs:
         users = sorted({r["username"] for r in selection} | {job.primary_username})
-        rows = await candidates_for(self.runtime, users)
+        # Both reads at once: one wait on the database thread between the transcripts and the first AI call.
+        rows, stored_profile = await asyncio.gather(
+            candidates_for(self.runtime, users), self.runtime.content.get_profile(job.primary_username)
+        )
         content = {r["shortcode"]: r for rs in rows.values() for r in rs}
-        profile = await self.runtime.content.get_profile(job.primary_username) or {}
+        profile = stored_profile or {}
 
         def ctx(row: dict[str, Any]) -> ReelContext:
             stored = content.get(row["shortcode"], {})
