@@ -84,11 +84,11 @@ class AIProvider:
     def prepare(self) -> None:
         """Start loading the SDK's chat client in a worker thread; returns at once.
 
-        ``client.chat`` is built on first use and imports the SDK's chat modules then: about
-        100 ms of CPU, which a job otherwise spends after its transcripts, with nothing else to
-        do. A job calls this when it starts, so the load overlaps the fetches (which wait on the
-        network); the first call waits for it to finish. Without ``prepare`` the first call
-        loads it itself. Calling it again does nothing.
+        ``client.chat`` is built on first use and imports the SDK's chat modules then: 60-100 ms
+        of CPU on the event loop, just before a job's first AI call, with nothing to overlap it.
+        The viral runner calls this once its first account is fetched, so the load overlaps the
+        other fetches (which wait on the network); a call made before the load finished waits
+        for it. Without ``prepare`` the first call loads it itself. Calling it again does nothing.
         """
         with self._chat_lock:
             if self._chat is not None:
