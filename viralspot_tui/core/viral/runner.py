@@ -232,7 +232,7 @@ class JobRunner:
         request of it is then a pause boundary, as every fetch step is). The competitors' reels
         are ranked together, so their plan starts once every fetch is done. The selection is
         saved when both plans are full; a run stopped before that does this step again, and the
-        transcripts it already stored are reused without a call (docs/viral.md, "Transcripts").
+        transcripts it already stored are reused without a call (docs/viral.md, "Reel selection").
         """
         recurring = run.run_type == RunType.RECURRING
         cfg = self.runtime.settings.viral
