@@ -1,4 +1,4 @@
-"""Viral ideas job: how close one job's wall time gets to its critical path (SPEC §10).
+"""Viral ideas job: how close one job's wall time gets to its critical path (docs/performance.md).
 
 One real job (a primary + 10 competitors) runs through the real code: ``api.create_job`` and
 ``api.run_job_now`` on a ``Runtime`` whose providers talk to the in-process simulator (latency
@@ -21,25 +21,31 @@ critical path, from the simulator's call records of the same run:
              and that wait is the server's, not the client's. (Until 2026-12 each ask counted
              as its own batch and the wait between them was left out, so a job that met a 202
              on its slowest account was measured against a path 1 s too short.)
-             ``fill_plan`` asks for one batch at a time, concurrently (TaskGroup), and only
-             asks for the next batch after the whole previous one answered (fallback replaces
-             the reels that had no transcript). So per account: its fetches are grouped into
-             the batches they were issued in (fetches that overlap in time), max within a
-             batch, sum over batches;
+             ``fill_plan`` asks for a plan's open slots at once, concurrently, and offers a slot
+             whose reel had no transcript to the next candidate as soon as that reel answered.
+             So per plan: the longest chain of fetches each asked after the previous one
+             answered (``_chained``; when the rounds go batch by batch, as they do in this
+             world, that is the max within a batch summed over batches; until 2026-12 it was
+             computed that way, which missed a refill that overlapped a slow 202 of its batch);
   ai       = first chat call start → last chat call finish (the four AI stages are sequential
              by design: profile analysis → hook analysis ×N → hook generation → scripts ×N).
+             The span includes the client's own time between and within the stages (saving
+             an answer, building the next prompts and schemas, ~10-30 ms per stage here), so
+             it is more than the four stages' calls alone need: a generous figure.
   critical = max(fetch_primary + trans(primary plan),
                  max over competitors of fetch_c + trans(competitor plan)) + ai.
-The competitors' reels are ranked together (one selection plan: the best reels across all
-competitors), so no competitor transcript can be asked for before the slowest competitor is
-fetched, and the competitor plan's rounds (fallbacks replace reels without a transcript,
-whichever competitor they belong to) follow each other; the primary's plan needs only the
-primary. That is "the slowest fetch + its transcripts + the AI stages" for what the
-selection actually depends on. (Until 2026-12 the path was max over accounts of fetch_a +
-trans_a, as if a competitor's transcripts could be asked before the others were fetched:
-shorter than any run of the unchanged selection can be; it is still shown, as a lower bound.)
-figure = wall time of ``run_job_now`` ÷ critical path. Bar ≤ 1.1. Beside it, wall ÷ the
-dependency path (``dependency_path``): what the job's data dependencies allow at best. Quick: one job; full: median of
+The runner does just that (core/viral/runner.py, ``_fetch_and_select``): the primary's plan
+needs only the primary, so its transcripts are asked for as soon as the primary is fetched,
+while the competitors are still being fetched; the competitors' reels are ranked together
+(one selection plan: the best reels across all competitors), so no competitor transcript can
+be asked for before the slowest competitor is fetched, and the competitor plan's rounds follow
+each other. (Until 2026-12 the runner waited for every fetch before either plan, so the
+primary's plan started up to one fetch too late; the path assumed the order it has now.)
+Shown beside it: the per-account lower bound (max over accounts of fetch_a + trans_a, as if a
+competitor's transcripts could be asked before the others were fetched), and the dependency
+path (``dependency_path``), the same as critical with the competitors' fetch measured from
+the first fetch call of the job to the last.
+figure = wall time of ``run_job_now`` ÷ critical path. Bar ≤ 1.1. Quick: one job; full: median of
 three jobs (fresh data dir and simulator each). The wall-time split by stage (from the
 ``viral.progress`` events) is shown beside it, to see which stage eats any excess.
 """
@@ -73,25 +79,27 @@ def transcript_fetches(calls: list[Any]) -> list[Any]:
     return [SimpleNamespace(endpoint="transcript", key=k, started_at=a, finished_at=b) for k, (a, b) in spans.items()]
 
 
-def _batched(calls: list[Any]) -> float:
-    """Calls issued batch after batch: max duration within a batch (overlapping calls), summed."""
-    total, end, longest = 0.0, None, 0.0
-    for c in sorted(calls, key=lambda c: c.started_at):
-        if end is not None and c.started_at >= end:  # starts after the batch answered: next batch
-            total, longest = total + longest, 0.0
-        end = c.finished_at if end is None else max(end, c.finished_at)
-        longest = max(longest, c.finished_at - c.started_at)
-    return total + longest
+def _chained(calls: list[Any]) -> float:
+    """The longest chain of calls each started after the previous one answered (a refill waits
+    for the reel whose slot it takes): durations summed along the chain."""
+    ordered = sorted(calls, key=lambda c: c.started_at)
+    chain: list[float] = []
+    for i, c in enumerate(ordered):
+        before = [chain[j] for j, p in enumerate(ordered[:i]) if p.finished_at <= c.started_at]
+        chain.append(max(before, default=0.0) + c.finished_at - c.started_at)
+    return max(chain, default=0.0)
 
 
-def dependency_path(calls: list[Any], primary: str, owner_of: Any, fetch_all: float, ai: float) -> float:
-    """The path the job's data dependencies impose: selection ranks the competitors' reels
-    together, so it waits for the slowest fetch; a replacement for a reel without a transcript
-    can only be tried once that reel answered, whichever competitor the replacement belongs to,
-    so the transcript rounds of one plan (primary, competitors) follow each other."""
+def dependency_path(
+    calls: list[Any], primary: str, owner_of: Any, fetch_primary: float, fetch_all: float, ai: float
+) -> float:
+    """The path the job's data dependencies impose: the primary's plan follows the primary's
+    fetch; the competitors' plan ranks all competitors' reels together, so it follows the last
+    fetch of the job (first fetch call → last); a plan's transcript rounds follow each other."""
     trans = transcript_fetches(calls)
-    plans = ([c for c in trans if owner_of(c.key) == primary], [c for c in trans if owner_of(c.key) != primary])
-    return fetch_all + max((_batched(p) for p in plans if p), default=0.0) + ai
+    own = [c for c in trans if owner_of(c.key) == primary]
+    rivals = [c for c in trans if owner_of(c.key) != primary]
+    return max(fetch_primary + _chained(own), fetch_all + _chained(rivals)) + ai
 
 
 def critical_path(calls: list[Any], accounts: list[str], owner_of: Any) -> dict[str, Any]:
@@ -108,13 +116,13 @@ def critical_path(calls: list[Any], accounts: list[str], owner_of: Any) -> dict[
     chains = {}
     for a in accounts:
         f = (max(c.finished_at for c in fetch[a]) - min(c.started_at for c in fetch[a])) if fetch[a] else 0.0
-        chains[a] = (f, _batched(trans[a]) if trans[a] else 0.0)
+        chains[a] = (f, _chained(trans[a]) if trans[a] else 0.0)
     slowest = max(accounts, key=lambda a: sum(chains[a]))
     primary, competitors = accounts[0], accounts[1:]
     rivals = [c for a in competitors for c in trans[a]]
     paths = {"primary": (chains[primary][0], chains[primary][1])}
     if competitors:
-        paths["competitors"] = (max(chains[a][0] for a in competitors), _batched(rivals) if rivals else 0.0)
+        paths["competitors"] = (max(chains[a][0] for a in competitors), _chained(rivals) if rivals else 0.0)
     plan = max(paths, key=lambda k: sum(paths[k]))
     ai = max(c.finished_at for c in chat) - min(c.started_at for c in chat) if chat else 0.0
     fetched = [c for a in accounts for c in fetch[a]]
@@ -123,7 +131,7 @@ def critical_path(calls: list[Any], accounts: list[str], owner_of: Any) -> dict[
         "critical": sum(paths[plan]) + ai,
         "plan": plan,
         "per_account": sum(chains[slowest]) + ai,
-        "dependency": dependency_path(calls, accounts[0], owner_of, fetch_all, ai),
+        "dependency": dependency_path(calls, primary, owner_of, chains[primary][0], fetch_all, ai),
         "fetch": paths[plan][0],
         "trans": paths[plan][1],
         "ai": ai,
@@ -212,8 +220,8 @@ def run(quick: bool = False) -> list[Row]:
         ),
         Row(
             NAME,
-            f"wall / dependency path ({ms(r['dependency'])} ms: slowest fetch of all accounts, then one plan's"
-            " transcript rounds in sequence, then the AI span)"
+            f"wall / dependency path ({ms(r['dependency'])} ms: the primary's fetch then its transcripts, or"
+            " every fetch then the competitors' transcripts, whichever is longer, then the AI span)"
             + (f" (runs: {', '.join(f'{x:.3f}' for x in dep_ratios)})" if len(runs) > 1 else ""),
             f"{statistics.median(dep_ratios):.3f}",
         ),

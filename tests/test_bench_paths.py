@@ -52,3 +52,35 @@ def test_ideal_is_concurrency_over_the_mean_item_time() -> None:
     r = item_figures(calls, names, {"s": "u0"}, [float(i) for i in range(20)], 4)
     assert abs(r["latency"] - 21 / 20) < 1e-9 and abs(r["ideal"] - 4 / (21 / 20)) < 1e-9
     assert r["unattributed"] == 0
+
+
+def test_a_refill_after_a_reel_without_transcript_chains_after_it_even_beside_a_slow_202() -> None:
+    """fill_plan offers an open slot to the next candidate at once: the refill's own 202 makes the
+    plan's path reel → refill, longer than the batch's slow reel it overlaps."""
+    owner = {"a": "p", "b": "p", "c": "p"}.get
+    calls = [
+        call("profile", "p", 0.0, 0.1),
+        call("transcript", "a", 0.2, 0.3),  # no transcript: its slot goes to c at once
+        call("transcript", "b", 0.2, 0.3),  # 202 ...
+        call("transcript", "b", 1.3, 1.4),  # ... answered after Retry-After: span 1.2
+        call("transcript", "c", 0.3, 0.4),  # the refill, a 202 too: span 0.3 → 1.5
+        call("transcript", "c", 1.4, 1.5),
+        call("chat", "x", 1.6, 1.7),
+    ]
+    r = critical_path(calls, ["p"], owner)
+    assert abs(r["trans"] - (0.1 + 1.2)) < 1e-9  # a, then c; not max(b, a) = 1.2
+    assert abs(r["critical"] - (0.1 + 1.3 + 0.1)) < 1e-9
+
+
+def test_the_primary_plan_depends_on_the_primary_fetch_only() -> None:
+    owner = {"a1": "p", "b1": "c1"}.get
+    calls = [
+        call("profile", "p", 0.0, 0.1),
+        call("reels", "c1", 0.0, 0.5),  # the competitor is still being fetched ...
+        call("transcript", "a1", 0.1, 1.2),  # ... while the primary's transcript (a 202) is asked
+        call("transcript", "b1", 0.5, 0.6),
+        call("chat", "x", 1.3, 1.4),
+    ]
+    r = critical_path(calls, ["p", "c1"], owner)
+    assert r["plan"] == "primary" and abs(r["critical"] - (0.1 + 1.1 + 0.1)) < 1e-9
+    assert abs(r["dependency"] - r["critical"]) < 1e-9  # not every fetch (0.5) before the primary's 1.1

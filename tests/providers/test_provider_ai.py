@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from provider_kit import make_settings
 from pydantic import BaseModel, Field
@@ -102,3 +104,16 @@ async def test_openai_quota_parks_the_ai_provider_only(providers, sim):
         await providers.ai.structured("hook_analysis", _messages(["abcdefghijk"]), HookAnalysis)
     assert sim.stats.count(endpoint="chat") == 1
     assert (await providers.instagram.profile("alice")).username == "alice"
+
+
+async def test_prepared_client_serves_concurrent_first_calls(providers, sim):
+    """``prepare`` loads the SDK's chat client in a thread (a job calls it while it fetches);
+    calls made before the load finished wait for it, and asking twice loads once."""
+    codes = [r.shortcode for r in sim.world.reels("alice")[:2]]
+    providers.ai.prepare()
+    providers.ai.prepare()
+    results = await asyncio.gather(
+        *(providers.ai.structured("hook_analysis", _messages(codes), HookAnalysis) for _ in range(3))
+    )
+    assert all(isinstance(r.value, HookAnalysis) and r.attempts == 1 for r in results)
+    assert sim.stats.count("chat") == 3

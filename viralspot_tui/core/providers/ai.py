@@ -13,7 +13,10 @@ over every attempt, failed ones included, because the operator pays for those to
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -75,6 +78,38 @@ class AIProvider:
         self.output_retries = output_retries
         self.input_cost_per_mtok = input_cost_per_mtok
         self.output_cost_per_mtok = output_cost_per_mtok
+        self._chat: Future[Any] | None = None
+        self._chat_lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Start loading the SDK's chat client in a worker thread; returns at once.
+
+        ``client.chat`` is built on first use and imports the SDK's chat modules then: 60-100 ms
+        of CPU on the event loop, just before a job's first AI call, with nothing to overlap it.
+        The viral runner calls this once its first account is fetched, so the load overlaps the
+        other fetches (which wait on the network); a call made before the load finished waits
+        for it. Without ``prepare`` the first call loads it itself. Calling it again does nothing.
+        """
+        with self._chat_lock:
+            if self._chat is not None:
+                return
+            future: Future[Any] = Future()
+            self._chat = future
+
+        def load() -> None:
+            try:
+                future.set_result(self._client.chat.completions)
+            except BaseException as exc:  # noqa: BLE001 - handed to the first call, which raises it
+                future.set_exception(exc)
+
+        threading.Thread(target=load, name="openai-chat-load").start()
+
+    async def _completions(self) -> Any:
+        with self._chat_lock:
+            future = self._chat
+        if future is None:
+            return self._client.chat.completions
+        return await asyncio.wrap_future(future)
 
     def cost(self, usage: TokenUsage) -> float:
         return (
@@ -123,9 +158,11 @@ class AIProvider:
         """One chat completion through the policy, SDK errors translated to provider errors."""
         endpoint = "chat"
 
+        completions = await self._completions()
+
         async def attempt() -> Any:
             try:
-                raw = await self._client.chat.completions.with_raw_response.create(  # type: ignore[call-overload]
+                raw = await completions.with_raw_response.create(  # type: ignore[call-overload]
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
                     temperature=self.temperature if temperature is None else temperature,

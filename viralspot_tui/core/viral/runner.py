@@ -150,6 +150,7 @@ class JobRunner:
     async def _work(self, job: Job, run: Run) -> str | None:
         recurring = run.run_type == RunType.RECURRING
         accounts = [job.primary_username, *job.competitors]
+        ai = self.runtime.require_providers().ai
         if not run.selection_done:
             baseline: dict[str, list[str]] = {}
             if recurring:
@@ -158,8 +159,7 @@ class JobRunner:
                 last = await self.results.get_run(job.id, run.run_number - 1, completed_only=False)
                 cutoff = last.completed_at if last is not None and last.completed_at else run.started_at
                 baseline = await self.results.set_baseline(run.id, await self.results.known_before(accounts, cutoff))
-            outcomes = await self._fetch(job, run, recurring)
-            await self._select(job, run, outcomes, baseline)
+            await self._fetch_and_select(job, run, baseline)
         selection = await self.results.selection(run.id)
         competitor_rows = [r for r in selection if r["role"] == "competitor"]
         if not competitor_rows:
@@ -180,20 +180,21 @@ class JobRunner:
                 f"job {job.id} @{job.primary_username}: AI stage {number}/4 ({stage.value})",
             )
 
-        await AIPipeline(
-            self.runtime.require_providers().ai,
-            self.results,
-            run,
-            inputs,  # type: ignore[union-attr]
-            boundary=self.boundary,
-            on_stage=on_stage,
-        ).run()
+        await AIPipeline(ai, self.results, run, inputs, boundary=self.boundary, on_stage=on_stage).run()
         return None
 
-    async def _fetch(self, job: Job, run: Run, recurring: bool) -> dict[str, AccountFetch]:
+    async def _fetch(
+        self, job: Job, run: Run, recurring: bool, on_primary: Callable[[], object]
+    ) -> dict[str, AccountFetch]:
         await self.progress(job, Stage.FETCHING, _FETCH[0])
 
         async def on_done(outcome: AccountFetch, k: int, n: int) -> None:
+            # Load the AI SDK's chat client in a thread while the other fetches wait on the network.
+            # Not at the start: that is a burst of small database round trips (freshness,
+            # checkpoints), each of which a busy thread would delay by up to a GIL switch interval.
+            self.runtime.require_providers().ai.prepare()
+            if outcome.role == "primary" and outcome.status != "failed":
+                on_primary()
             if outcome.status == "failed":
                 self.runtime.events.emit(
                     "viral.competitor_failed" if outcome.role == "competitor" else "viral.primary_failed",
@@ -223,54 +224,79 @@ class JobRunner:
             on_done=on_done,
         )
 
-    async def _select(
-        self, job: Job, run: Run, outcomes: dict[str, AccountFetch], baseline: dict[str, list[str]]
-    ) -> None:
-        if self.boundary is not None:
-            await self.boundary()
-        await self.progress(job, Stage.SELECTING, _SELECT)
-        cfg = self.runtime.settings.viral
-        usable = [u for u, o in outcomes.items() if o.status != "failed"]
-        rows = await candidates_for(self.runtime, usable)
-        if run.run_type == RunType.RECURRING:
-            rows = {u: new_reels(r, set(baseline.get(u, [])), run.since) for u, r in rows.items()}
-        window = None if run.run_type == RunType.RECURRING else cfg.lookback_days
-        now = self.runtime.clock.now()
-        primary = SelectionPlan(
-            [candidate_from_row(r) for r in rows.get(job.primary_username, [])],
-            now,
-            cfg.primary_transcripts,
-            cfg.primary_candidates,
-            window,
-        )
-        competitor = SelectionPlan(
-            [candidate_from_row(r) for u in usable if u != job.primary_username for r in rows[u]],
-            now,
-            cfg.competitor_transcripts,
-            cfg.competitor_candidates,
-            window,
-        )
-        total = max(1, cfg.primary_transcripts + cfg.competitor_transcripts)
-        counter = {"n": 0}
+    async def _fetch_and_select(self, job: Job, run: Run, baseline: dict[str, list[str]]) -> None:
+        """Fetch every account, pick the reels, fetch their transcripts, then save the selection.
 
-        async def on_checked(_: int) -> None:
-            counter["n"] += 1
-            found = len(primary.selected) + len(competitor.selected)  # checked reels may have none
+        The primary's plan needs the primary's reels only, so its transcripts are asked for as
+        soon as the primary is fetched, while the competitors are still being fetched (every
+        request of it is then a pause boundary, as every fetch step is). The competitors' reels
+        are ranked together, so their plan starts once every fetch is done. The selection is
+        saved when both plans are full; a run stopped before that does this step again, and the
+        transcripts it already stored are reused without a call (docs/viral.md, "Reel selection").
+        """
+        recurring = run.run_type == RunType.RECURRING
+        cfg = self.runtime.settings.viral
+        plans: dict[str, SelectionPlan] = {}
+        rows: dict[str, list[dict[str, Any]]] = {}
+        total = max(1, cfg.primary_transcripts + cfg.competitor_transcripts)
+        state = {"fetching": True, "reporting": False, "checked": 0}
+
+        async def make_plan(role: str, usernames: list[str], target: int, cap: int) -> SelectionPlan:
+            found = await candidates_for(self.runtime, usernames)
+            if recurring:
+                found = {u: new_reels(r, set(baseline.get(u, [])), run.since) for u, r in found.items()}
+            rows.update(found)
+            reels = [candidate_from_row(r) for u in usernames for r in found[u]]
+            window = None if recurring else cfg.lookback_days
+            plan = plans[role] = SelectionPlan(reels, self.runtime.clock.now(), target, cap, window)
+            return plan
+
+        async def report(message: bool = True) -> None:
+            found = sum(len(p.selected) for p in plans.values())  # checked reels may have none
             lo, hi = _TRANSCRIPTS
+            text = (
+                f"job {job.id} @{job.primary_username}: transcripts {found}/{total} ({state['checked']} reels checked)"
+            )
             await self.progress(
-                job,
-                Stage.TRANSCRIPTS,
-                lo + (hi - lo) * min(1.0, found / total),
-                f"job {job.id} @{job.primary_username}: transcripts {found}/{total} ({counter['n']} reels checked)",
+                job, Stage.TRANSCRIPTS, lo + (hi - lo) * min(1.0, found / total), text if message else None
             )
 
-        if self.boundary is not None:
-            await self.boundary()
-        await self.progress(job, Stage.TRANSCRIPTS, _TRANSCRIPTS[0])
-        await asyncio.gather(
-            fill_plan(self.runtime, primary, on_checked=on_checked),
-            fill_plan(self.runtime, competitor, on_checked=on_checked),
-        )
+        async def on_checked(_: int) -> None:
+            state["checked"] += 1
+            # Not under a lock: concurrent reports' progress writes then share one flush instead
+            # of queueing one round trip each behind the slowest (the stored progress only rises).
+            # Reels the primary's plan checks while fetching are counted in the stage's first report.
+            if state["reporting"]:
+                await report()
+
+        async def while_fetching() -> None:
+            if state["fetching"] and self.boundary is not None:
+                await self.boundary()
+
+        async def primary_plan() -> None:
+            await while_fetching()
+            plan = await make_plan("primary", [job.primary_username], cfg.primary_transcripts, cfg.primary_candidates)
+            await fill_plan(self.runtime, plan, on_checked=on_checked, before_call=while_fetching)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                outcomes = await self._fetch(job, run, recurring, lambda: group.create_task(primary_plan()))
+                state["fetching"] = False
+                if self.boundary is not None:
+                    await self.boundary()
+                await self.progress(job, Stage.SELECTING, _SELECT)
+                usable = [u for u, o in outcomes.items() if o.status != "failed" and u != job.primary_username]
+                competitor = await make_plan(
+                    "competitor", usable, cfg.competitor_transcripts, cfg.competitor_candidates
+                )
+                if self.boundary is not None:
+                    await self.boundary()
+                state["reporting"] = True  # set and reported with no await between: progress only rises
+                await report(message=False)
+                await fill_plan(self.runtime, competitor, on_checked=on_checked)
+        except BaseExceptionGroup as failed:  # primary failed, pause, stop, quota: the caller decides
+            raise failed.exceptions[0] from None
+        primary = plans["primary"]
         by_code = {r["shortcode"]: r for rs in rows.values() for r in rs}
         selected = [("primary", s) for s in primary.selected] + [("competitor", s) for s in competitor.selected]
         await self.results.save_selection(
@@ -289,9 +315,12 @@ class JobRunner:
 
     async def _ai_inputs(self, job: Job, selection: list[dict[str, Any]]) -> AIInputs:
         users = sorted({r["username"] for r in selection} | {job.primary_username})
-        rows = await candidates_for(self.runtime, users)
+        # Both reads at once: one wait on the database thread between the transcripts and the first AI call.
+        rows, stored_profile = await asyncio.gather(
+            candidates_for(self.runtime, users), self.runtime.content.get_profile(job.primary_username)
+        )
         content = {r["shortcode"]: r for rs in rows.values() for r in rs}
-        profile = await self.runtime.content.get_profile(job.primary_username) or {}
+        profile = stored_profile or {}
 
         def ctx(row: dict[str, Any]) -> ReelContext:
             stored = content.get(row["shortcode"], {})

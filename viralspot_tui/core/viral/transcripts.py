@@ -59,9 +59,19 @@ def new_reels(rows: list[dict[str, Any]], baseline: set[str], since: datetime | 
     return fresh
 
 
-async def fill_plan(runtime: "Runtime", plan: SelectionPlan, *, on_checked: Progress | None = None) -> SelectionPlan:
+async def fill_plan(
+    runtime: "Runtime",
+    plan: SelectionPlan,
+    *,
+    on_checked: Progress | None = None,
+    before_call: Callable[[], Awaitable[None]] | None = None,
+) -> SelectionPlan:
     """Try candidates until the plan is satisfied or out of candidates, refilling each open
-    slot as soon as it opens."""
+    slot as soon as it opens.
+
+    ``before_call`` is awaited before each transcript request (not for a stored answer): the
+    runner passes its pause boundary while this plan overlaps the profile fetches, whose every
+    step is a boundary, so a paused job sends nothing from either."""
     providers = runtime.providers
     assert providers is not None, "providers are required to fetch transcripts"
     checked = 0
@@ -74,6 +84,8 @@ async def fill_plan(runtime: "Runtime", plan: SelectionPlan, *, on_checked: Prog
         elif c.transcript_missing:
             plan.reject(choice, "no transcript (known from an earlier check)")
         else:
+            if before_call is not None:
+                await before_call()
             try:
                 transcript = await providers.transcripts.fetch(c.shortcode)
             except (PermanentError, TransientError) as exc:
