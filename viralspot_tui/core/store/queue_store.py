@@ -10,6 +10,7 @@ worker whose lease was taken over cannot change anything.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -44,6 +45,10 @@ __all__ = [
 
 _CLAIMABLE = "status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= :now)"
 _CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
+_COMPLETE = (
+    "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
+    " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
+)
 
 
 class QueueStore(QueueReads):
@@ -241,10 +246,7 @@ class QueueStore(QueueReads):
     def complete_sync(conn: sqlite3.Connection, item_id: int, owner: str, now: str) -> None:
         """Complete inside a caller's transaction (the pipeline's store step), or raise LeaseLost."""
         cur = conn.execute(
-            "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
-            " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
-            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
-            (now, now, item_id, owner),
+            _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner)
         )
         if cur.rowcount != 1:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
@@ -256,34 +258,36 @@ class QueueStore(QueueReads):
 
     def _complete_rows_sync(self, conn: sqlite3.Connection, leases: list[tuple[int, str | None]]) -> list[Any]:
         now = self._now()  # once per flush, on the database thread
-        out: list[Any] = []
-        for item_id, owner in leases:
-            try:
-                self.complete_sync(conn, item_id, owner or "", now)
-                out.append(None)
-            except LeaseLost as exc:
-                out.append(exc)
-        return out
+        done = set(self._complete_many_sync(conn, leases, now))
+        return [
+            None if item_id in done else LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+            for item_id, owner in leases
+        ]
 
     async def complete_many(self, items: Sequence[QueueItem]) -> list[int]:
-        """Complete a batch in one statement per item and one round trip; each row is still
-        fenced by its own lease owner. Returns the ids completed (the others were lost)."""
+        """Complete a batch in one statement and one round trip; each row is still fenced by its
+        own lease owner. Returns the ids completed (the others were lost)."""
         if not items:
             return []
         return await self.db.write(self._complete_many_sync, [(i.id, i.lease_owner) for i in items], self._now())
 
     @staticmethod
     def _complete_many_sync(conn: sqlite3.Connection, leases: list[tuple[int, str | None]], now: str) -> list[int]:
-        done: list[int] = []
-        for item_id, owner in leases:
-            if conn.execute(
-                "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
-                " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
-                " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
-                (now, now, item_id, owner),
-            ).rowcount:
-                done.append(item_id)
-        return done
+        """One ``UPDATE`` for the whole batch: the (id, lease owner) pairs travel as one JSON
+        array, so a flush of 128 completions costs one statement, not 128 (docs/queue.md)."""
+        if len(leases) == 1:  # the common case of a quiet queue: no JSON to build
+            item_id, owner = leases[0]
+            cur = conn.execute(
+                _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+                (now, now, item_id, owner or ""),
+            )
+            return [item_id] if cur.rowcount == 1 else []
+        rows = conn.execute(
+            _COMPLETE + " WHERE status = 'PROCESSING' AND (id, lease_owner) IN"
+            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) RETURNING id",
+            (now, now, json.dumps([(item_id, owner or "") for item_id, owner in leases])),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     async def fail(self, item: QueueItem, error: str, *, permanent: bool, retry_at: datetime | None = None) -> Status:
         """Record a failed attempt: FAILED if permanent or out of attempts, else PENDING later."""
