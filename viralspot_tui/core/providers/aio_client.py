@@ -4,8 +4,8 @@ Why not httpx for these two clients: over real sockets one call through ``httpx.
 cost ~1.3–1.8 ms of client CPU on the benchmark machine (URL and header models, cookie
 extraction, httpcore's pool, h11 and anyio, all pure Python), and an item makes about six
 calls, so the HTTP layer alone was ~10 of the ~12 ms per completed item. aiohttp parses HTTP
-in C and pools connections without per-request scans: ~0.35 ms a call in the same
-measurement (docs/performance-client-cpu.md).
+in C and pools connections without per-request scans: ~0.5 ms a call through this class in
+the same measurement (docs/performance-client-cpu.md).
 
 What stays the same, so the :class:`~.policy.OutboundPolicy` and the providers do not notice:
 
@@ -18,6 +18,8 @@ What stays the same, so the :class:`~.policy.OutboundPolicy` and the providers d
   environment, cookies a server sets are sent back, and the connection pool grows with what is
   in flight (the callers — the queue's concurrency and the rate limiter — bound it).
 
+What a server sees differently: aiohttp's ``User-Agent``, and ``Accept-Encoding: gzip, deflate``.
+
 Only whole bodies are read (the providers never stream). Tests and the demo give the factory an
 in-process transport; then the providers keep an ``httpx.AsyncClient`` over it, so this module
 runs only against real sockets (tests/providers/test_aio_client.py serves it over loopback).
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 import httpx
@@ -42,7 +44,15 @@ ACCEPT_ENCODING = "gzip, deflate"  # what httpx always decodes (zlib), whatever 
 class HttpClient(Protocol):
     """What the providers and the policy need of a client: ``httpx.AsyncClient`` fits too."""
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response: ...
 
     async def aclose(self) -> None: ...
 
