@@ -13,7 +13,7 @@ real code paths without a socket.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from openai import AsyncOpenAI
@@ -23,9 +23,11 @@ from ..clock import Clock, SystemClock
 from .ai import AIProvider
 from .instagram import InstagramProvider
 from .policy import OutboundPolicy, QuotaState
-from .pool import ShardedTransport
 from .shared_budget import budget_id
 from .transcripts import TranscriptProvider
+
+if TYPE_CHECKING:
+    from .aio_client import HttpClient
 
 __all__ = ["Providers", "SIMULATED_KEY"]
 
@@ -34,17 +36,17 @@ DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 
 
 def _rapid_client(
-    key: str, host: str, timeout: float, transport: httpx.AsyncBaseTransport | None, pool: int = 64
-) -> httpx.AsyncClient:
-    """``pool``: connections opened up front, and kept alive. Every item runs up to three calls
-    side by side, then up to twelve reel details, so a fixed pool queued calls inside httpx (an
-    idle slot the dispatch figure counts) and closed and re-opened connections on every burst
-    (client CPU); the pool grows instead, one connection per shard (core/providers/pool.py)."""
-    return httpx.AsyncClient(
-        headers={"x-rapidapi-key": key, "x-rapidapi-host": host},
-        timeout=httpx.Timeout(timeout),
-        transport=transport or ShardedTransport(pool, shard_size=1, grow=True),  # see core/providers/pool.py
-    )
+    key: str, host: str, timeout: float, transport: httpx.AsyncBaseTransport | None, ssl_context: Any = None
+) -> HttpClient:
+    """Over real sockets an :class:`AioHttpClient` (a call through httpx cost ~4× its CPU, see
+    core/providers/aio_client.py and docs/performance-client-cpu.md); over a caller's
+    in-process transport (tests, the demo) an ``httpx.AsyncClient`` on it."""
+    headers = {"x-rapidapi-key": key, "x-rapidapi-host": host}
+    if transport is None:
+        from .aio_client import AioHttpClient  # aiohttp is imported only where real sockets are used
+
+        return AioHttpClient(headers=headers, timeout=timeout, ssl_context=ssl_context)
+    return httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(timeout), transport=transport)
 
 
 class _SharedTransport(httpx.AsyncBaseTransport):
@@ -125,9 +127,9 @@ class Providers:
             "transcripts": policy("transcripts", rapid.requests_per_second, rapid.requests_per_minute),
             "openai": policy("openai", ai_cfg.requests_per_second),
         }
-        pool = max(64, 4 * settings.queue.max_concurrent)  # up to 3 calls per item in flight, plus the others
-        ig_client = _rapid_client(rapid_key, rapid.instagram_host, rapid.timeout_seconds, transport, pool)
-        tr_client = _rapid_client(rapid_key, rapid.transcript_host, rapid.timeout_seconds, transport, pool)
+        ssl_context = httpx.create_ssl_context() if transport is None else None  # loading CAs is slow: once
+        ig_client = _rapid_client(rapid_key, rapid.instagram_host, rapid.timeout_seconds, transport, ssl_context)
+        tr_client = _rapid_client(rapid_key, rapid.transcript_host, rapid.timeout_seconds, transport, ssl_context)
         ai_http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(ai_cfg.timeout_seconds))
         ai_client = AsyncOpenAI(
             api_key=openai_key,

@@ -1,4 +1,4 @@
-"""The Instagram scraper on RapidAPI, over one shared ``httpx.AsyncClient``.
+"""The Instagram scraper on RapidAPI, over one shared client (aiohttp over real sockets, see aio_client.py).
 
 The provider only knows the four endpoints and their request shapes; everything about
 limits, retries and status codes is the :class:`OutboundPolicy`'s job, HTTP-200 error bodies
@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..models.instagram import (
     ProfileData,
@@ -41,6 +39,9 @@ from ..models.usernames import InvalidUsername, normalize_username
 from .errors import InvalidInputError
 from .policy import OutboundPolicy
 from .upstream import classify_error_text, error_text, is_similar_none
+
+if TYPE_CHECKING:
+    from .aio_client import HttpClient
 
 __all__ = ["InstagramProvider", "PageGuard", "Paging", "validate_shortcode", "checked_username", "PAGE_SIZE"]
 
@@ -127,9 +128,7 @@ class InstagramProvider:
 
     name = "instagram"
 
-    def __init__(
-        self, client: httpx.AsyncClient, policy: OutboundPolicy, *, base_url: str, paging: str = "both"
-    ) -> None:
+    def __init__(self, client: HttpClient, policy: OutboundPolicy, *, base_url: str, paging: str = "both") -> None:
         if paging not in PAGING_CHOICES:
             raise ValueError(f"paging must be one of {', '.join(PAGING_CHOICES)}, got {paging!r}")
         self._client = client

@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -47,6 +47,9 @@ from .errors import (
     excerpt,
 )
 from .priority import PriorityLimiter, Ticker
+
+if TYPE_CHECKING:
+    from .aio_client import HttpClient
 
 __all__ = ["OutboundPolicy", "QuotaState", "CallCounter", "count_calls", "parse_retry_after"]
 
@@ -235,7 +238,7 @@ class OutboundPolicy:
 
     async def request(
         self,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         method: str,
         url: str,
         *,
@@ -251,9 +254,7 @@ class OutboundPolicy:
 
         return await self.run(endpoint, attempt)
 
-    async def send(
-        self, client: httpx.AsyncClient, method: str, url: str, *, endpoint: str, **kwargs: Any
-    ) -> httpx.Response:
+    async def send(self, client: HttpClient, method: str, url: str, *, endpoint: str, **kwargs: Any) -> httpx.Response:
         """Send one request (no retry of its own: call it inside :meth:`run`); transport failures
         and non-2xx answers become classified errors, a 2xx answer is returned as it came."""
         try:

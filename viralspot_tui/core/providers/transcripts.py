@@ -17,12 +17,17 @@ The host answers in three ways besides a transcript (see docs/real-apis.md):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 
 from ..models.instagram import Transcript, parse_json, parse_transcript, reel_url
 from .errors import NotFoundError, TransientError
 from .instagram import validate_shortcode
 from .policy import OutboundPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from .aio_client import HttpClient
 
 __all__ = ["TranscriptProvider", "NO_TRANSCRIPT", "PREPARING"]
 
@@ -44,7 +49,7 @@ class TranscriptProvider:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         policy: OutboundPolicy,
         *,
         base_url: str,
