@@ -38,6 +38,7 @@ ALLOWED = {
     ("core/viral/results.py", "', '.join(_REEL_COLUMNS)"),
     ("core/viral/results.py", "', '.join('?' * (len(_REEL_COLUMNS) + 2))"),
     ("core/viral/results.py", "column"),  # checked against _STAGE_COLUMNS first
+    ("core/backends/supabase_web_jobs.py", "assigns"),  # column names checked against _SETTABLE first
     ("core/viral/store.py", "_COLUMNS"),
     ("core/viral/store.py", "_CLAIMABLE"),
     ("core/viral/store.py", "where"),

@@ -108,7 +108,7 @@ def sessions_sync(conn: sqlite3.Connection) -> dict[int, str]:
 
 def _free_sync(conn: sqlite3.Connection, slots: int) -> int:
     busy = conn.execute(
-        f"SELECT count(*) FROM viral_ideas_queue WHERE status IN ({', '.join('?' * len(ACTIVE))})", ACTIVE
+        "SELECT count(*) FROM viral_ideas_queue WHERE status IN ('pending', 'processing', 'paused')"  # ACTIVE
     ).fetchone()[0]
     return slots - int(busy)
 
@@ -136,8 +136,14 @@ def _record_sync(conn: sqlite3.Connection, job_id: int, claimed: ClaimedJob, now
     )
 
 
+_SETTABLE = frozenset({"remote_state", "reported_runs", "finish_after_seq", "note"})
+
+
 def _set_sync(conn: sqlite3.Connection, job_id: int, now: str, fields: dict[str, Any]) -> None:
-    assigns = ", ".join(f"{name} = :{name}" for name in fields)
+    unknown = set(fields) - _SETTABLE
+    if unknown:
+        raise ValueError(f"web_form_jobs: {sorted(unknown)} cannot be set")
+    assigns = ", ".join(f"{name} = :{name}" for name in fields)  # names checked against _SETTABLE
     conn.execute(
         f"UPDATE web_form_jobs SET {assigns}, updated_at = :now WHERE job_id = :id",
         {**fields, "now": now, "id": job_id},
