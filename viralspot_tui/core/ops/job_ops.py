@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..models.usernames import InvalidUsername, normalize_username
 from ..views import JobView
-from ..viral import api
-from ..viral.models import ContentStrategy, Job
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from ..viral.models import ContentStrategy, Job
     from .link import EngineLink
 
 __all__ = ["JobActions", "JobDetail"]
@@ -36,7 +35,17 @@ class JobDetail:
     scripts: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _api() -> Any:
+    """``viral.api``, imported on first use: control commands that never touch jobs (``queue
+    add``, ``status``) do not pay for the viral models at start-up (docs/performance.md)."""
+    from ..viral import api
+
+    return api
+
+
 def _strategy(value: ContentStrategy | dict[str, Any] | None) -> ContentStrategy:
+    from ..viral.models import ContentStrategy
+
     if isinstance(value, ContentStrategy):
         return value
     try:
@@ -79,7 +88,7 @@ class JobActions:
         rerun_every_hours: float | None = None,
     ) -> OpResult:
         try:
-            job = await api.create_job(
+            job = await _api().create_job(
                 self.runtime, primary, list(competitors), _strategy(strategy), auto_rerun, rerun_every_hours
             )
         except (InvalidUsername, ValueError) as exc:
@@ -92,14 +101,14 @@ class JobActions:
 
     async def get_job(self, job_id: int) -> Job:
         try:
-            return await api.get_job(self.runtime, job_id)
-        except api.JobNotFound:
+            return await _api().get_job(self.runtime, job_id)
+        except _api().JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
 
     async def _requeue(self, job_id: int, change: Any, what: str) -> OpResult:
         try:
             job = await change(self.runtime, job_id)
-        except api.JobNotFound:
+        except _api().JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
         except ValueError as exc:  # not in a state that allows it (exit 2, as the command always said)
             raise OpError(str(exc), ErrorKind.USAGE) from None
@@ -109,17 +118,17 @@ class JobActions:
 
     async def retry_job(self, job_id: int) -> OpResult:
         """A failed job back to pending; its failed run resumes at the stage that failed."""
-        return await self._requeue(job_id, api.retry_job, "back to pending")
+        return await self._requeue(job_id, _api().retry_job, "back to pending")
 
     async def rerun_job(self, job_id: int) -> OpResult:
         """A finished job's next run now (only reels new since the last run are analysed)."""
-        return await self._requeue(job_id, api.schedule_rerun_now, "due now")
+        return await self._requeue(job_id, _api().schedule_rerun_now, "due now")
 
     async def cancel_job(self, job_id: int) -> OpResult:
         """Stop a job: its unfinished run ends (``failed``, resumable with retry), re-runs go off."""
         try:
-            job, stopped = await api.cancel_job(self.runtime, job_id)
-        except api.JobNotFound:
+            job, stopped = await _api().cancel_job(self.runtime, job_id)
+        except _api().JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
         except ValueError as exc:  # nothing to stop: valid, but not in this state
             raise OpError(str(exc), ErrorKind.REFUSED) from None
@@ -134,8 +143,8 @@ class JobActions:
     async def schedule_job(self, job_id: int, every_hours: float | None) -> OpResult:
         """Turn a job's re-runs on (every ``every_hours``) or off (``None``)."""
         try:
-            job = await api.set_schedule(self.runtime, job_id, every_hours)
-        except api.JobNotFound:
+            job = await _api().set_schedule(self.runtime, job_id, every_hours)
+        except _api().JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
         except ValueError as exc:
             raise OpError(str(exc), ErrorKind.USAGE) from None
@@ -148,12 +157,12 @@ class JobActions:
         )
 
     async def list_jobs(self, limit: int = 500) -> OpResult:
-        jobs = await api.list_jobs(self.runtime, limit)
+        jobs = await _api().list_jobs(self.runtime, limit)
         return OpResult(f"{len(jobs)} job(s)", data=jobs)
 
     async def run_job_here(self, job_id: int) -> Job:
         """Run the job's next run in this process (needs providers); raises ``api.JobBusy``."""
-        await api.run_job_now(self.runtime, job_id)
+        await _api().run_job_now(self.runtime, job_id)
         return await self.get_job(job_id)
 
     async def export_job(self, job_id: int, fmt: str = "md", run_number: int | None = None) -> str:
@@ -163,7 +172,7 @@ class JobActions:
             raise OpError(f"unknown export format {fmt!r}: choose md or json", ErrorKind.USAGE)
         try:
             return render(await export_bundle(self.runtime, job_id, run_number), fmt)
-        except api.JobNotFound:
+        except _api().JobNotFound:
             raise OpError(f"job #{job_id} does not exist", ErrorKind.NOT_FOUND) from None
         except NoResults as exc:
             raise OpError(str(exc), ErrorKind.NOT_FOUND) from None
