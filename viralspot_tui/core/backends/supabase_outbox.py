@@ -157,7 +157,8 @@ class OutboxPusher:
             entries = await self.store.pending(self.batch)
             if not entries:
                 break
-            sessions = await self.store.db.read(sessions_sync)
+            viral = any(e.local_table in WEB_FORM_TABLES for e in entries)  # else no lookup on the hot path
+            sessions = await self.store.db.read(sessions_sync) if viral else {}
             wire = [await self._wire(e, client.client_id, sessions) for e in entries]
             await self.store.count_attempt(entries[0].seq, entries[-1].seq)
             data = await self.client.call("outbox_apply", p_client_id=client.client_id, p_mutations=wire)

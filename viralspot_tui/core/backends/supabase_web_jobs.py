@@ -88,8 +88,10 @@ def tracked_sync(conn: sqlite3.Connection) -> list[TrackedJob]:
     return [TrackedJob(*tuple(r)) for r in rows]
 
 
-def _all_tracked_sync(conn: sqlite3.Connection) -> list[TrackedJob]:
-    return [TrackedJob(*tuple(r)) for r in conn.execute(_TRACKED + " ORDER BY w.job_id").fetchall()]
+def _by_session_sync(conn: sqlite3.Connection, session_id: str) -> TrackedJob | None:
+    """The web-form job this database already runs under ``session_id`` (lost ones included)."""
+    row = conn.execute(_TRACKED + " WHERE w.session_id = ?", (session_id,)).fetchone()
+    return None if row is None else TrackedJob(*tuple(row))
 
 
 def _unreported(job: TrackedJob) -> bool:
@@ -111,11 +113,6 @@ def _free_sync(conn: sqlite3.Connection, slots: int) -> int:
         "SELECT count(*) FROM viral_ideas_queue WHERE status IN ('pending', 'processing', 'paused')"  # ACTIVE
     ).fetchone()[0]
     return slots - int(busy)
-
-
-def _known_sync(conn: sqlite3.Connection, session_id: str) -> int | None:
-    row = conn.execute("SELECT job_id FROM web_form_jobs WHERE session_id = ?", (session_id,)).fetchone()
-    return None if row is None else int(row[0])
 
 
 def _record_sync(conn: sqlite3.Connection, job_id: int, claimed: ClaimedJob, now: str) -> None:
@@ -204,7 +201,7 @@ class WebFormJobs:
         from .supabase_mapping import MappingError, local_job_from_remote
 
         session = str(claimed.job.get("session_id"))
-        known = await self.runtime.db.read(_known_sync, session)
+        known = await self.runtime.db.read(_by_session_sync, session)
         if known is not None:  # ours before: a restart, the lease ran out while away, or a new run asked for
             await self._take_back(known, claimed)
             return
@@ -225,13 +222,13 @@ class WebFormJobs:
             return
         self._note(f"took web-form job {session} for @{job.primary_username} (local job {job.id})")
 
-    async def _take_back(self, job_id: int, claimed: ClaimedJob) -> None:
+    async def _take_back(self, before: TrackedJob, claimed: ClaimedJob) -> None:
         """A job this database ran before, claimed again: resume it, report it, or run it anew."""
         from ..viral import api
 
-        before = next((j for j in await self.runtime.db.read(_all_tracked_sync) if j.job_id == job_id), None)
+        job_id = before.job_id
         await self.runtime.db.write(_record_sync, job_id, claimed, self._now())
-        if before is None or before.status in ACTIVE or _unreported(before):
+        if before.status in ACTIVE or _unreported(before):
             self._note(f"took web-form job {claimed.job['session_id']} back (local job {job_id})")
             return  # it runs on here, or its finished run is reported at the next step
         if before.status == "failed":
