@@ -156,3 +156,32 @@ async def test_leaving_run_test_without_quitting_still_closes_the_engine(tmp_pat
     async with app.run_test() as pilot:
         await started(app, pilot)
     assert app.host.closed.is_set() and app.supervisor.stopped.is_set()
+
+
+def _app_tasks_left() -> list[str]:
+    """Message loops of widgets still pending: a screen the app's teardown never closed."""
+    left = []
+    for task in asyncio.all_tasks():
+        frame = task.get_coro().cr_frame  # type: ignore[union-attr]
+        owner = frame.f_locals.get("self") if frame is not None else None
+        if type(owner).__module__.startswith(("textual", "viralspot_tui.tui")):
+            left.append(type(owner).__name__)
+    return left
+
+
+async def test_the_apps_teardown_closes_every_screen_and_widget(tmp_path):
+    """Textual's own teardown runs to the end (our drain once shadowed it): the dashboard is
+    unmounted and no widget's message loop is left pending, whether the app ended by ``q`` or
+    by its runner leaving."""
+    for how in ("q", "leave"):
+        app = make_app(tui_settings(tmp_path / how))
+        async with app.run_test() as pilot:
+            await started(app, pilot)
+            dashboard = app.screen
+            if how == "q":
+                await pilot.press("q")
+                await until(lambda app=app: not app.is_running, what="app exited on q")
+        await asyncio.sleep(0)
+        assert dashboard._closed, how  # Textual has no public flag for it
+        assert _app_tasks_left() == [], how
+        assert app.host.closed.is_set()

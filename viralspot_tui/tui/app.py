@@ -253,9 +253,11 @@ class ViralSpotApp(OperatorActions, App[int]):
         settings = self.supervisor.runtime.settings if self.supervisor is not None else self.settings
         grace = settings.queue.grace_seconds if settings is not None else 0.0
         self.push_screen(DrainScreen(grace))
-        self.run_worker(self._shutdown(), name="shutdown", group="shutdown", exit_on_error=False)
+        self.run_worker(self._drain_then_exit(), name="shutdown", group="shutdown", exit_on_error=False)
 
-    async def _shutdown(self) -> None:
+    async def _drain_then_exit(self) -> None:
+        """Drain the engine, then end the app. (Not ``_shutdown``: that name is Textual's own
+        teardown, which closes the screens and sends Unmount; shadowing it skipped both.)"""
         try:
             await self.host.stop()
         finally:
