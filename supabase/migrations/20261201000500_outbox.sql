@@ -155,11 +155,15 @@ DECLARE
   v_pos integer;
   v_script uuid;
   v_n integer;
+  v_rel oid;
 BEGIN
   IF v_key IS NULL THEN
     RAISE EXCEPTION 'unknown table %: not one the outbox writes', coalesce(quote_literal(p_table), 'NULL')
       USING ERRCODE = '22023';
   END IF;
+  -- the catalogue itself, not information_schema.columns: that view checks privileges per row
+  -- and made the column check most of an upsert's cost (docs/supabase-results.md)
+  v_rel := format('public.%I', p_table)::regclass;
   IF p_row IS NULL OR jsonb_typeof(p_row) <> 'object' THEN
     RAISE EXCEPTION '%: row must be a JSON object', p_table USING ERRCODE = '22023';
   END IF;
@@ -169,8 +173,8 @@ BEGIN
   -- ids, bookkeeping times and the foreign ids the server resolves are never taken from a client
   SELECT array_agg(k ORDER BY k) INTO v_bad FROM jsonb_object_keys(p_row) k
    WHERE k IN ('id', 'created_at', 'updated_at', 'profile_id', 'queue_id', 'analysis_id')
-      OR NOT EXISTS (SELECT 1 FROM information_schema.columns c
-                      WHERE c.table_schema = 'public' AND c.table_name = p_table AND c.column_name = k);
+      OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid = v_rel AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped);
   IF v_bad IS NOT NULL THEN
     RAISE EXCEPTION '%: column(s) % cannot be written', p_table, array_to_string(v_bad, ', ') USING ERRCODE = '22023';
   END IF;
@@ -304,8 +308,15 @@ BEGIN
         PERFORM 1 FROM public.queue_enqueue(v_m -> 'items');
       ELSIF v_kind = 'skip' THEN
         v_reason := 'skipped by the client: ' || left(coalesce(v_m ->> 'reason', 'no reason given'), 1000);
+      ELSIF v_kind = 'superseded' THEN
+        -- the client folded this upsert into an earlier one of the same row in this call; it
+        -- shares that one's fate (docs/supabase-results.md, "Apply rules")
+        IF coalesce(v_m ->> 'by', '') !~ '^[0-9]{1,18}$' OR NOT v_applied @> to_jsonb((v_m ->> 'by')::bigint) THEN
+          RAISE EXCEPTION 'superseded by seq %, which was not applied in this call', coalesce(v_m ->> 'by', 'NULL')
+            USING ERRCODE = '22023';
+        END IF;
       ELSE
-        RAISE EXCEPTION 'unknown kind %: upsert, enqueue or skip', coalesce(quote_literal(v_kind), 'NULL')
+        RAISE EXCEPTION 'unknown kind %: upsert, enqueue, skip or superseded', coalesce(quote_literal(v_kind), 'NULL')
           USING ERRCODE = '22023';
       END IF;
     EXCEPTION WHEN OTHERS THEN

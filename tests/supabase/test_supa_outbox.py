@@ -105,6 +105,67 @@ async def test_a_lost_answer_is_replayed_with_exactly_one_effect(tmp_path, stack
     assert [tuple(r) for r in queued] == [("PENDING", "HIGH")]  # one row: enqueued once
 
 
+async def _count_writes(db: Any, table: str) -> None:
+    """Count the rows PostgreSQL writes to ``table`` (an AFTER ROW trigger of the test's own)."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS public.vs_test_writes (n integer NOT NULL);"
+        " TRUNCATE public.vs_test_writes; INSERT INTO public.vs_test_writes VALUES (0);"
+        " CREATE OR REPLACE FUNCTION public.vs_test_count() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN UPDATE public.vs_test_writes SET n = n + 1; RETURN NULL; END $$;"
+        f" DROP TRIGGER IF EXISTS vs_test_count ON public.{table};"
+        f" CREATE TRIGGER vs_test_count AFTER INSERT OR UPDATE ON public.{table}"
+        " FOR EACH ROW EXECUTE FUNCTION public.vs_test_count()"
+    )
+
+
+async def test_a_row_written_twice_before_a_push_is_sent_once_with_its_last_values(tmp_path, stack, db):
+    """Stored, then updated (a profile, then its aggregates): one upsert on the server, at the
+    first position, with the last values; the later seq is acknowledged as superseded."""
+    await _count_writes(db, "primary_profiles")
+    client = SupabaseQueue(stack.api_url, stack.service_key)
+    try:
+        async with Database(tmp_path / "v.db") as local:
+            box = OutboxStore(local)
+            await box.set_capture(True)
+            await local.write(_profile, "fold_a", 1)
+            await local.write(_profile, "fold_b", 2)
+            await local.write(_profile, "fold_a", 3)
+            report = await OutboxPusher(box, client).push()
+            depth = (await box.depth())[0]
+            client_id = (await box.client()).client_id
+        writes = await db.fetchval("SELECT n FROM public.vs_test_writes")
+    finally:
+        await client.close()
+        await db.execute("DROP TRIGGER IF EXISTS vs_test_count ON public.primary_profiles")
+    assert (report.applied, report.rejected, depth) == (3, [], 0)
+    assert await _remote_followers(db, "fold_") == {"fold_a": 3, "fold_b": 2}
+    assert writes == 2  # fold_a once, fold_b once
+    assert await _server_seq(db, client_id) == 3
+
+
+async def test_nothing_is_folded_into_a_mutation_already_sent(tmp_path, stack, db):
+    """After a lost answer the server may hold the first snapshot already: an update captured
+    meanwhile is sent on its own, not folded into the replayed one (which is answered "already")."""
+    proxy = LossyProxy(stack.api_url, lambda path: path.endswith("rpc/outbox_apply") and not proxy.dropped)
+    url = await proxy.start()
+    client = SupabaseQueue(url, stack.service_key)
+    try:
+        async with Database(tmp_path / "v.db") as local:
+            box = OutboxStore(local)
+            await box.set_capture(True)
+            await local.write(_profile, "refold_a", 1)
+            pusher = OutboxPusher(box, client)
+            with pytest.raises(SupabaseError):
+                await pusher.push()  # applied there, the answer lost
+            await local.write(_profile, "refold_a", 5)
+            replay = await pusher.push()
+    finally:
+        await client.close()
+        await proxy.close()
+    assert (replay.already, replay.applied, replay.rejected) == (1, 1, [])
+    assert await _remote_followers(db, "refold_") == {"refold_a": 5}
+
+
 async def test_an_old_copy_of_the_database_restored_over_the_current_one_is_detected(tmp_path, stack, db):
     path = tmp_path / "v.db"
     client = SupabaseQueue(stack.api_url, stack.service_key)

@@ -246,6 +246,39 @@ async def test_an_update_changes_only_the_columns_given(svc: Any, conn: Any) -> 
     assert await conn.fetchval("SELECT count(*) FROM public.content WHERE shortcode = $1", f"{tag}S1") == 1
 
 
+async def test_a_superseded_mutation_shares_the_fate_of_the_upsert_it_was_folded_into(svc: Any, conn: Any) -> None:
+    """The client folds a row's two snapshots into the first position (the pusher's
+    ``fold_repeats``); the later seq is applied only if the upsert it names was applied in
+    the same call, else rejected with the reason, never silently dropped."""
+    client, tag = str(uuid.uuid4()), "f" + uuid.uuid4().hex[:6]
+
+    def profile(seq: int, name: str, followers: int) -> dict[str, Any]:
+        return {
+            "seq": seq,
+            "kind": "upsert",
+            "table": "primary_profiles",
+            "row": {"username": name, "followers": followers},
+        }
+
+    muts = [
+        profile(1, f"{tag}_a", 20),  # carries the later snapshot already
+        profile(2, f"{tag}_b", 5),
+        {"seq": 3, "kind": "superseded", "by": 1},
+        {**profile(4, f"{tag}_c", 7), "row": {"username": f"{tag}_c", "id": str(uuid.uuid4())}},  # rejected
+        {"seq": 5, "kind": "superseded", "by": 4},
+        {"seq": 6, "kind": "superseded", "by": 99},  # not in this call
+        {"seq": 7, "kind": "superseded", "by": "one"},
+    ]
+    answer = await apply(svc, client, muts)
+    assert answer["applied"] == [1, 2, 3] and answer["last_seq"] == 7
+    reasons = {r["seq"]: r["reason"] for r in answer["rejected"]}
+    assert sorted(reasons) == [4, 5, 6, 7]
+    assert "superseded by seq 4, which was not applied in this call" in reasons[5]
+    assert "superseded by seq 99" in reasons[6] and "superseded by seq one" in reasons[7]
+    rows = await conn.fetch("SELECT username, followers FROM public.primary_profiles WHERE username LIKE $1", tag + "%")
+    assert {r["username"]: r["followers"] for r in rows} == {f"{tag}_a": 20, f"{tag}_b": 5}
+
+
 async def test_a_gap_is_refused_and_nothing_applied(svc: Any, conn: Any) -> None:
     client, tag = str(uuid.uuid4()), "g" + uuid.uuid4().hex[:6]
     before = await table_state(conn)

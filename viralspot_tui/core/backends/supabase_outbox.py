@@ -29,14 +29,45 @@ from ..store.outbox_store import OutboxEntry, OutboxStore
 from .supabase_client import SupabaseError, SupabaseQueue
 from .supabase_web_jobs import sessions_sync
 
-__all__ = ["OutboxPusher", "PushReport", "ApplyAnswer", "restored_message"]
+__all__ = ["OutboxPusher", "PushReport", "ApplyAnswer", "fold_repeats", "restored_message"]
 
 log = logging.getLogger("viralspot.supabase.outbox")
-BATCH = 100
+BATCH = 500  # entries per outbox_apply call (the server takes up to 1,000): fewer round trips while a backlog drains
 # The local tables whose rows belong to a viral job: a web-form job's go under the web form's session_id.
 WEB_FORM_TABLES = frozenset(
     {"viral_ideas_queue", "viral_ideas_competitors", "viral_analysis_results", "viral_analysis_reels", "viral_scripts"}
 )
+
+
+# Remote tables whose outbox rows are whole-row snapshots under one natural key (their triggers
+# capture every column). A row stored and then updated in one transaction (a profile's reels, then
+# their outlier scores) is captured twice; within one batch only the last snapshot matters.
+FOLDED_KEYS = {"primary_profiles": "username", "content": "shortcode", "secondary_profiles": "username"}
+
+
+def fold_repeats(wire: list[dict[str, Any]], entries: list[OutboxEntry]) -> list[dict[str, Any]]:
+    """Send a row upserted twice in one batch once: the later snapshot goes at the earlier
+    position (what came in between may need the row: content needs its profile) and the later
+    seq as ``superseded`` by it, which the server applies only if that upsert applied.
+
+    Only into an entry never sent before: the server cannot have applied it yet (a replayed
+    batch after a lost answer is answered "already", and a fold into it would be lost)."""
+    if len(wire) != len(entries):
+        raise ValueError("one wire mutation per outbox entry")
+    first: dict[tuple[str, Any], int] = {}
+    out = list(wire)
+    for i, w in enumerate(wire):
+        key_column = FOLDED_KEYS.get(str(w.get("table"))) if w["kind"] == "upsert" else None
+        if key_column is None:
+            continue
+        key = (str(w["table"]), w["row"].get(key_column))
+        j = first.get(key)
+        if j is None or entries[j].attempts or out[j].get("refs") != w.get("refs"):
+            first[key] = i
+            continue
+        out[j] = {**out[j], "row": {**out[j]["row"], **w["row"]}}
+        out[i] = {"seq": w["seq"], "kind": "superseded", "by": out[j]["seq"]}
+    return out
 
 
 class _Model(BaseModel):
@@ -159,7 +190,7 @@ class OutboxPusher:
                 break
             viral = any(e.local_table in WEB_FORM_TABLES for e in entries)  # else no lookup on the hot path
             sessions = await self.store.db.read(sessions_sync) if viral else {}
-            wire = [await self._wire(e, client.client_id, sessions) for e in entries]
+            wire = fold_repeats([await self._wire(e, client.client_id, sessions) for e in entries], entries)
             await self.store.count_attempt(entries[0].seq, entries[-1].seq)
             data = await self.client.call("outbox_apply", p_client_id=client.client_id, p_mutations=wire)
             answer: ApplyAnswer = _parse(ApplyAnswer, data, "outbox_apply")
