@@ -138,8 +138,9 @@ class _Run:
 
     async def step(self, step: str, fetch: Callable[[], Awaitable[M]], model: type[M]) -> M:
         if step in self.done:
-            try:
-                value = model.model_validate(self.done[step])
+            saved = self.done[step]
+            try:  # a loaded checkpoint is decoded JSON; one saved by this run is its JSON text
+                value = model.model_validate_json(saved) if isinstance(saved, str) else model.model_validate(saved)
             except ValidationError:  # written by an older version: fetch again
                 self.done.pop(step)
             else:
@@ -152,11 +153,12 @@ class _Run:
             self.pause = self.pause or PauseRequested(str(exc))
             self.stopping = True
             raise _Stopped from None
-        payload = result.model_dump(mode="json")
+        payload = result.model_dump_json()  # straight to JSON text, no dict in between
         # Queued now, not awaited: the single database thread applies writes in the order they
         # were queued, so every checkpoint lands before the final store transaction; the next
-        # network step need not wait ~ms for the commit.
-        self.saves.append(self.p.checkpoints.save_queued(self.item_key, step, payload))
+        # network step need not wait ~ms for the commit. Saves of concurrent items queued in
+        # the same loop iteration go to the database thread as one statement batch.
+        self.saves.append(self.p.checkpoints.save_text_queued(self.item_key, step, payload))
         self.done[step] = payload
         return result
 
