@@ -35,6 +35,7 @@ import json
 import ssl
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -44,6 +45,7 @@ from yarl import URL
 __all__ = ["AioHttpClient", "AioResponse", "HttpClient", "HttpResponse", "ACCEPT_ENCODING"]
 
 ACCEPT_ENCODING = "gzip, deflate"  # what zlib decodes, whatever else is installed
+_FORM = "application/x-www-form-urlencoded"  # what httpx sends for ``data=`` (and aiohttp for a dict)
 
 
 class HttpResponse(Protocol):
@@ -159,12 +161,16 @@ class AioHttpClient:
         if target.scheme not in ("http", "https") or not target.host:  # httpx's check, before any socket
             raise httpx.UnsupportedProtocol(f"URL {url!r:.120} needs an http:// or https:// scheme and a host")
         proxy, proxy_auth = self._proxy(target)
+        body: bytes | None = None
+        if data is not None:  # encoded here: aiohttp's own path (FormData after a failed lookup) costs ~80 µs
+            body = urlencode(data).encode("ascii")
+            headers = {**(headers or {}), "Content-Type": _FORM}
         try:
             async with session.request(
                 method,
                 target,
                 params=params,
-                data=data,
+                data=body,
                 headers=headers,
                 allow_redirects=False,
                 proxy=proxy,
