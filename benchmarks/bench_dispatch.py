@@ -28,12 +28,16 @@ The realistic row: upstream latency 1 s per call, concurrency 64, the simulator 
 separate process over loopback HTTP (``_sim_process``), so the engine does exactly what it
 does against RapidAPI. Bar ≥ 0.97. Beside it: client CPU per completed item, the engine
 process's CPU time (all threads) over the run ÷ items (goal ≤ 2 ms), the simulator's CPU
-excluded because it runs elsewhere.
+excluded because it runs elsewhere. And where the slot time without a call in flight goes, per
+item (``dead_time``): claimed → first call seen by the simulator, between the two rounds, last
+answer → stored, and a slot freed → the next item started (informational; the efficiency does not
+use them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import statistics
 import time
 from typing import Any
@@ -41,7 +45,7 @@ from typing import Any
 from ._common import Row, temp_dir
 from ._engine import CompletionWatch, enqueue_many, make_settings, make_simulator, public_usernames
 
-__all__ = ["run", "item_figures"]
+__all__ = ["run", "item_figures", "dead_time"]
 
 NAME = "dispatch"
 CONCURRENCY = 32
@@ -143,6 +147,51 @@ def _busy_item_seconds(per_item: dict[str, list[Any]], t0: float, t1: float) -> 
     return total
 
 
+def dead_time(
+    calls: list[Any], names: list[str], owners: dict[str, str], started: dict[str, float], stored: dict[str, float]
+) -> dict[str, float]:
+    """Mean seconds per item with no call of it in flight, by where they fall (monotonic stamps:
+    the simulator's records are system-wide ``time.monotonic()``, like the engine's events)."""
+    per_item = _calls_per_item(calls, set(names), owners)
+    to_first, between, to_stored = [], [], []
+    for name, item_calls in per_item.items():
+        ordered = sorted(item_calls, key=lambda c: c.started_at)
+        to_first.append(ordered[0].started_at - started[name])
+        gap, end = 0.0, ordered[0].finished_at
+        for c in ordered[1:]:
+            gap += max(0.0, c.started_at - end)
+            end = max(end, c.finished_at)
+        between.append(gap)
+        to_stored.append(stored[name] - end)
+    starts, handoff = sorted(started.values()), []
+    for done in sorted(stored.values())[: int(0.75 * len(stored))]:  # while work is still queued
+        i = bisect.bisect_left(starts, done)
+        if i < len(starts):
+            handoff.append(starts[i] - done)
+    return {
+        "to_first": statistics.fmean(to_first),
+        "between": statistics.fmean(between),
+        "to_stored": statistics.fmean(to_stored),
+        "handoff": statistics.fmean(handoff) if handoff else 0.0,
+    }
+
+
+class _StartWatch:
+    """When each item started and was stored (the engine's events, monotonic)."""
+
+    def __init__(self, events: Any) -> None:
+        self.started: dict[str, float] = {}
+        self.stored: dict[str, float] = {}
+        self.close = events.subscribe(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        name = event.data.get("username")
+        if event.kind == "queue.started":
+            self.started.setdefault(name, time.monotonic())
+        elif event.kind == "queue.completed":
+            self.stored[name] = time.monotonic()
+
+
 def _loopback_settings(root: Any, base_url: str, concurrency: int) -> Any:
     from viralspot_tui.config import load_settings
 
@@ -176,14 +225,17 @@ async def _run_loopback(base_url: str, names: list[str]) -> dict[str, float]:
         async with open_engine(settings, processors=("queue",), local_only=True) as supervisor:
             await enqueue_many(supervisor.runtime.queue, names)
             watch = CompletionWatch(supervisor.runtime.events, n)
+            stamps = _StartWatch(supervisor.runtime.events)
             cpu0, t0 = time.process_time(), time.monotonic()
             await supervisor.start()
             await asyncio.wait_for(watch.done.wait(), timeout=max(120.0, n))
             cpu, t_end = time.process_time() - cpu0, time.monotonic()
             await supervisor.stop(grace_seconds=0)
             watch.close()
+            stamps.close()
     return {
         "completed_at": watch.completed_at,  # type: ignore[dict-item]
+        "stamps": stamps,  # type: ignore[dict-item]
         "whole": n / (t_end - t0),
         "cpu_ms": cpu * 1000 / n,
         "other": sum(watch.other.values()),
@@ -197,7 +249,10 @@ def run_loopback(n: int) -> dict[str, float]:
     names = public_usernames(local, n)
     with simulator_process(REAL_LATENCY_MS, 0.0) as sim:
         r = asyncio.run(_run_loopback(sim.base_url, names))
-    r.update(item_figures(sim.calls, names, _owners(local, names), r.pop("completed_at"), REAL_CONCURRENCY))  # type: ignore[arg-type]
+    owners = _owners(local, names)
+    stamps: _StartWatch = r.pop("stamps")  # type: ignore[assignment]
+    r.update(item_figures(sim.calls, names, owners, r.pop("completed_at"), REAL_CONCURRENCY))  # type: ignore[arg-type]
+    r.update({f"dead_{k}": v for k, v in dead_time(sim.calls, names, owners, stamps.started, stamps.stored).items()})
     r["sim_cpu_ms"] = sim.cpu_seconds * 1000 / n
     return r
 
@@ -239,6 +294,14 @@ def run(quick: bool = False) -> list[Row]:
             f" {real['steady']:.1f} (whole {real['whole']:.1f}), ideal {real['ideal']:.1f};"
             f" slot occupancy {real['occupancy']:.3f}",
             f"{real['latency'] * 1000:.0f} ms",
+        ),
+        Row(
+            NAME,
+            "slot time per item with no call in flight at 1 s / c64: claimed -> first call"
+            f" {real['dead_to_first'] * 1000:.0f} ms, between rounds {real['dead_between'] * 1000:.0f} ms (mean over"
+            f" all items), last answer -> stored {real['dead_to_stored'] * 1000:.0f} ms; slot freed -> next item"
+            f" started {real['dead_handoff'] * 1000:.1f} ms",
+            f"{(real['dead_to_first'] + real['dead_between'] + real['dead_to_stored']) * 1000:.0f} ms",
         ),
         Row(
             NAME,

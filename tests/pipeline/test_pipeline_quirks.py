@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import pytest
 from pipeline_kit import pipeline_settings
 
+from viralspot_tui.core.pipeline.prepared import prepare_many
 from viralspot_tui.core.pipeline.profile_fetch import DETAIL_CAP
 from viralspot_tui.core.providers.errors import NotFoundError, TransientError
 from viralspot_tui.sim import SimConfig, Simulator, running_server
@@ -68,6 +69,23 @@ async def test_rescrape_pays_no_detail_twice(real_sim, db, make_pipeline):
         details = real_sim.stats.count(endpoint="reel_detail")
         await pipeline.run("nodates_bob", "q:2")
     assert details == DETAIL_CAP and real_sim.stats.count(endpoint="reel_detail") == details
+
+
+async def test_rescrape_with_the_batch_read_pays_no_detail_twice(real_sim, db, make_pipeline):
+    """The queue processor reads checkpoints and dated reels for a claimed batch (prepared.py)."""
+    async with served(make_pipeline, db, real_sim, reels_count=12) as pipeline:
+        await pipeline.run("nodates_carol", "q:1")
+        details = real_sim.stats.count(endpoint="reel_detail")
+        await pipeline.checkpoints.save("q:2", "similar", {"accounts": []})  # a resumed step
+        prepared = await prepare_many(pipeline.checkpoints, [("q:2", "nodates_carol"), ("q:3", "nobody")])
+        dated = {c for c, r in (await _content(db)).items() if r["taken_at"]}
+        assert prepared["q:2"].dated == dated and len(dated) == DETAIL_CAP and prepared["q:3"].dated == set()
+        assert prepared["q:2"].resume == {"similar": {"accounts": []}} and prepared["q:3"].resume == {}
+        again = await pipeline.run("nodates_carol", "q:2", resume=prepared["q:2"].resume, dated=prepared["q:2"].dated)
+        assert real_sim.stats.count(endpoint="reel_detail") == details == DETAIL_CAP
+        assert again.resumed_steps == 1 and again.calls == 2  # the profile and one page; similar resumed
+        await pipeline.run("nodates_carol", "q:4", dated=frozenset())  # the caller's set is what counts
+    assert real_sim.stats.count(endpoint="reel_detail") == 2 * DETAIL_CAP
 
 
 @pytest.mark.parametrize(("paging", "pages", "stored"), [("count_max_id", 2, 12), ("both", 3, 30)])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+import statistics
 from datetime import UTC, datetime
 
 import pytest
@@ -124,3 +126,12 @@ async def test_checkpoints_idempotent_load_and_clear(db, clock):
     assert await checkpoints.steps("q:2") == ["profile"]
     with pytest.raises(TypeError):
         await checkpoints.save("q:3", "bad", {"x": object()})
+
+
+def test_std_views_matches_the_population_standard_deviation() -> None:
+    """Computed from exact integer sums (metrics._pstdev), it agrees with statistics.pstdev."""
+    rng = random.Random(17)
+    for _ in range(300):
+        views = [rng.choice([0, rng.randint(0, 10**9)]) for _ in range(rng.randint(1, 60))]
+        got = profile_aggregates([(v, 0, 0) for v in views]).std_views
+        assert got == pytest.approx(statistics.pstdev(views), rel=1e-12, abs=1e-9)

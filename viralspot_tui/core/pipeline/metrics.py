@@ -9,6 +9,7 @@ and including them would inflate every other reel's score.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -79,7 +80,18 @@ def profile_aggregates(rows: Iterable[tuple[int | None, int | None, int | None]]
         total_views=sum(views),
         median_views=float(statistics.median(views)),
         mean_views=float(statistics.fmean(views)),
-        std_views=float(statistics.pstdev(views)) if len(views) > 1 else 0.0,
+        std_views=_pstdev(views),
         total_likes=likes,
         total_comments=comments,
     )
+
+
+def _pstdev(values: list[int]) -> float:
+    """Population standard deviation of integers, from exact integer sums: ``statistics.pstdev``
+    goes through ``Fraction`` arithmetic, ~0.3 ms per stored profile on the database thread."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    total = sum(values)
+    spread = n * sum(v * v for v in values) - total * total  # n² × variance, exact
+    return math.sqrt(spread) / n

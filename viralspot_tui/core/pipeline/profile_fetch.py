@@ -22,7 +22,7 @@ Why it is shaped this way:
   are fetched only for reels still missing views or a date after what is already stored,
   the most viewed first (the viral selection's candidates), at most ``detail_cap`` per
   profile (``fetch_reel_details`` asks for every reel, uncapped), and they only fill what is
-  missing (see docs/real-apis.md).
+  missing (docs/real-apis.md). What is stored is read with the checkpoints (prepared.py).
 * **One transaction** — the store step upserts everything, recomputes outlier scores and
   aggregates over all stored reels, calls the queue's ``finish(conn)`` and deletes the
   checkpoints in one ``db.write``: the results, the item's completion and the cleanup commit
@@ -57,6 +57,7 @@ from ..providers.policy import count_calls
 from ..providers.priority import Preempted
 from ..store.checkpoints import CheckpointStore, clear_sync
 from ..store.content import ContentStore, StoreCounts, upsert_profile_sync
+from .prepared import dated_many_sync
 
 __all__ = ["PauseRequested", "FetchResult", "ProfileFetchPipeline", "DETAIL_CAP"]
 
@@ -104,12 +105,14 @@ class _Run:
         item_key: str,
         boundary: Boundary | None,
         done: dict[str, Any],
+        dated: frozenset[str] | None = None,
     ) -> None:
         self.p = pipeline
         self.name = name
         self.item_key = item_key
         self.boundary = boundary
         self.done = done
+        self.dated = dated  # shortcodes already stored with a date, when the caller read them
         self.resumed = 0
         self.stopping = False
         self.pause: PauseRequested | None = None
@@ -138,8 +141,9 @@ class _Run:
 
     async def step(self, step: str, fetch: Callable[[], Awaitable[M]], model: type[M]) -> M:
         if step in self.done:
-            try:
-                value = model.model_validate(self.done[step])
+            saved = self.done[step]
+            try:  # a loaded checkpoint is decoded JSON; one saved by this run is its JSON text
+                value = model.model_validate_json(saved) if isinstance(saved, str) else model.model_validate(saved)
             except ValidationError:  # written by an older version: fetch again
                 self.done.pop(step)
             else:
@@ -152,11 +156,10 @@ class _Run:
             self.pause = self.pause or PauseRequested(str(exc))
             self.stopping = True
             raise _Stopped from None
-        payload = result.model_dump(mode="json")
-        # Queued now, not awaited: the single database thread applies writes in the order they
-        # were queued, so every checkpoint lands before the final store transaction; the next
-        # network step need not wait ~ms for the commit.
-        self.saves.append(self.p.checkpoints.save_queued(self.item_key, step, payload))
+        payload = result.model_dump_json()  # straight to JSON text, no dict in between
+        # Queued, not awaited (joined with other items' saves of this loop iteration): the database
+        # thread applies writes in order, so it lands before the final store transaction.
+        self.saves.append(self.p.checkpoints.save_text_queued(self.item_key, step, payload))
         self.done[step] = payload
         return result
 
@@ -290,11 +293,13 @@ class ProfileFetchPipeline:
         boundary: Boundary | None = None,
         finish: Finish | None = None,
         resume: dict[str, Any] | None = None,
+        dated: frozenset[str] | None = None,
     ) -> FetchResult:
         """Fetch (resuming from checkpoints) and store ``username``; see the module docstring.
 
-        ``resume``: the item's checkpoints when the caller already loaded them (the queue
-        processor loads a whole claimed batch in one round trip); otherwise they are loaded here.
+        ``resume`` / ``dated``: the item's checkpoints and its dated shortcodes when the caller
+        already read them (the queue processor reads a whole claimed batch in one round trip,
+        prepared.py); otherwise they are read here.
 
         Raises NotFoundError / PrivateProfileError / other :class:`ProviderError` subclasses,
         :class:`PauseRequested`, or whatever ``finish`` raised (then nothing was stored).
@@ -302,7 +307,7 @@ class ProfileFetchPipeline:
         name = checked_username(username, endpoint="profile")
         with count_calls() as counter:
             done = dict(resume) if resume is not None else await self.checkpoints.load(item_key)
-            state = _Run(self, name, item_key, boundary, done)
+            state = _Run(self, name, item_key, boundary, done, dated)
             try:
                 await self._fetch_all(state, name, item_key)
             except BaseException:
@@ -357,7 +362,9 @@ class ProfileFetchPipeline:
         if not wanted or not (self.detail_cap or self.fetch_reel_details):
             return
         if not self.fetch_reel_details:
-            known = await self._dated_shortcodes(state.name)
+            known = state.dated  # reels already stored with a date: a re-scrape need not pay for them
+            if known is None:
+                known = frozenset((await self.content.db.read(dated_many_sync, [state.name]))[state.name])
             wanted = [(i, r) for i, r in wanted if r.views is None or r.shortcode not in known]
         wanted.sort(key=lambda pair: -(pair[1].views or 0))
         cap = len(wanted) if self.fetch_reel_details else self.detail_cap  # the operator asked for all
@@ -369,11 +376,6 @@ class ProfileFetchPipeline:
             state.notes.append(f"{skipped} reels kept without a date (detail cap {self.detail_cap})")
         if state.details_failed:
             state.notes.append(f"{state.details_failed} reel details unavailable; list entries kept")
-
-    async def _dated_shortcodes(self, username: str) -> set[str]:
-        """Reels already stored with a date: a re-scrape need not pay for their details again."""
-        rows = await self.content.reels_for(username)
-        return {row["shortcode"] for row in rows if row.get("taken_at")}
 
     async def _store(self, state: _Run, profile: ProfileData, item_key: str, finish: Finish | None) -> StoreCounts:
         reels, similar = list(state.reels), list(state.similar)

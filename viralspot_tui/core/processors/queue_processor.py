@@ -24,6 +24,7 @@ from typing import Any
 from ..clock import to_iso
 from ..lease_keeper import LeaseHolder, LeaseKeeper, Recovered
 from ..models.queue import Priority, QueueItem, Status
+from ..pipeline.prepared import Prepared, prepare_many
 from ..pipeline.profile_fetch import PauseRequested, ProfileFetchPipeline
 from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError, labelled
 from ..providers.priority import PriorityLimiter, call_priority
@@ -65,6 +66,7 @@ class QueueProcessor(Processor):
         self.poll_seconds = poll_seconds
         self.retry = RetryPolicy(qs.retry_base_seconds, qs.retry_max_seconds)
         self.running: dict[int, _Running] = {}
+        self._high_running = 0  # HIGH items in ``running``, kept as they come and go (_update_hold reads it per step)
         self.high_waiting = False
         self.hold_low = False  # HIGH items run and compete with LOW ones for the rate limiter
         self.run_times = RunTimes()  # seconds each item has run here, for the console
@@ -182,10 +184,10 @@ class QueueProcessor(Processor):
         items, self.high_waiting = await self.store.claim_next(
             self._free(Priority.HIGH), free_low, total, self.lease_seconds
         )
-        # One round trip for the whole batch's checkpoints instead of one per item.
-        resume = await self.runtime.checkpoints.load_many([_item_key(item) for item in items])
+        # One round trip for the whole batch's checkpoints and stored reels instead of one per item.
+        prepared = await prepare_many(self.runtime.checkpoints, [(_item_key(item), item.username) for item in items])
         for item in items:
-            self._start(item, resume.get(_item_key(item), {}))
+            self._start(item, prepared.get(_item_key(item)))
         self._update_hold()
         return len(items)
 
@@ -203,7 +205,7 @@ class QueueProcessor(Processor):
         is about to need. So while a HIGH item runs and calls queue at the limiter, LOW items
         pause at their next step boundary, their calls waiting at the limiter are withdrawn
         unsent, and no LOW item starts; the hold ends when no HIGH item runs or waits."""
-        high_running = any(r.item.priority is Priority.HIGH for r in self.running.values())
+        high_running = self._high_running > 0
         if self.hold_low:
             if not high_running and not self.high_waiting:
                 self.hold_low = False
@@ -222,9 +224,10 @@ class QueueProcessor(Processor):
                 holding=True,
             )
 
-    def _start(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
-        task = asyncio.create_task(self._work(item, resume), name=f"queue:item:{item.username}")
+    def _start(self, item: QueueItem, prepared: Prepared | None = None) -> None:
+        task = asyncio.create_task(self._work(item, prepared), name=f"queue:item:{item.username}")
         self.running[item.id] = _Running(item, task)
+        self._high_running += item.priority is Priority.HIGH
         self.run_times.started(item.id, self.runtime.clock.now())
         if item.priority is Priority.HIGH:
             self._update_hold()
@@ -248,7 +251,13 @@ class QueueProcessor(Processor):
         if item.priority is Priority.LOW and self.hold_low:
             raise PauseRequested("HIGH priority work is using the rate limit")
 
-    async def _work(self, item: QueueItem, resume: dict[str, Any] | None = None) -> None:
+    def _forget(self, item_id: int) -> None:
+        """Take an item out of ``running`` (its worker ended or was stopped)."""
+        running = self.running.pop(item_id, None)
+        if running is not None:
+            self._high_running -= running.item.priority is Priority.HIGH
+
+    async def _work(self, item: QueueItem, prepared: Prepared | None = None) -> None:
         events = self.runtime.events
         yields = (lambda: self.hold_low) if item.priority is Priority.LOW else None
         try:
@@ -261,7 +270,8 @@ class QueueProcessor(Processor):
                     boundary=lambda: self._boundary(item),
                     # completed_at is when the result is stored (the console's waited/ran add up to it)
                     finish=lambda conn: QueueStore.complete_sync(conn, item.id, owner, to_iso(clock.now()) or ""),
-                    resume=resume,
+                    resume=prepared.resume if prepared is not None else None,
+                    dated=prepared.dated if prepared is not None else None,
                 )
             self.completed_total += 1
             self._tick()
@@ -306,7 +316,7 @@ class QueueProcessor(Processor):
             log.exception("unexpected error processing %s", item.username)
             await self._record_failure(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
         finally:
-            self.running.pop(item.id, None)
+            self._forget(item.id)
             self.run_times.stopped(item.id, self.runtime.clock.now())
             if item.priority is Priority.HIGH:
                 self._update_hold()
@@ -355,7 +365,7 @@ class QueueProcessor(Processor):
         it would still write can land: every write is fenced by its lease)."""
         for running in list(self.running.values()):
             if running.item.username == username:
-                self.running.pop(running.item.id, None)  # its lease is gone on purpose, not lost
+                self._forget(running.item.id)  # its lease is gone on purpose, not lost
                 running.task.cancel()
                 self.runtime.events.emit(
                     "queue.removed", f"{username} removed by the operator; its worker stopped", username=username

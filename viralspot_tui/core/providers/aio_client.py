@@ -1,4 +1,4 @@
-"""The RapidAPI clients' HTTP over aiohttp, answering in httpx's own types.
+"""The RapidAPI clients' HTTP over aiohttp, answering in a small response type of our own.
 
 Why not httpx for these two clients: over real sockets one call through ``httpx.AsyncClient``
 cost ~1.3–1.8 ms of client CPU on the benchmark machine (URL and header models, cookie
@@ -9,8 +9,12 @@ the same measurement (docs/performance-client-cpu.md).
 
 What stays the same, so the :class:`~.policy.OutboundPolicy` and the providers do not notice:
 
-* the answer is an ``httpx.Response`` (status, headers, body decoded by httpx from its
-  ``Content-Encoding`` exactly as before; aiohttp's own decompression is off);
+* the answer is an :class:`AioResponse`: what the policy and the providers read of an
+  ``httpx.Response`` (``status_code``, case-insensitive ``headers``, the decoded ``content``,
+  ``json()``; :class:`HttpResponse` is that shape, and ``httpx.Response`` fits it too). The body
+  is decoded from its ``Content-Encoding`` by aiohttp (C zlib) as it is read. Building an
+  ``httpx.Response`` per answer (header models, its own decoder chain) was ~10% of a call's
+  client CPU (docs/performance-client-cpu.md);
 * transport failures raise httpx's exception types (``ConnectError``, ``ReadTimeout``,
   ``RemoteProtocolError``, ``UnsupportedProtocol`` …), which the policy classifies;
 * no redirects are followed, the one timeout applies to connecting, waiting for a pooled
@@ -27,18 +31,58 @@ runs only against real sockets (tests/providers/test_aio_client.py serves it ove
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-__all__ = ["AioHttpClient", "HttpClient", "ACCEPT_ENCODING"]
+__all__ = ["AioHttpClient", "AioResponse", "HttpClient", "HttpResponse", "ACCEPT_ENCODING"]
 
-ACCEPT_ENCODING = "gzip, deflate"  # what httpx always decodes (zlib), whatever else is installed
+ACCEPT_ENCODING = "gzip, deflate"  # what zlib decodes, whatever else is installed
+_FORM = "application/x-www-form-urlencoded"  # what httpx sends for ``data=`` (and aiohttp for a dict)
+
+
+class HttpResponse(Protocol):
+    """What the policy and the providers read of an answer (``httpx.Response`` fits)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    def json(self) -> Any: ...
+
+
+class AioResponse:
+    """One whole answer from :class:`AioHttpClient`: status, headers (case-insensitive), body."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body as JSON (raises ``ValueError`` when it is not, as ``httpx.Response.json``)."""
+        return json.loads(self.content)
+
+    def __repr__(self) -> str:
+        return f"<AioResponse [{self.status_code}]>"
 
 
 class HttpClient(Protocol):
@@ -52,7 +96,7 @@ class HttpClient(Protocol):
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response: ...
+    ) -> HttpResponse: ...
 
     async def aclose(self) -> None: ...
 
@@ -80,7 +124,7 @@ class AioHttpClient:
             connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),  # grows: the callers bound what is in flight
             timeout=self._timeout,
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # kept for IP hosts too, as httpx keeps them
-            auto_decompress=False,  # httpx.Response decodes from Content-Encoding, as before
+            auto_decompress=True,  # the body is decoded from its Content-Encoding as it is read
             trust_env=False,  # the environment's proxies are read once per host instead (_proxy)
         )
         return self._session
@@ -107,7 +151,7 @@ class AioHttpClient:
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> AioResponse:
         """Send one request and read its whole body; failures raise httpx's exception types."""
         session = self._session or self._open()
         try:
@@ -117,25 +161,28 @@ class AioHttpClient:
         if target.scheme not in ("http", "https") or not target.host:  # httpx's check, before any socket
             raise httpx.UnsupportedProtocol(f"URL {url!r:.120} needs an http:// or https:// scheme and a host")
         proxy, proxy_auth = self._proxy(target)
+        body: bytes | None = None
+        if data is not None:  # encoded here: aiohttp's own path (FormData after a failed lookup) costs ~80 µs
+            body = urlencode(data).encode("ascii")
+            headers = {**(headers or {}), "Content-Type": _FORM}
         try:
             async with session.request(
                 method,
                 target,
                 params=params,
-                data=data,
+                data=body,
                 headers=headers,
                 allow_redirects=False,
                 proxy=proxy,
                 proxy_auth=proxy_auth,
             ) as answer:
                 body = await answer.read()
-                status, raw_headers = answer.status, answer.raw_headers
+                status, answer_headers = answer.status, answer.headers
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc, method, url) from exc
         except TimeoutError as exc:  # a timeout aiohttp did not wrap (older releases)
             raise httpx.ReadTimeout(f"timed out: {exc}", request=httpx.Request(method, url)) from exc
-        # No ``request=``: building an httpx.Request re-parses the URL (~30 µs) and nothing reads it.
-        return httpx.Response(status, headers=raw_headers, content=body)
+        return AioResponse(status, answer_headers, body)
 
     async def aclose(self) -> None:
         self._closed = True

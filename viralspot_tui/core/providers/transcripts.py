@@ -19,15 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
-
 from ..models.instagram import Transcript, parse_json, parse_transcript, reel_url
 from .errors import NotFoundError, TransientError
 from .instagram import validate_shortcode
 from .policy import OutboundPolicy, parse_retry_after
 
 if TYPE_CHECKING:
-    from .aio_client import HttpClient
+    from .aio_client import HttpClient, HttpResponse
 
 __all__ = ["TranscriptProvider", "NO_TRANSCRIPT", "PREPARING"]
 
@@ -99,7 +97,7 @@ class TranscriptProvider:
         return parse_transcript(parse_json("transcript", response.content, self.name), shortcode=code)
 
 
-def _job_id(response: httpx.Response) -> str | None:
+def _job_id(response: HttpResponse) -> str | None:
     try:
         body = response.json()
     except ValueError:

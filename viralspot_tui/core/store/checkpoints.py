@@ -8,6 +8,12 @@ JSON, not the raw response: a resumed run must not depend on re-parsing.
 
 ``clear_sync`` exists so the final store step can drop an item's checkpoints in the same
 transaction that stores its results — never one without the other.
+
+Saving is queued, not awaited (the pipeline goes on with its next call), and the saves of
+concurrent items queued in the same event-loop iteration join into one ``executemany`` on the
+database thread (``Database.submit_coalesced``): one job and one statement loop per flush
+instead of one per step. Writes still apply in the order they were queued, so every checkpoint
+lands before the item's final store transaction (docs/performance-client-cpu.md).
 """
 
 from __future__ import annotations
@@ -54,6 +60,17 @@ def _save_text_sync(conn: sqlite3.Connection, item_key: str, step: str, text: st
     )
 
 
+def _save_many_sync(conn: sqlite3.Connection, rows: list[tuple[str, str, str, str]]) -> list[None]:
+    """Every ``(item_key, step, payload text, created_at)`` queued in one flush, in one statement
+    loop. A failure fails the whole group (each save of it raises), as one failed write would."""
+    conn.executemany(
+        "INSERT INTO pipeline_checkpoints (item_key, step, payload, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(item_key, step) DO UPDATE SET payload = excluded.payload",
+        rows,
+    )
+    return [None] * len(rows)
+
+
 def clear_sync(conn: sqlite3.Connection, item_key: str) -> int:
     return conn.execute("DELETE FROM pipeline_checkpoints WHERE item_key = ?", (item_key,)).rowcount
 
@@ -80,7 +97,12 @@ class CheckpointStore:
     def save_queued(self, item_key: str, step: str, payload: Any) -> "Awaitable[None]":
         """``save`` queued at once, without waiting: writes queued later land after it."""
         text = json.dumps(payload, separators=(",", ":"))  # fail here, not on the DB thread
-        return self.db.submit(_save_text_sync, item_key, step, text, to_iso(self.clock.now()))
+        return self.save_text_queued(item_key, step, text)
+
+    def save_text_queued(self, item_key: str, step: str, text: str) -> "Awaitable[None]":
+        """``save_queued`` of a payload already encoded as JSON text (a model's ``model_dump_json``),
+        joined with the other saves queued in this loop iteration (module docstring)."""
+        return self.db.submit_coalesced(_save_many_sync, (item_key, step, text, to_iso(self.clock.now())))
 
     async def clear(self, item_key: str) -> int:
         return await self.db.write(clear_sync, item_key)
