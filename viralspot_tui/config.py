@@ -46,9 +46,15 @@ def default_data_dir() -> Path:
 
 
 class _Section(BaseModel):
-    """A settings section: unknown keys are errors, so a typo in viralspot.toml is not ignored."""
+    """A settings section: unknown keys are errors, so a typo in viralspot.toml is not ignored.
 
-    model_config = ConfigDict(extra="forbid")
+    Sections build their own validator only when one is made on its own (``defer_build``):
+    :class:`Settings` validates them inside its single schema, and each section's defaults come
+    from ``{}`` validated there (``validate_default``), not from calling the class. That halves
+    the cost of importing and loading the settings, which every command pays (docs/startup.md).
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _clean_secret(value: SecretStr | None) -> SecretStr | None:
@@ -247,13 +253,13 @@ class Settings(BaseSettings):
     supabase_service_role_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SUPABASE_SERVICE_ROLE_KEY", "VIRALSPOT_SUPABASE_SERVICE_ROLE_KEY")
     )
-    rapidapi: RapidAPISettings = Field(default_factory=RapidAPISettings)
-    openai: OpenAISettings = Field(default_factory=OpenAISettings)
-    queue: QueueSettings = Field(default_factory=QueueSettings)
-    supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
-    viral: ViralSettings = Field(default_factory=ViralSettings)
-    crawler: CrawlerSettings = Field(default_factory=CrawlerSettings)
-    sim: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    rapidapi: RapidAPISettings = Field(default_factory=dict)
+    openai: OpenAISettings = Field(default_factory=dict)
+    queue: QueueSettings = Field(default_factory=dict)
+    supabase: SupabaseSettings = Field(default_factory=dict)
+    viral: ViralSettings = Field(default_factory=dict)
+    crawler: CrawlerSettings = Field(default_factory=dict)
+    sim: SimulatorSettings = Field(default_factory=dict)
     keys: dict[str, str] = Field(default_factory=dict, description="binding id -> key(s), remaps console keys")
 
     @field_validator("rapidapi_key", "openai_api_key", "supabase_service_role_key")
