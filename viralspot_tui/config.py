@@ -274,7 +274,9 @@ class Settings(BaseSettings):
     viral: ViralSettings = Field(default_factory=_unset_section)
     crawler: CrawlerSettings = Field(default_factory=_unset_section)
     sim: SimulatorSettings = Field(default_factory=_unset_section)
-    keys: dict[str, str] = Field(default_factory=_unset_section, description="binding id -> key(s), remaps console keys")
+    keys: dict[str, str] = Field(
+        default_factory=_unset_section, description="binding id -> key(s), remaps console keys"
+    )
 
     @field_validator("rapidapi_key", "openai_api_key", "supabase_service_role_key")
     @classmethod
