@@ -62,7 +62,7 @@ class QueueItem(BaseModel):
     """One row of the ``queue`` table.
 
     Its schema is built on first use (``defer_build``): ``status`` and ``queue add`` never
-    make an item, and building it is a visible share of their start-up (docs/performance.md)."""
+    make an item, and building it is a visible share of their start-up (docs/startup.md)."""
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 

@@ -32,7 +32,7 @@ def uses_supabase(settings: object) -> bool:
     """Whether the queue's home is the shared Supabase queue (``queue.backend = supabase``).
 
     Here rather than in remote_queue.py, so the CSV backend's commands never import the remote
-    actions and their models (docs/performance.md, start-up)."""
+    actions and their models (docs/startup.md)."""
     return getattr(getattr(settings, "queue", None), "backend", "csv") == "supabase"
 
 
