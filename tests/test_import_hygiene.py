@@ -41,3 +41,47 @@ def test_core_never_imports_textual_or_rich() -> None:
 
 def test_control_commands_and_help_import_no_textual_openai_or_supabase(tmp_path: Path) -> None:
     assert _run(CONTROL_PATH, str(tmp_path / "data")) == []
+
+
+ONE_COMMAND = """
+import sys, json
+from click.testing import CliRunner
+from viralspot_tui.cli.main import cli
+result = CliRunner().invoke(cli, ["--data-dir", sys.argv[1], *sys.argv[2:]])
+assert result.exit_code == 0, result.output
+from viralspot_tui.config import RapidAPISettings
+from viralspot_tui.core.models.queue import QueueItem
+built = [c.__name__ for c in (QueueItem, RapidAPISettings) if c.__pydantic_complete__]
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("viralspot_tui")) + built))
+"""
+
+# What neither everyday command needs (docs/startup.md): the other commands' modules, the remote
+# queue actions (CSV backend), the console's views, the content and checkpoint stores and the
+# Instagram models; nor a QueueItem schema or a settings section's own validator.
+NOT_ON_CONTROL_PATHS = (
+    "viralspot_tui.cli.engine_cmds",
+    "viralspot_tui.cli.viral_cmds",
+    "viralspot_tui.cli.crawl_cmds",
+    "viralspot_tui.cli.supabase_cmds",
+    "viralspot_tui.cli.outbox_cmds",
+    "viralspot_tui.core.ops.remote_queue",
+    "viralspot_tui.core.views",
+    "viralspot_tui.core.store.content",
+    "viralspot_tui.core.store.checkpoints",
+    "viralspot_tui.core.models.instagram",
+    "viralspot_tui.core.engine",
+    "viralspot_tui.sim",
+    "QueueItem",
+    "RapidAPISettings",
+)
+
+
+def test_queue_add_and_status_import_only_their_own_command(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    add = set(_run(ONE_COMMAND, data, "queue", "add", "someone"))  # first: creates the database
+    status = set(_run(ONE_COMMAND, data, "status"))
+    assert "viralspot_tui.cli.queue_cmds" in add and "viralspot_tui.cli.control_cmds" not in add
+    assert "viralspot_tui.cli.control_cmds" in status and "viralspot_tui.cli.queue_cmds" not in status
+    for imported in (add, status):
+        assert "viralspot_tui.config" in imported  # the settings are still loaded and validated
+        assert imported.isdisjoint(NOT_ON_CONTROL_PATHS), sorted(imported & set(NOT_ON_CONTROL_PATHS))

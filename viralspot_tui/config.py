@@ -45,10 +45,30 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("viralspot", appauthor=False))
 
 
-class _Section(BaseModel):
-    """A settings section: unknown keys are errors, so a typo in viralspot.toml is not ignored."""
+def _unset_section() -> Any:
+    """A section (or table) left out of every source: ``{}``, which :class:`Settings` validates
+    into the section's defaults (``validate_default``) within its own schema.
 
-    model_config = ConfigDict(extra="forbid")
+    A function of ours rather than ``dict`` or the section class: pydantic inspects a default
+    factory's signature, and for a builtin that means tokenizing its text signature (the first
+    time compiles tokenize's large pattern, ~10 ms); the class would build its own validator."""
+    return {}
+
+
+def _no_names() -> list[str]:
+    return []  # see _unset_section: not ``list``, whose signature pydantic would parse
+
+
+class _Section(BaseModel):
+    """A settings section: unknown keys are errors, so a typo in viralspot.toml is not ignored.
+
+    Sections build their own validator only when one is made on its own (``defer_build``):
+    :class:`Settings` validates them inside its single schema, and each section's defaults come
+    from ``{}`` validated there (:func:`_unset_section`), not from calling the class. That saves
+    a third of importing and loading the settings, which every command pays (docs/startup.md).
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _clean_secret(value: SecretStr | None) -> SecretStr | None:
@@ -184,7 +204,7 @@ class CrawlerSettings(_Section):
     enrich_budget_per_round: int = Field(10, ge=0)
     daily_call_budget: int = Field(500, ge=0)
     schedule_every_minutes: float | None = Field(None, gt=0)
-    blocked: list[str] = Field(default_factory=list)
+    blocked: list[str] = Field(default_factory=_no_names)
 
 
 class SimulatorSettings(_Section):
@@ -247,14 +267,16 @@ class Settings(BaseSettings):
     supabase_service_role_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SUPABASE_SERVICE_ROLE_KEY", "VIRALSPOT_SUPABASE_SERVICE_ROLE_KEY")
     )
-    rapidapi: RapidAPISettings = Field(default_factory=RapidAPISettings)
-    openai: OpenAISettings = Field(default_factory=OpenAISettings)
-    queue: QueueSettings = Field(default_factory=QueueSettings)
-    supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
-    viral: ViralSettings = Field(default_factory=ViralSettings)
-    crawler: CrawlerSettings = Field(default_factory=CrawlerSettings)
-    sim: SimulatorSettings = Field(default_factory=SimulatorSettings)
-    keys: dict[str, str] = Field(default_factory=dict, description="binding id -> key(s), remaps console keys")
+    rapidapi: RapidAPISettings = Field(default_factory=_unset_section)
+    openai: OpenAISettings = Field(default_factory=_unset_section)
+    queue: QueueSettings = Field(default_factory=_unset_section)
+    supabase: SupabaseSettings = Field(default_factory=_unset_section)
+    viral: ViralSettings = Field(default_factory=_unset_section)
+    crawler: CrawlerSettings = Field(default_factory=_unset_section)
+    sim: SimulatorSettings = Field(default_factory=_unset_section)
+    keys: dict[str, str] = Field(
+        default_factory=_unset_section, description="binding id -> key(s), remaps console keys"
+    )
 
     @field_validator("rapidapi_key", "openai_api_key", "supabase_service_role_key")
     @classmethod

@@ -5,7 +5,6 @@ Kept free of Textual, openai and supabase imports so control commands start fast
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -78,6 +77,8 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 
 def run_async(coro: Awaitable[T]) -> T:
+    import asyncio  # here, not at the top: ``--help`` and ``config show`` never start a loop
+
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 

@@ -125,11 +125,13 @@ def status(state: CliState, as_json: bool) -> None:
 
 async def _shared_queue(settings: Any) -> dict[str, Any] | None:
     """The shared Supabase queue as every console sees it (None with the CSV backend)."""
-    from ..core.ops.remote_queue import RemoteQueueActions, uses_supabase
+    from ..core.ops.queue_ops import uses_supabase
+
+    if not uses_supabase(settings):  # the remote actions (and their models) only when needed
+        return None
+    from ..core.ops.remote_queue import RemoteQueueActions
     from ..core.ops.results import OpError
 
-    if not uses_supabase(settings):
-        return None
     try:
         return await RemoteQueueActions(settings).overview()
     except OpError as exc:

@@ -1,23 +1,76 @@
 """The ``viralspot`` command line (docs/cli.md): a stable contract for scripts, cron and operators.
 
 Heavy modules (Textual, openai, the simulator, the engine) are imported inside the commands
-that need them, so control commands and ``--help`` start fast.
+that need them, and each command's own module only when that command runs (as procrastinate's
+CLI does): ``queue add`` imports ``queue_cmds`` and nothing of ``run``, ``analyze`` or
+``crawl``. ``--help`` imports them all to list them. See docs/startup.md.
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 import click
 
 from .common import CliState
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "COMMAND_MODULES"]
 
-_PLUGGABLE = ("viralspot_tui.cli.viral_cmds", "viralspot_tui.cli.crawl_cmds", "viralspot_tui.cli.supabase_cmds")
+COMMAND_MODULES: dict[str, str] = {
+    "run": "engine_cmds",
+    "demo": "engine_cmds",
+    "simulate": "engine_cmds",
+    "queue": "queue_cmds",
+    "pause": "control_cmds",
+    "resume": "control_cmds",
+    "status": "control_cmds",
+    "config": "control_cmds",
+    "outbox": "outbox_cmds",
+    "analyze": "viral_cmds",
+    "jobs": "viral_cmds",
+    "export": "viral_cmds",
+    "crawl": "crawl_cmds",
+    "supabase": "supabase_cmds",
+}
+"""Top-level command -> the module in this package whose ``register(cli)`` adds it. A test
+checks that every module registers exactly the names listed for it."""
+
+_PLUGGABLE = frozenset({"viral_cmds", "crawl_cmds", "supabase_cmds"})
+"""Modules a trimmed distribution may leave out: their commands are then simply absent."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose commands are imported when looked up, one module at a time."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._loaded: set[str] = set()
+
+    def _load(self, module_name: str) -> ModuleType | None:
+        if module_name in self._loaded:
+            return None
+        self._loaded.add(module_name)
+        qualified = f"{__package__}.{module_name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if module_name not in _PLUGGABLE or exc.name != qualified:
+                raise
+            return None
+        module.register(self)
+        return module
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            self._load(COMMAND_MODULES[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
@@ -63,24 +116,6 @@ def cli(
         state.override(queue={**current, "backend": backend.lower()})
     if rapidapi_base_url:
         state.rapidapi_base_url = rapidapi_base_url.rstrip("/")
-
-
-def _register_all() -> None:
-    from . import control_cmds, engine_cmds, outbox_cmds, queue_cmds
-
-    for module in (engine_cmds, queue_cmds, control_cmds, outbox_cmds):
-        module.register(cli)
-    for name in _PLUGGABLE:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(cli)
-
-
-_register_all()
 
 
 def main() -> None:

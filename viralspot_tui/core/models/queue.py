@@ -59,9 +59,12 @@ def normalize_source(value: str) -> str:
 
 
 class QueueItem(BaseModel):
-    """One row of the ``queue`` table."""
+    """One row of the ``queue`` table.
 
-    model_config = ConfigDict(frozen=True)
+    Its schema is built on first use (``defer_build``): ``status`` and ``queue add`` never
+    make an item, and building it is a visible share of their start-up (docs/startup.md)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: int
     username: Username
@@ -88,6 +91,8 @@ class EnqueueOutcome(StrEnum):
 
 
 class EnqueueResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built by the first enqueue, not by every import
+
     username: str
     outcome: EnqueueOutcome
     priority: Priority

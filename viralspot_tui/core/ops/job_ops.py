@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..models.usernames import InvalidUsername, normalize_username
-from ..views import JobView
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from ..views import JobView
     from ..viral.models import ContentStrategy, Job
     from .link import EngineLink
 
@@ -178,6 +178,7 @@ class JobActions:
             raise OpError(str(exc), ErrorKind.NOT_FOUND) from None
 
     async def job_detail(self, job_id: int) -> JobDetail:
+        from ..views import JobView
         from ..viral.results import ResultStore
 
         job = await self.get_job(job_id)

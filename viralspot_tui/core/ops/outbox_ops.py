@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .remote_queue import uses_supabase
+from .queue_ops import uses_supabase
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .link import PROCESSORS, check_target
-from .remote_queue import RemoteQueueActions, uses_supabase
+from .queue_ops import uses_supabase
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class ProcessorActions:
         name = target.strip().lower()
         if name not in ("queue", "all") or not uses_supabase(self.runtime.settings):
             return OpResult(await self.link.steer(command, target))
+        from .remote_queue import RemoteQueueActions
+
         shared = await RemoteQueueActions(self.runtime.settings).set_paused(command == "pause")
         if not await self.link.engine_running():  # the switch alone decides how a console here starts
             return OpResult(f"{shared}; no engine runs here")

@@ -12,20 +12,28 @@ from typing import TYPE_CHECKING
 
 from ..models.queue import ACTIVE_STATUSES, EnqueueOutcome, Priority, QueueItem, Status, normalize_source
 from ..models.usernames import InvalidUsername, normalize_username
-from .remote_queue import RemoteQueueActions, uses_supabase
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
     from .link import EngineLink
+    from .remote_queue import RemoteQueueActions
 
-__all__ = ["QueueActions", "DEFAULT_PRIORITY", "split_names", "parse_names", "parse_priority"]
+__all__ = ["QueueActions", "DEFAULT_PRIORITY", "split_names", "parse_names", "parse_priority", "uses_supabase"]
 
 DEFAULT_PRIORITY = Priority.LOW
 """One default for every way in (console ``a``, ``:add``, ``queue add``): LOW, the original
 system's column default. HIGH is always one choice away (docs/cli.md, "Defaults")."""
 
 ACTIVE = ACTIVE_STATUSES
+
+
+def uses_supabase(settings: object) -> bool:
+    """Whether the queue's home is the shared Supabase queue (``queue.backend = supabase``).
+
+    Here rather than in remote_queue.py, so the CSV backend's commands never import the remote
+    actions and their models (docs/startup.md)."""
+    return getattr(getattr(settings, "queue", None), "backend", "csv") == "supabase"
 
 
 def split_names(text: str | Iterable[str]) -> list[str]:
@@ -72,10 +80,14 @@ class QueueActions:
     runtime: "Runtime"
     link: "EngineLink"
 
-    def _remote(self) -> RemoteQueueActions | None:
+    def _remote(self) -> "RemoteQueueActions | None":
         """The shared Supabase queue when it is the queue's home (see remote_queue.py)."""
         settings = self.runtime.settings
-        return RemoteQueueActions(settings, self.runtime) if uses_supabase(settings) else None
+        if not uses_supabase(settings):
+            return None
+        from .remote_queue import RemoteQueueActions
+
+        return RemoteQueueActions(settings, self.runtime)
 
     async def _wake(self, name: str) -> tuple[str, ...]:
         return (name,) if await self.link.wake(name) else ()

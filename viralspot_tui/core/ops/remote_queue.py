@@ -20,16 +20,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, Status
+from .queue_ops import uses_supabase
 from .results import ErrorKind, OpError, OpResult
 
 if TYPE_CHECKING:
     from ..backends.supabase_client import RemoteRow, SupabaseQueue
 
 __all__ = ["RemoteItem", "RemoteOverview", "RemoteQueueActions", "uses_supabase"]
-
-
-def uses_supabase(settings: Any) -> bool:
-    return getattr(getattr(settings, "queue", None), "backend", "csv") == "supabase"
 
 
 class RemoteItem(BaseModel):
