@@ -31,6 +31,7 @@ from .queue_reads import (
     counts_sync,
     known_usernames_sync,
     row_to_item,
+    rows_to_items,
 )
 
 __all__ = [
@@ -187,7 +188,7 @@ class QueueStore(QueueReads):
             f" RETURNING {ITEM_COLUMNS}",
             {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority},
         ).fetchall()
-        return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
+        return sorted(rows_to_items(rows), key=lambda i: i.id)
 
     async def claim_next(self, high: int, low: int, total: int, lease_seconds: float) -> tuple[list[QueueItem], bool]:
         """The dispatcher's one round trip: claim up to ``high`` HIGH items, then LOW items (up to
