@@ -27,6 +27,8 @@ __all__ = [
     "rows_to_items",
     "known_usernames_sync",
     "counts_sync",
+    "move_counts_sync",
+    "group_moves",
     "ACTIVE_SQL",
 ]
 
@@ -122,6 +124,34 @@ Items = list[QueueItem]  # named here: inside QueueStore, ``list`` is its method
 def counts_sync(conn: sqlite3.Connection) -> dict[tuple[Priority, Status], int]:
     rows = conn.execute("SELECT priority, status, n FROM queue_counts WHERE n > 0").fetchall()
     return {(Priority(p), Status(s)): n for p, s, n in rows}
+
+
+def move_counts_sync(conn: sqlite3.Connection, moves: Iterable[tuple[str, str, str, int]]) -> None:
+    """Count status changes a statement made: ``(priority, old status, new status, rows)`` each.
+
+    Status changes are counted by their writer, once per (priority, status) group, in the
+    writer's transaction (migration 7; a trigger per row cost a fifth of a claim, see
+    docs/performance.md). ``priority`` is the row's priority after the statement: a priority
+    change is counted by the trigger at the old status, so the two compose.
+    """
+    deltas: dict[tuple[str, str], int] = {}
+    for priority, old, new, n in moves:
+        if n and old != new:
+            deltas[(priority, old)] = deltas.get((priority, old), 0) - n
+            deltas[(priority, new)] = deltas.get((priority, new), 0) + n
+    if deltas:
+        conn.executemany(
+            "UPDATE queue_counts SET n = n + ? WHERE priority = ? AND status = ?",
+            [(d, p, s) for (p, s), d in deltas.items() if d],
+        )
+
+
+def group_moves(priorities: Iterable[str], old: str, new: str) -> list[tuple[str, str, str, int]]:
+    """The moves of rows that all went from ``old`` to ``new``, by their (RETURNING) priority."""
+    by_priority: dict[str, int] = {}
+    for priority in priorities:
+        by_priority[priority] = by_priority.get(priority, 0) + 1
+    return [(priority, old, new, n) for priority, n in by_priority.items()]
 
 
 class QueueReads:

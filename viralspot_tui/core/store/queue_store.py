@@ -29,7 +29,9 @@ from .queue_reads import (
     ItemNotFound,
     QueueReads,
     counts_sync,
+    group_moves,
     known_usernames_sync,
+    move_counts_sync,
     row_to_item,
     rows_to_items,
 )
@@ -46,6 +48,10 @@ __all__ = [
 
 _CLAIMABLE = "status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= :now)"
 _CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
+_PAUSED_CLAIMABLE = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM queue WHERE priority = :priority AND status IN ('PENDING','PAUSED')"
+    " AND claim_rank = 0 AND (not_before IS NULL OR not_before <= :now) LIMIT :limit)"
+)
 _COMPLETE = (
     "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
     " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
@@ -180,14 +186,24 @@ class QueueStore(QueueReads):
         guard = ""
         if priority == "LOW":
             guard = f" AND NOT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})"
+        params = {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority}
+        # PAUSED rows sort first (claim_rank 0), so the claim takes min(paused, claimed) of them:
+        # counted before the UPDATE, through the claim index, for the counts (migration 7).
+        paused = conn.execute(_PAUSED_CLAIMABLE, params).fetchone()[0]
         rows = conn.execute(
             "UPDATE queue SET status = 'PROCESSING', lease_owner = :owner || ':' || id,"
             " lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now"
             f" WHERE id IN (SELECT id FROM queue WHERE priority = :priority AND {_CLAIMABLE}{guard}"
             " ORDER BY claim_rank, id LIMIT :limit)"
             f" RETURNING {ITEM_COLUMNS}",
-            {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority},
+            params,
         ).fetchall()
+        if rows:
+            paused = min(paused, len(rows))
+            move_counts_sync(
+                conn,
+                ((priority, "PAUSED", "PROCESSING", paused), (priority, "PENDING", "PROCESSING", len(rows) - paused)),
+            )
         return sorted(rows_to_items(rows), key=lambda i: i.id)
 
     async def claim_next(self, high: int, low: int, total: int, lease_seconds: float) -> tuple[list[QueueItem], bool]:
@@ -246,11 +262,13 @@ class QueueStore(QueueReads):
     @staticmethod
     def complete_sync(conn: sqlite3.Connection, item_id: int, owner: str, now: str) -> None:
         """Complete inside a caller's transaction (the pipeline's store step), or raise LeaseLost."""
-        cur = conn.execute(
-            _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner)
-        )
-        if cur.rowcount != 1:
+        row = conn.execute(
+            _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING' RETURNING priority",
+            (now, now, item_id, owner),
+        ).fetchone()
+        if row is None:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+        move_counts_sync(conn, ((row[0], "PROCESSING", "COMPLETED", 1),))
 
     async def complete(self, item: QueueItem) -> None:
         """Complete one item, or raise LeaseLost. Completions submitted together (concurrent
@@ -278,16 +296,18 @@ class QueueStore(QueueReads):
         array, so a flush of 128 completions costs one statement, not 128 (docs/queue.md)."""
         if len(leases) == 1:  # the common case of a quiet queue: no JSON to build
             item_id, owner = leases[0]
-            cur = conn.execute(
-                _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            rows = conn.execute(
+                _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING' RETURNING id, priority",
                 (now, now, item_id, owner or ""),
-            )
-            return [item_id] if cur.rowcount == 1 else []
-        rows = conn.execute(
-            _COMPLETE + " WHERE status = 'PROCESSING' AND (id, lease_owner) IN"
-            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) RETURNING id",
-            (now, now, json.dumps([(item_id, owner or "") for item_id, owner in leases])),
-        ).fetchall()
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                _COMPLETE + " WHERE status = 'PROCESSING' AND (id, lease_owner) IN"
+                " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+                " RETURNING id, priority",
+                (now, now, json.dumps([(item_id, owner or "") for item_id, owner in leases])),
+            ).fetchall()
+        move_counts_sync(conn, group_moves((r[1] for r in rows), "PROCESSING", "COMPLETED"))
         return [r[0] for r in rows]
 
     async def fail(self, item: QueueItem, error: str, *, permanent: bool, retry_at: datetime | None = None) -> Status:
@@ -301,7 +321,7 @@ class QueueStore(QueueReads):
         conn: sqlite3.Connection, item_id: int, owner: str, error: str, permanent: bool, retry_at: str | None, now: str
     ) -> Status:
         row = conn.execute(
-            "SELECT attempts, max_attempts FROM queue WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            "SELECT attempts, max_attempts, priority FROM queue WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
             (item_id, owner),
         ).fetchone()
         if row is None:
@@ -313,6 +333,7 @@ class QueueStore(QueueReads):
             " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
             (status.value, error, None if final else retry_at, now, item_id),
         )
+        move_counts_sync(conn, ((row[2], "PROCESSING", status.value, 1),))
         return status
 
     async def release(
@@ -346,14 +367,15 @@ class QueueStore(QueueReads):
         note: str | None,
         now: str,
     ) -> None:
-        cur = conn.execute(
+        row = conn.execute(
             "UPDATE queue SET status = ?, attempts = MAX(attempts - 1, 0), not_before = ?,"
             " last_error = COALESCE(?, last_error), updated_at = ?, lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING' RETURNING priority",
             (status, not_before, note, now, item_id, owner),
-        )
-        if cur.rowcount != 1:
+        ).fetchone()
+        if row is None:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+        move_counts_sync(conn, ((row[0], "PROCESSING", status, 1),))
 
     async def sweep_expired(self) -> list[str]:
         """Return PROCESSING items whose lease expired to PENDING (a lost worker is not the item's
@@ -393,11 +415,13 @@ class QueueStore(QueueReads):
         where = "status = 'FAILED'" + (" AND username = :name" if name else "")
         where += f" AND username NOT IN (SELECT username FROM queue WHERE status IN {ACTIVE_SQL})"
         latest = "id IN (SELECT MAX(id) FROM queue WHERE status = 'FAILED' GROUP BY username)"
-        return conn.execute(
+        rows = conn.execute(
             "UPDATE queue SET status = 'PENDING', attempts = 0, not_before = NULL, last_error = NULL,"
-            f" updated_at = :now WHERE {where} AND {latest}",
+            f" updated_at = :now WHERE {where} AND {latest} RETURNING priority",
             {"name": name, "now": now},
-        ).rowcount
+        ).fetchall()
+        move_counts_sync(conn, group_moves((r[0] for r in rows), "FAILED", "PENDING"))
+        return len(rows)
 
     async def remove(self, username: str) -> int:
         """Cancel the active item (a running one is fenced off) and forget the name's history."""
