@@ -2,7 +2,7 @@
 
 Split from :mod:`queue_store` (the writes and their fencing) because reads have a different
 concern: their cost must not grow with the queue (docs/performance.md). Counts come from the
-trigger-kept ``queue_counts`` table, the board from index range scans with small LIMITs, and
+``queue_counts`` table (kept exact in each writing transaction), the board from index range scans with small LIMITs, and
 rows become items on the database thread, so the event loop only receives the list.
 """
 
@@ -177,8 +177,8 @@ class QueueReads:
         return row_to_item(row) if row else None
 
     async def counts(self) -> dict[tuple[Priority, Status], int]:
-        """Items by (priority, status), from the counts table the triggers of migration 2 keep
-        exact in every writing transaction: ten rows to read whatever the queue's size."""
+        """Items by (priority, status), from the counts table kept exact in every writing
+        transaction (migrations 2 and 7): ten rows to read whatever the queue's size."""
         return await self.db.read(counts_sync)
 
     async def list(self, status: Status | None = None, limit: int | None = None) -> list[QueueItem]:

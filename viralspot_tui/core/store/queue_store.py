@@ -5,6 +5,11 @@ one function run inside one (group-committed) transaction. The lease owner writt
 unique per claim (``<instance>:<id>:<claim-seq>``) and is the fencing token: heartbeat,
 complete, fail, release and pause only touch a row whose ``lease_owner`` still matches, so a
 worker whose lease was taken over cannot change anything.
+
+Each status change here counts itself in ``queue_counts`` in the same statement group (migration
+7: once per (priority, status) group, not a trigger per row; docs/performance.md). The
+username-addressed writes (enqueue, bump, retry, remove) live in :mod:`queue_actions`, the
+reads in :mod:`queue_reads`.
 """
 
 from __future__ import annotations
@@ -12,19 +17,18 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from ..clock import Clock, SystemClock, to_iso
-from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status, normalize_source
-from ..models.usernames import normalize_username
+from ..models.queue import Priority, QueueItem, Status
 from ..redaction import redact
 from .database import Database
 from .leases import QUEUE, Lease, LeaseLost, new_instance_id, recover_sync, renew_sync
+from .queue_actions import QueueActions
 from .queue_reads import (
-    ACTIVE_SQL,
     ITEM_COLUMNS,
     ItemNotFound,
     QueueReads,
@@ -58,7 +62,7 @@ _COMPLETE = (
 )
 
 
-class QueueStore(QueueReads):
+class QueueStore(QueueActions, QueueReads):
     def __init__(
         self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None, max_attempts: int = 3
     ) -> None:
@@ -71,97 +75,6 @@ class QueueStore(QueueReads):
         # Set by a backend whose queue lives elsewhere (Supabase): rows added here wait, unclaimable,
         # until the backend has forwarded them to their home (core/backends/supabase_mirror.py).
         self.new_rows_not_before: str | None = None
-
-    def _now(self) -> str:
-        return to_iso(self.clock.now())  # type: ignore[return-value]
-
-    # ----------------------------------------------------------------- enqueue (Q2, Q3)
-    async def enqueue(
-        self,
-        usernames: Iterable[str],
-        priority: Priority = Priority.LOW,
-        source: str = "manual",
-        request_id: str | None = None,
-        only_unknown: bool = False,
-    ) -> list[EnqueueResult]:
-        """Validate then enqueue; raises InvalidUsername before anything is written.
-
-        ``only_unknown`` (the crawler, docs/crawler.md) adds a name only if it has no queue row in any
-        status and was never scraped, checked in the same transaction as the insert: a name
-        that finished between the crawler's lookup and this write is not queued a second time.
-        """
-        names = [normalize_username(u) for u in usernames]
-        source = normalize_source(source)
-        return await self.db.write(
-            self._enqueue_sync,
-            names,
-            Priority(priority),
-            source,
-            request_id,
-            self._now(),
-            self.max_attempts,
-            only_unknown,
-            self.new_rows_not_before,
-        )
-
-    @staticmethod
-    def _enqueue_sync(
-        conn: sqlite3.Connection,
-        names: Sequence[str],
-        priority: Priority,
-        source: str,
-        request_id: str | None,
-        now: str,
-        max_attempts: int,
-        only_unknown: bool = False,
-        not_before: str | None = None,
-    ) -> list[EnqueueResult]:
-        results: list[EnqueueResult] = []
-        known = known_usernames_sync(conn, list(dict.fromkeys(names))) if only_unknown else set()
-        for name in dict.fromkeys(names):
-            if name in known:
-                row = conn.execute(
-                    "SELECT id, priority FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1", (name,)
-                ).fetchone()
-                results.append(
-                    EnqueueResult(
-                        username=name,
-                        outcome=EnqueueOutcome.ALREADY_QUEUED,
-                        priority=Priority(row[1]) if row else priority,
-                        item_id=row[0] if row else None,
-                    )
-                )
-                continue
-            row = conn.execute(
-                f"SELECT id, priority FROM queue WHERE username = ? AND status IN {ACTIVE_SQL}", (name,)
-            ).fetchone()
-            if row is not None:
-                current = Priority(row[1])
-                if priority.rank > current.rank:
-                    conn.execute(
-                        "UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?", (priority.value, now, row[0])
-                    )
-                    results.append(
-                        EnqueueResult(username=name, outcome=EnqueueOutcome.UPGRADED, priority=priority, item_id=row[0])
-                    )
-                else:
-                    results.append(
-                        EnqueueResult(
-                            username=name, outcome=EnqueueOutcome.ALREADY_QUEUED, priority=current, item_id=row[0]
-                        )
-                    )
-                continue
-            done_before = conn.execute(
-                "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
-            ).fetchone()
-            item_id = conn.execute(
-                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id,"
-                " not_before) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)",
-                (name, priority.value, source, max_attempts, now, now, request_id, not_before),
-            ).lastrowid
-            outcome = EnqueueOutcome.REFRESHED if done_before else EnqueueOutcome.ADDED
-            results.append(EnqueueResult(username=name, outcome=outcome, priority=priority, item_id=item_id))
-        return results
 
     # ----------------------------------------------------------------- claim and lease (Q4, Q7)
     async def claim(self, priority: Priority, limit: int, lease_seconds: float) -> list[QueueItem]:
@@ -388,42 +301,3 @@ class QueueStore(QueueReads):
         this machine that no longer exists (kill -9, power loss) go back to PENDING at once."""
         recovered = await self.db.write(partial(recover_sync, tables=(QUEUE,), expired=False), self._now())
         return list(recovered.get(QUEUE.name, []))
-
-    # ----------------------------------------------------------------- operator actions
-    async def bump(self, username: str, priority: Priority) -> QueueItem:
-        name = normalize_username(username)
-        return await self.db.write(self._bump_sync, name, Priority(priority).value, self._now())
-
-    @staticmethod
-    def _bump_sync(conn: sqlite3.Connection, name: str, priority: str, now: str) -> QueueItem:
-        row = conn.execute(
-            f"UPDATE queue SET priority = ?, updated_at = ? WHERE username = ?"
-            f" AND status IN {ACTIVE_SQL} RETURNING {ITEM_COLUMNS}",
-            (priority, now, name),
-        ).fetchone()
-        if row is None:
-            raise ItemNotFound(f"{name} has no pending, running or paused item")
-        return row_to_item(row)
-
-    async def retry(self, username: str | None = None) -> int:
-        """FAILED → PENDING with attempts reset: one username, or every failed item."""
-        name = normalize_username(username) if username is not None else None
-        return await self.db.write(self._retry_sync, name, self._now())
-
-    @staticmethod
-    def _retry_sync(conn: sqlite3.Connection, name: str | None, now: str) -> int:
-        where = "status = 'FAILED'" + (" AND username = :name" if name else "")
-        where += f" AND username NOT IN (SELECT username FROM queue WHERE status IN {ACTIVE_SQL})"
-        latest = "id IN (SELECT MAX(id) FROM queue WHERE status = 'FAILED' GROUP BY username)"
-        rows = conn.execute(
-            "UPDATE queue SET status = 'PENDING', attempts = 0, not_before = NULL, last_error = NULL,"
-            f" updated_at = :now WHERE {where} AND {latest} RETURNING priority",
-            {"name": name, "now": now},
-        ).fetchall()
-        move_counts_sync(conn, group_moves((r[0] for r in rows), "FAILED", "PENDING"))
-        return len(rows)
-
-    async def remove(self, username: str) -> int:
-        """Cancel the active item (a running one is fenced off) and forget the name's history."""
-        name = normalize_username(username)
-        return await self.db.write(lambda c: c.execute("DELETE FROM queue WHERE username = ?", (name,)).rowcount)
