@@ -110,6 +110,11 @@ class LeaseTable:
     queue's ``queue_counts`` (migration 7), adjusted by recovery in its own transaction."""
 
     @property
+    def returned(self) -> str:
+        """What recovery returns per row: the label, and the priority when counts are kept."""
+        return self.label + (", priority" if self.counted else "")
+
+    @property
     def clear(self) -> str:
         """The SET fragment that gives the lease up."""
         return f"{self.owner} = NULL, lease_expires_at = NULL"
@@ -250,10 +255,9 @@ def recover_sync(
             conditions.append(f"{table.owner} IN (SELECT value FROM json_each(:dead))")
         if not conditions:
             continue
-        returning = table.label + (", priority" if table.counted else "")
         rows = conn.execute(
             f"UPDATE {table.name} SET {table.recover_set}, {table.clear}, updated_at = :now"
-            f" WHERE {table.held} AND ({' OR '.join(conditions)}) RETURNING {returning}",
+            f" WHERE {table.held} AND ({' OR '.join(conditions)}) RETURNING {table.returned}",
             {"now": now, "dead": json.dumps(dead_owners)},
         ).fetchall()
         if rows and table.counted:
