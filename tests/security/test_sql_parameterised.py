@@ -19,7 +19,6 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|VALUES|WHERE|PRAGMA|CREATE|ALT
 
 # (file, interpolated expression) pairs reviewed as constant or coerced.
 ALLOWED = {
-    ("core/store/queue_store.py", "ACTIVE_SQL"),
     ("core/store/queue_store.py", "ITEM_COLUMNS"),
     ("core/store/queue_reads.py", "ACTIVE_SQL"),
     ("core/store/queue_reads.py", "ITEM_COLUMNS"),
@@ -27,8 +26,10 @@ ALLOWED = {
     ("core/store/queue_store.py", "_CLAIMABLE"),
     ("core/store/queue_store.py", "_CLAIMABLE_HIGH"),
     ("core/store/queue_store.py", "guard"),
-    ("core/store/queue_store.py", "where"),
-    ("core/store/queue_store.py", "latest"),
+    ("core/store/queue_actions.py", "ACTIVE_SQL"),
+    ("core/store/queue_actions.py", "ITEM_COLUMNS"),
+    ("core/store/queue_actions.py", "where"),
+    ("core/store/queue_actions.py", "latest"),
     ("core/store/queue_store.py", "int(limit)"),
     ("core/store/schema.py", "int(known)"),  # PRAGMA user_version takes no parameters
     ("core/store/outbox_store.py", "_COLUMNS"),
@@ -50,6 +51,7 @@ ALLOWED = {
     ("core/store/leases.py", "table.held"),
     ("core/store/leases.py", "table.clear"),
     ("core/store/leases.py", "table.label"),
+    ("core/store/leases.py", "table.returned"),  # table.label, and ", priority" for the queue
     ("core/store/leases.py", "table.recover_set"),
     ("core/store/leases.py", "' OR '.join(conditions)"),  # two literal predicates
     ("core/store/leases.py", "set_sql"),

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .queue_reads import group_moves, move_counts_sync
+
 __all__ = [
     "CRAWLS",
     "JOBS",
@@ -103,6 +105,14 @@ class LeaseTable:
     array of the dead owners, to tell a killed worker from an expired one)."""
     label: str
     """The column recovery returns for each recovered row (for the operator's message)."""
+    counted: tuple[str, str] | None = None
+    """(held status, recovered status) when the table's counts are kept by its writers: the
+    queue's ``queue_counts`` (migration 7), adjusted by recovery in its own transaction."""
+
+    @property
+    def returned(self) -> str:
+        """What recovery returns per row: the label, and the priority when counts are kept."""
+        return self.label + (", priority" if self.counted else "")
 
     @property
     def clear(self) -> str:
@@ -119,6 +129,7 @@ QUEUE = LeaseTable(
     " WHEN lease_owner IN (SELECT value FROM json_each(:dead)) THEN 'worker process died, requeued'"
     " ELSE 'lease expired: worker lost, requeued' END",
     label="username",
+    counted=("PROCESSING", "PENDING"),
 )
 JOBS = LeaseTable(
     name="viral_ideas_queue",
@@ -246,9 +257,11 @@ def recover_sync(
             continue
         rows = conn.execute(
             f"UPDATE {table.name} SET {table.recover_set}, {table.clear}, updated_at = :now"
-            f" WHERE {table.held} AND ({' OR '.join(conditions)}) RETURNING {table.label}",
+            f" WHERE {table.held} AND ({' OR '.join(conditions)}) RETURNING {table.returned}",
             {"now": now, "dead": json.dumps(dead_owners)},
         ).fetchall()
+        if rows and table.counted:
+            move_counts_sync(conn, group_moves((r[1] for r in rows), *table.counted))
         if rows:
             recovered[table.name] = [r[0] for r in rows]
     return recovered

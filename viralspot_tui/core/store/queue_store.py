@@ -5,6 +5,11 @@ one function run inside one (group-committed) transaction. The lease owner writt
 unique per claim (``<instance>:<id>:<claim-seq>``) and is the fencing token: heartbeat,
 complete, fail, release and pause only touch a row whose ``lease_owner`` still matches, so a
 worker whose lease was taken over cannot change anything.
+
+Each status change here counts itself in ``queue_counts`` in the same statement group (migration
+7: once per (priority, status) group, not a trigger per row; docs/performance.md). The
+username-addressed writes (enqueue, bump, retry, remove) live in :mod:`queue_actions`, the
+reads in :mod:`queue_reads`.
 """
 
 from __future__ import annotations
@@ -12,25 +17,27 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from ..clock import Clock, SystemClock, to_iso
-from ..models.queue import EnqueueOutcome, EnqueueResult, Priority, QueueItem, Status, normalize_source
-from ..models.usernames import normalize_username
+from ..models.queue import Priority, QueueItem, Status
 from ..redaction import redact
 from .database import Database
 from .leases import QUEUE, Lease, LeaseLost, new_instance_id, recover_sync, renew_sync
+from .queue_actions import QueueActions
 from .queue_reads import (
-    ACTIVE_SQL,
     ITEM_COLUMNS,
     ItemNotFound,
     QueueReads,
     counts_sync,
+    group_moves,
     known_usernames_sync,
+    move_counts_sync,
     row_to_item,
+    rows_to_items,
 )
 
 __all__ = [
@@ -45,13 +52,17 @@ __all__ = [
 
 _CLAIMABLE = "status IN ('PENDING','PAUSED') AND (not_before IS NULL OR not_before <= :now)"
 _CLAIMABLE_HIGH = f"priority = 'HIGH' AND {_CLAIMABLE}"
+_PAUSED_CLAIMABLE = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM queue WHERE priority = :priority AND status IN ('PENDING','PAUSED')"
+    " AND claim_rank = 0 AND (not_before IS NULL OR not_before <= :now) LIMIT :limit)"
+)
 _COMPLETE = (
     "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
     " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
 )
 
 
-class QueueStore(QueueReads):
+class QueueStore(QueueActions, QueueReads):
     def __init__(
         self, db: Database, *, clock: Clock | None = None, instance_id: str | None = None, max_attempts: int = 3
     ) -> None:
@@ -64,97 +75,6 @@ class QueueStore(QueueReads):
         # Set by a backend whose queue lives elsewhere (Supabase): rows added here wait, unclaimable,
         # until the backend has forwarded them to their home (core/backends/supabase_mirror.py).
         self.new_rows_not_before: str | None = None
-
-    def _now(self) -> str:
-        return to_iso(self.clock.now())  # type: ignore[return-value]
-
-    # ----------------------------------------------------------------- enqueue (Q2, Q3)
-    async def enqueue(
-        self,
-        usernames: Iterable[str],
-        priority: Priority = Priority.LOW,
-        source: str = "manual",
-        request_id: str | None = None,
-        only_unknown: bool = False,
-    ) -> list[EnqueueResult]:
-        """Validate then enqueue; raises InvalidUsername before anything is written.
-
-        ``only_unknown`` (the crawler, docs/crawler.md) adds a name only if it has no queue row in any
-        status and was never scraped, checked in the same transaction as the insert: a name
-        that finished between the crawler's lookup and this write is not queued a second time.
-        """
-        names = [normalize_username(u) for u in usernames]
-        source = normalize_source(source)
-        return await self.db.write(
-            self._enqueue_sync,
-            names,
-            Priority(priority),
-            source,
-            request_id,
-            self._now(),
-            self.max_attempts,
-            only_unknown,
-            self.new_rows_not_before,
-        )
-
-    @staticmethod
-    def _enqueue_sync(
-        conn: sqlite3.Connection,
-        names: Sequence[str],
-        priority: Priority,
-        source: str,
-        request_id: str | None,
-        now: str,
-        max_attempts: int,
-        only_unknown: bool = False,
-        not_before: str | None = None,
-    ) -> list[EnqueueResult]:
-        results: list[EnqueueResult] = []
-        known = known_usernames_sync(conn, list(dict.fromkeys(names))) if only_unknown else set()
-        for name in dict.fromkeys(names):
-            if name in known:
-                row = conn.execute(
-                    "SELECT id, priority FROM queue WHERE username = ? ORDER BY id DESC LIMIT 1", (name,)
-                ).fetchone()
-                results.append(
-                    EnqueueResult(
-                        username=name,
-                        outcome=EnqueueOutcome.ALREADY_QUEUED,
-                        priority=Priority(row[1]) if row else priority,
-                        item_id=row[0] if row else None,
-                    )
-                )
-                continue
-            row = conn.execute(
-                f"SELECT id, priority FROM queue WHERE username = ? AND status IN {ACTIVE_SQL}", (name,)
-            ).fetchone()
-            if row is not None:
-                current = Priority(row[1])
-                if priority.rank > current.rank:
-                    conn.execute(
-                        "UPDATE queue SET priority = ?, updated_at = ? WHERE id = ?", (priority.value, now, row[0])
-                    )
-                    results.append(
-                        EnqueueResult(username=name, outcome=EnqueueOutcome.UPGRADED, priority=priority, item_id=row[0])
-                    )
-                else:
-                    results.append(
-                        EnqueueResult(
-                            username=name, outcome=EnqueueOutcome.ALREADY_QUEUED, priority=current, item_id=row[0]
-                        )
-                    )
-                continue
-            done_before = conn.execute(
-                "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
-            ).fetchone()
-            item_id = conn.execute(
-                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id,"
-                " not_before) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)",
-                (name, priority.value, source, max_attempts, now, now, request_id, not_before),
-            ).lastrowid
-            outcome = EnqueueOutcome.REFRESHED if done_before else EnqueueOutcome.ADDED
-            results.append(EnqueueResult(username=name, outcome=outcome, priority=priority, item_id=item_id))
-        return results
 
     # ----------------------------------------------------------------- claim and lease (Q4, Q7)
     async def claim(self, priority: Priority, limit: int, lease_seconds: float) -> list[QueueItem]:
@@ -179,15 +99,25 @@ class QueueStore(QueueReads):
         guard = ""
         if priority == "LOW":
             guard = f" AND NOT EXISTS (SELECT 1 FROM queue WHERE {_CLAIMABLE_HIGH})"
+        params = {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority}
+        # PAUSED rows sort first (claim_rank 0), so the claim takes min(paused, claimed) of them:
+        # counted before the UPDATE, through the claim index, for the counts (migration 7).
+        paused = conn.execute(_PAUSED_CLAIMABLE, params).fetchone()[0]
         rows = conn.execute(
             "UPDATE queue SET status = 'PROCESSING', lease_owner = :owner || ':' || id,"
             " lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now"
             f" WHERE id IN (SELECT id FROM queue WHERE priority = :priority AND {_CLAIMABLE}{guard}"
             " ORDER BY claim_rank, id LIMIT :limit)"
             f" RETURNING {ITEM_COLUMNS}",
-            {"owner": owner, "expires": expires, "now": now, "limit": limit, "priority": priority},
+            params,
         ).fetchall()
-        return sorted((row_to_item(r) for r in rows), key=lambda i: i.id)
+        if rows:
+            paused = min(paused, len(rows))
+            move_counts_sync(
+                conn,
+                ((priority, "PAUSED", "PROCESSING", paused), (priority, "PENDING", "PROCESSING", len(rows) - paused)),
+            )
+        return sorted(rows_to_items(rows), key=lambda i: i.id)
 
     async def claim_next(self, high: int, low: int, total: int, lease_seconds: float) -> tuple[list[QueueItem], bool]:
         """The dispatcher's one round trip: claim up to ``high`` HIGH items, then LOW items (up to
@@ -245,11 +175,13 @@ class QueueStore(QueueReads):
     @staticmethod
     def complete_sync(conn: sqlite3.Connection, item_id: int, owner: str, now: str) -> None:
         """Complete inside a caller's transaction (the pipeline's store step), or raise LeaseLost."""
-        cur = conn.execute(
-            _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'", (now, now, item_id, owner)
-        )
-        if cur.rowcount != 1:
+        row = conn.execute(
+            _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING' RETURNING priority",
+            (now, now, item_id, owner),
+        ).fetchone()
+        if row is None:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+        move_counts_sync(conn, ((row[0], "PROCESSING", "COMPLETED", 1),))
 
     async def complete(self, item: QueueItem) -> None:
         """Complete one item, or raise LeaseLost. Completions submitted together (concurrent
@@ -277,16 +209,18 @@ class QueueStore(QueueReads):
         array, so a flush of 128 completions costs one statement, not 128 (docs/queue.md)."""
         if len(leases) == 1:  # the common case of a quiet queue: no JSON to build
             item_id, owner = leases[0]
-            cur = conn.execute(
-                _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            rows = conn.execute(
+                _COMPLETE + " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING' RETURNING id, priority",
                 (now, now, item_id, owner or ""),
-            )
-            return [item_id] if cur.rowcount == 1 else []
-        rows = conn.execute(
-            _COMPLETE + " WHERE status = 'PROCESSING' AND (id, lease_owner) IN"
-            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) RETURNING id",
-            (now, now, json.dumps([(item_id, owner or "") for item_id, owner in leases])),
-        ).fetchall()
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                _COMPLETE + " WHERE status = 'PROCESSING' AND (id, lease_owner) IN"
+                " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+                " RETURNING id, priority",
+                (now, now, json.dumps([(item_id, owner or "") for item_id, owner in leases])),
+            ).fetchall()
+        move_counts_sync(conn, group_moves((r[1] for r in rows), "PROCESSING", "COMPLETED"))
         return [r[0] for r in rows]
 
     async def fail(self, item: QueueItem, error: str, *, permanent: bool, retry_at: datetime | None = None) -> Status:
@@ -300,7 +234,7 @@ class QueueStore(QueueReads):
         conn: sqlite3.Connection, item_id: int, owner: str, error: str, permanent: bool, retry_at: str | None, now: str
     ) -> Status:
         row = conn.execute(
-            "SELECT attempts, max_attempts FROM queue WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            "SELECT attempts, max_attempts, priority FROM queue WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
             (item_id, owner),
         ).fetchone()
         if row is None:
@@ -312,6 +246,7 @@ class QueueStore(QueueReads):
             " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
             (status.value, error, None if final else retry_at, now, item_id),
         )
+        move_counts_sync(conn, ((row[2], "PROCESSING", status.value, 1),))
         return status
 
     async def release(
@@ -345,14 +280,15 @@ class QueueStore(QueueReads):
         note: str | None,
         now: str,
     ) -> None:
-        cur = conn.execute(
+        row = conn.execute(
             "UPDATE queue SET status = ?, attempts = MAX(attempts - 1, 0), not_before = ?,"
             " last_error = COALESCE(?, last_error), updated_at = ?, lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+            " WHERE id = ? AND lease_owner = ? AND status = 'PROCESSING' RETURNING priority",
             (status, not_before, note, now, item_id, owner),
-        )
-        if cur.rowcount != 1:
+        ).fetchone()
+        if row is None:
             raise LeaseLost(f"item {item_id}: lease {owner} is no longer current")
+        move_counts_sync(conn, ((row[0], "PROCESSING", status, 1),))
 
     async def sweep_expired(self) -> list[str]:
         """Return PROCESSING items whose lease expired to PENDING (a lost worker is not the item's
@@ -365,40 +301,3 @@ class QueueStore(QueueReads):
         this machine that no longer exists (kill -9, power loss) go back to PENDING at once."""
         recovered = await self.db.write(partial(recover_sync, tables=(QUEUE,), expired=False), self._now())
         return list(recovered.get(QUEUE.name, []))
-
-    # ----------------------------------------------------------------- operator actions
-    async def bump(self, username: str, priority: Priority) -> QueueItem:
-        name = normalize_username(username)
-        return await self.db.write(self._bump_sync, name, Priority(priority).value, self._now())
-
-    @staticmethod
-    def _bump_sync(conn: sqlite3.Connection, name: str, priority: str, now: str) -> QueueItem:
-        row = conn.execute(
-            f"UPDATE queue SET priority = ?, updated_at = ? WHERE username = ?"
-            f" AND status IN {ACTIVE_SQL} RETURNING {ITEM_COLUMNS}",
-            (priority, now, name),
-        ).fetchone()
-        if row is None:
-            raise ItemNotFound(f"{name} has no pending, running or paused item")
-        return row_to_item(row)
-
-    async def retry(self, username: str | None = None) -> int:
-        """FAILED → PENDING with attempts reset: one username, or every failed item."""
-        name = normalize_username(username) if username is not None else None
-        return await self.db.write(self._retry_sync, name, self._now())
-
-    @staticmethod
-    def _retry_sync(conn: sqlite3.Connection, name: str | None, now: str) -> int:
-        where = "status = 'FAILED'" + (" AND username = :name" if name else "")
-        where += f" AND username NOT IN (SELECT username FROM queue WHERE status IN {ACTIVE_SQL})"
-        latest = "id IN (SELECT MAX(id) FROM queue WHERE status = 'FAILED' GROUP BY username)"
-        return conn.execute(
-            "UPDATE queue SET status = 'PENDING', attempts = 0, not_before = NULL, last_error = NULL,"
-            f" updated_at = :now WHERE {where} AND {latest}",
-            {"name": name, "now": now},
-        ).rowcount
-
-    async def remove(self, username: str) -> int:
-        """Cancel the active item (a running one is fenced off) and forget the name's history."""
-        name = normalize_username(username)
-        return await self.db.write(lambda c: c.execute("DELETE FROM queue WHERE username = ?", (name,)).rowcount)
