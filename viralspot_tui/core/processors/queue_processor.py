@@ -27,11 +27,12 @@ from ..models.queue import Priority, QueueItem, Status
 from ..pipeline.prepared import Prepared, prepare_many
 from ..pipeline.profile_fetch import PauseRequested, ProfileFetchPipeline
 from ..providers.errors import ConfigurationError, ProviderError, QuotaExhaustedError, labelled
-from ..providers.priority import PriorityLimiter, call_priority
+from ..providers.priority import call_priority
 from ..store.leases import QUEUE, Lease
 from ..store.queue_store import LeaseLost, QueueStore
 from .base import Processor, ProcessorControl
 from .item_times import RunTimes
+from .queue_give_way import GivesWay, drain_in_flight
 from .retry_policy import RetryPolicy
 
 __all__ = ["QueueProcessor"]
@@ -52,7 +53,7 @@ def _item_key(item: QueueItem) -> str:
     return f"queue:{item.id}"
 
 
-class QueueProcessor(Processor):
+class QueueProcessor(GivesWay, Processor):
     name = "queue"
 
     def __init__(self, runtime: Any, *, poll_seconds: float = 0.25) -> None:
@@ -191,39 +192,6 @@ class QueueProcessor(Processor):
         self._update_hold()
         return len(items)
 
-    # ------------------------------------------------------------------ priority at the limiter
-    def _limiter(self) -> PriorityLimiter | None:
-        providers = self.runtime.providers
-        policy = providers.policies.get("instagram") if providers is not None else None
-        return policy.limiter if policy is not None else None
-
-    def _update_hold(self) -> None:
-        """Hold LOW work back while HIGH items run and the limiter is what they compete for.
-
-        Slots alone do not make HIGH prompt: a HIGH item with a slot still waits at the limiter
-        whenever LOW calls got there first, and between its own calls LOW calls take the slots it
-        is about to need. So while a HIGH item runs and calls queue at the limiter, LOW items
-        pause at their next step boundary, their calls waiting at the limiter are withdrawn
-        unsent, and no LOW item starts; the hold ends when no HIGH item runs or waits."""
-        high_running = self._high_running > 0
-        if self.hold_low:
-            if not high_running and not self.high_waiting:
-                self.hold_low = False
-                self.runtime.events.emit("queue.hold", "HIGH work done: LOW items resume", holding=False)
-                self._slot_freed.set()
-            return
-        limiter = self._limiter()
-        if high_running and limiter is not None and limiter.saturated():
-            self.hold_low = True
-            withdrawn = limiter.preempt()
-            low_running = sum(1 for r in self.running.values() if r.item.priority is Priority.LOW)
-            self.runtime.events.emit(
-                "queue.hold",
-                f"HIGH work competes for the rate limit: {low_running} LOW item(s) pause at their next step"
-                f" ({withdrawn} unsent call(s) withdrawn); no LOW item starts until it is done",
-                holding=True,
-            )
-
     def _start(self, item: QueueItem, prepared: Prepared | None = None) -> None:
         task = asyncio.create_task(self._work(item, prepared), name=f"queue:item:{item.username}")
         self.running[item.id] = _Running(item, task)
@@ -239,18 +207,6 @@ class QueueProcessor(Processor):
         )
 
     # ------------------------------------------------------------------ one item
-    async def _boundary(self, item: QueueItem) -> None:
-        control = self._control
-        if control is not None and control.forced:
-            raise PauseRequested("shutting down")
-        if control is not None and control.paused:
-            raise PauseRequested("processor paused")
-        self._update_hold()
-        if item.priority is Priority.LOW and self.high_waiting:
-            raise PauseRequested("HIGH priority work is waiting")
-        if item.priority is Priority.LOW and self.hold_low:
-            raise PauseRequested("HIGH priority work is using the rate limit")
-
     def _forget(self, item_id: int) -> None:
         """Take an item out of ``running`` (its worker ended or was stopped)."""
         running = self.running.pop(item_id, None)
@@ -403,23 +359,8 @@ class QueueProcessor(Processor):
             pass
         if not self.running:
             return
-        tasks = [r.task for r in self.running.values()]
-        control = self._control
-        if grace_seconds > 0 and control is not None and not control.forced:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + grace_seconds
-            forced = asyncio.ensure_future(control.wait_forced())
-            while not forced.done() and (left := [t for t in tasks if not t.done()]):
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                await asyncio.wait([*left, forced], timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-            forced.cancel()
-        pending = {t for t in tasks if not t.done()}
-        leftovers = [r.item for r in self.running.values() if r.task in pending]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        running = [(r.item, r.task) for r in self.running.values()]
+        leftovers = await drain_in_flight(running, self._control, grace_seconds)
         for item in leftovers:  # no note: last_error is for errors, and a shutdown is none
             await self._safe(self.store.release(item))
         if leftovers:
