@@ -11,6 +11,8 @@ import json
 import shutil
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,29 +76,34 @@ async def test_a_rejected_mutation_is_reported_and_skipped_and_the_next_ones_app
     assert await _server_seq(db, client_id) == 3
 
 
-async def test_a_lost_answer_is_replayed_with_exactly_one_effect(tmp_path, stack, db):
+@asynccontextmanager
+async def _first_apply_answer_lost(stack: Any) -> AsyncIterator[tuple[LossyProxy, SupabaseQueue]]:
+    """A client whose first ``outbox_apply`` reaches the server but whose answer is cut."""
     proxy = LossyProxy(stack.api_url, lambda path: path.endswith("rpc/outbox_apply") and not proxy.dropped)
-    url = await proxy.start()
-    client = SupabaseQueue(url, stack.service_key)
+    client = SupabaseQueue(await proxy.start(), stack.service_key)
     try:
-        async with Database(tmp_path / "v.db") as local:
-            box = OutboxStore(local)
-            await box.set_capture(True)
-            for i in range(5):
-                await local.write(_profile, f"lost_{i}", 10 + i)
-            await box.add_enqueue([{"username": "lost_queued", "priority": "HIGH", "source": "manual"}])
-            pusher = OutboxPusher(box, client)
-            with pytest.raises(SupabaseError) as cut:
-                await pusher.push()
-            assert cut.value.transient
-            assert [e.seq for e in await box.pending()] == [1, 2, 3, 4, 5, 6]  # nothing acknowledged here
-            client_id = (await box.client()).client_id
-            assert await _server_seq(db, client_id) == 6  # ... but the server applied the batch
-            replay = await pusher.push()
-            depth = (await box.depth())[0]
+        yield proxy, client
     finally:
         await client.close()
         await proxy.close()
+
+
+async def test_a_lost_answer_is_replayed_with_exactly_one_effect(tmp_path, stack, db):
+    async with _first_apply_answer_lost(stack) as (proxy, client), Database(tmp_path / "v.db") as local:
+        box = OutboxStore(local)
+        await box.set_capture(True)
+        for i in range(5):
+            await local.write(_profile, f"lost_{i}", 10 + i)
+        await box.add_enqueue([{"username": "lost_queued", "priority": "HIGH", "source": "manual"}])
+        pusher = OutboxPusher(box, client)
+        with pytest.raises(SupabaseError) as cut:
+            await pusher.push()
+        assert cut.value.transient
+        assert [e.seq for e in await box.pending()] == [1, 2, 3, 4, 5, 6]  # nothing acknowledged here
+        client_id = (await box.client()).client_id
+        assert await _server_seq(db, client_id) == 6  # ... but the server applied the batch
+        replay = await pusher.push()
+        depth = (await box.depth())[0]
     assert proxy.dropped == ["rest/v1/rpc/outbox_apply"]
     assert (replay.applied, replay.already, replay.rejected) == (0, 6, [])
     assert depth == 0
@@ -146,22 +153,15 @@ async def test_a_row_written_twice_before_a_push_is_sent_once_with_its_last_valu
 async def test_nothing_is_folded_into_a_mutation_already_sent(tmp_path, stack, db):
     """After a lost answer the server may hold the first snapshot already: an update captured
     meanwhile is sent on its own, not folded into the replayed one (which is answered "already")."""
-    proxy = LossyProxy(stack.api_url, lambda path: path.endswith("rpc/outbox_apply") and not proxy.dropped)
-    url = await proxy.start()
-    client = SupabaseQueue(url, stack.service_key)
-    try:
-        async with Database(tmp_path / "v.db") as local:
-            box = OutboxStore(local)
-            await box.set_capture(True)
-            await local.write(_profile, "refold_a", 1)
-            pusher = OutboxPusher(box, client)
-            with pytest.raises(SupabaseError):
-                await pusher.push()  # applied there, the answer lost
-            await local.write(_profile, "refold_a", 5)
-            replay = await pusher.push()
-    finally:
-        await client.close()
-        await proxy.close()
+    async with _first_apply_answer_lost(stack) as (_proxy, client), Database(tmp_path / "v.db") as local:
+        box = OutboxStore(local)
+        await box.set_capture(True)
+        await local.write(_profile, "refold_a", 1)
+        pusher = OutboxPusher(box, client)
+        with pytest.raises(SupabaseError):
+            await pusher.push()  # applied there, the answer lost
+        await local.write(_profile, "refold_a", 5)
+        replay = await pusher.push()
     assert (replay.already, replay.applied, replay.rejected) == (1, 1, [])
     assert await _remote_followers(db, "refold_") == {"refold_a": 5}
 

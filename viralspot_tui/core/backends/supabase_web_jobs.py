@@ -24,6 +24,7 @@ branch). A claim whose answer is lost leaves its jobs leased to nobody until the
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -110,7 +111,8 @@ def sessions_sync(conn: sqlite3.Connection) -> dict[int, str]:
 
 def _free_sync(conn: sqlite3.Connection, slots: int) -> int:
     busy = conn.execute(
-        "SELECT count(*) FROM viral_ideas_queue WHERE status IN ('pending', 'processing', 'paused')"  # ACTIVE
+        "SELECT count(*) FROM viral_ideas_queue WHERE status IN (SELECT value FROM json_each(?))",
+        (json.dumps(ACTIVE),),
     ).fetchone()[0]
     return slots - int(busy)
 

@@ -48,26 +48,20 @@ def load_many_sync(conn: sqlite3.Connection, item_keys: list[str]) -> dict[str, 
     return found
 
 
+_SAVE = (
+    "INSERT INTO pipeline_checkpoints (item_key, step, payload, created_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT(item_key, step) DO UPDATE SET payload = excluded.payload"
+)
+
+
 def save_sync(conn: sqlite3.Connection, item_key: str, step: str, payload: Any, now: str) -> None:
-    _save_text_sync(conn, item_key, step, json.dumps(payload, separators=(",", ":")), now)
-
-
-def _save_text_sync(conn: sqlite3.Connection, item_key: str, step: str, text: str, now: str) -> None:
-    conn.execute(
-        "INSERT INTO pipeline_checkpoints (item_key, step, payload, created_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT(item_key, step) DO UPDATE SET payload = excluded.payload",
-        (item_key, step, text, now),
-    )
+    conn.execute(_SAVE, (item_key, step, json.dumps(payload, separators=(",", ":")), now))
 
 
 def _save_many_sync(conn: sqlite3.Connection, rows: list[tuple[str, str, str, str]]) -> list[None]:
     """Every ``(item_key, step, payload text, created_at)`` queued in one flush, in one statement
     loop. A failure fails the whole group (each save of it raises), as one failed write would."""
-    conn.executemany(
-        "INSERT INTO pipeline_checkpoints (item_key, step, payload, created_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT(item_key, step) DO UPDATE SET payload = excluded.payload",
-        rows,
-    )
+    conn.executemany(_SAVE, rows)
     return [None] * len(rows)
 
 
