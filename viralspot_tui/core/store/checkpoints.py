@@ -95,8 +95,9 @@ class CheckpointStore:
 
     def save_text_queued(self, item_key: str, step: str, text: str) -> "Awaitable[None]":
         """``save_queued`` of a payload already encoded as JSON text (a model's ``model_dump_json``),
-        joined with the other saves queued in this loop iteration (module docstring)."""
-        return self.db.submit_coalesced(_save_many_sync, (item_key, step, text, to_iso(self.clock.now())))
+        joined with the other saves queued meanwhile and deferred: nobody waits for it until the
+        item is stored, so it rides along with the next write (Database.submit_coalesced)."""
+        return self.db.submit_coalesced(_save_many_sync, (item_key, step, text, to_iso(self.clock.now())), defer=True)
 
     async def clear(self, item_key: str) -> int:
         return await self.db.write(clear_sync, item_key)

@@ -10,8 +10,12 @@ Writes are batched twice. In the event loop, every write submitted during one lo
 one future, handed to the thread in one step when the iteration ends. On the thread, every
 batch waiting is applied in one transaction (group commit), optimistically without
 savepoints; only a failing write makes the thread replay the batch with a SAVEPOINT per write
-so it is undone alone. There is no timer: a lone write is flushed at the end of the loop
-iteration that submitted it, so light load adds no latency. See docs/performance.md.
+so it is undone alone. A lone write is flushed at the end of the loop iteration that
+submitted it, so light load adds no latency. The one exception is a write nobody waits for
+yet (a pipeline's checkpoint saves, ``submit_coalesced(..., defer=True)``): it waits up to
+``DEFER_SECONDS`` for the next write or read to ride along with, and is flushed at once when
+someone awaits it. Items whose answers arrive at different moments otherwise cost one commit
+per answer (docs/performance.md, "Deferred checkpoint saves").
 
 The file and its folder are created owner-only (0700/0600). WAL with ``synchronous=NORMAL``:
 durable against process crashes (kill -9), the setting the benchmarks use.
@@ -35,6 +39,7 @@ __all__ = ["Database", "DatabaseClosed", "DatabaseOpenError"]
 
 T = TypeVar("T")
 _PENDING_SENTINEL = object()
+DEFER_SECONDS = 0.010  # how long a deferred write waits for company (lost on kill -9 like any unflushed write)
 
 
 class DatabaseClosed(RuntimeError):
@@ -107,6 +112,7 @@ class Database:
         self.commits = 0
         self.writes = 0
         self.flushes = 0
+        self.defer_seconds = DEFER_SECONDS
 
     async def open(self) -> "Database":
         try:
@@ -184,16 +190,19 @@ class Database:
         batch.merge = None
         return _Ticket(batch, len(batch.ops) - 1)
 
-    def submit_coalesced(self, fn: Callable[[sqlite3.Connection, list[Any]], list[Any]], item: Any) -> "Awaitable[Any]":
+    def submit_coalesced(
+        self, fn: Callable[[sqlite3.Connection, list[Any]], list[Any]], item: Any, *, defer: bool = False
+    ) -> "Awaitable[Any]":
         """Queue ``item`` for ``fn(conn, items)``, joining the previous write of this batch when
         that write is the same ``fn`` (completions of concurrent items finishing together):
         one call, one statement loop and one clock read per flush instead of one per item.
 
         ``fn`` returns one result per item, in order; a result that is an exception is raised
         to that item's caller alone. Only consecutive writes are joined, so writes still apply
-        in the order submitted.
+        in the order submitted. ``defer``: nobody waits for this write yet, so it may wait up
+        to ``DEFER_SECONDS`` for other writes (module docstring); awaiting it flushes it.
         """
-        batch = self._batch()
+        batch = self._batch(defer=defer)
         if batch.merge is not None and batch.merge[0] is fn and batch.merge[1] == len(batch.ops) - 1:
             items = batch.merge[2]
         else:
@@ -203,22 +212,43 @@ class Database:
         items.append(item)
         return _Ticket(batch, len(batch.ops) - 1, len(items) - 1)
 
-    def _batch(self) -> "_Batch":
-        """The loop-side batch collecting this loop iteration's writes (created on first use)."""
+    def _batch(self, defer: bool = False) -> "_Batch":
+        """The loop-side batch collecting this loop iteration's writes (created on first use).
+
+        A batch holding only deferred writes is flushed by a timer; the first write that is not
+        deferred makes it flush at the end of this loop iteration instead."""
         if self._executor is None:
             raise DatabaseClosed("the database is closed")
         loop = asyncio.get_running_loop()
         batch = self._pending
         if batch is None or batch.loop is not loop:
             self._flush()
-            batch = self._pending = _Batch(loop)
-            loop.call_soon(self._flush)
+            batch = self._pending = _Batch(loop, self._flush)
+            if defer:
+                batch.timer = loop.call_later(self.defer_seconds, self._flush_batch, batch)
+            else:
+                loop.call_soon(self._flush_batch, batch)
+        elif not defer and batch.timer is not None:
+            batch.timer.cancel()
+            batch.timer = None
+            loop.call_soon(self._flush_batch, batch)
         return batch
+
+    def _flush_batch(self, batch: "_Batch") -> None:
+        """Flush ``batch`` if it is still the one collecting (a timer or call_soon may be late)."""
+        if self._pending is batch:
+            self._flush()
 
     def _flush(self) -> None:
         """Hand the loop-side batch to the database thread (end of a loop iteration, a read, close)."""
         batch, self._pending = self._pending, None
-        if batch is None or not batch.ops:
+        if batch is None:
+            return
+        batch.handed = True
+        if batch.timer is not None:
+            batch.timer.cancel()
+            batch.timer = None
+        if not batch.ops:
             return
         self.flushes += 1
         self._writes.put(batch)
@@ -316,10 +346,13 @@ class _BatchFuture(asyncio.Future):  # type: ignore[type-arg]
 
 
 class _Batch:
-    __slots__ = ("loop", "ops", "future", "merge")
+    __slots__ = ("loop", "ops", "future", "merge", "timer", "handed", "flush")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, flush: Callable[[], None]) -> None:
         self.loop = loop
+        self.flush = flush  # the database's _flush: awaiting a write of a batch still collecting hands it over
+        self.timer: asyncio.TimerHandle | None = None  # set while only deferred writes wait in it
+        self.handed = False
         self.ops: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self.merge: tuple[Callable[..., Any], int, list[Any]] | None = None  # the last op, if joinable
         self.future: asyncio.Future[list[tuple[bool, Any]]] = _BatchFuture(loop=loop)
@@ -336,6 +369,8 @@ class _Ticket:
         self.sub = sub  # the item's place in a coalesced write
 
     def __await__(self) -> Generator[Any, None, Any]:
+        if not self.batch.handed and self.batch.timer is not None:  # deferred, and now awaited
+            self.batch.flush()
         results = yield from self.batch.future.__await__()
         ok, value = results[self.index]
         if not ok:
