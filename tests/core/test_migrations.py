@@ -93,6 +93,17 @@ async def test_a_database_from_the_unversioned_release_is_upgraded_in_place(tmp_
                 (NOW, NOW),
             )
         )
+        active = await db.read(lambda c: c.execute("SELECT username, active FROM queue ORDER BY id").fetchall())
+        with pytest.raises(sqlite3.IntegrityError, match="queue.username"):  # one active row per name
+            await db.write(
+                lambda c: c.execute(
+                    "INSERT INTO queue (username, priority, status, created_at, updated_at)"
+                    " VALUES ('bob', 'HIGH', 'PAUSED', ?, ?)",
+                    (NOW, NOW),
+                )
+            )
+    # migration 8 flagged the rows that were active, and its trigger flags a row inserted without it
+    assert [tuple(r) for r in active] == [("alice", 1), ("bob", 1), ("carol", None), ("dave", None), ("erin", 1)]
     assert version == latest_version() >= 2
     assert [tuple(r) for r in queue] == [
         ("alice", "HIGH", "PENDING"),

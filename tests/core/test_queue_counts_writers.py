@@ -6,7 +6,9 @@ the code base makes — enqueue and upgrade, claim (pending and paused rows, HIG
 complete (one, a batch, coalesced, inside a caller's transaction), fail (retry later and final),
 release to PENDING and PAUSED, bump, retry, remove, lease take-over (expiry and a dead local
 owner), the CSV merge and the Supabase mirror's writes — and after each compares the counts
-with a ``GROUP BY`` over the rows.
+with a ``GROUP BY`` over the rows. Each step also checks migration 8's flag: ``active`` is 1
+exactly on the PENDING, PROCESSING and PAUSED rows (one per name, by its unique index); no
+trigger keeps it, each writer sets it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ async def _exact(db: Database, store: QueueStore, step: str) -> None:
     table = await db.read(lambda c: c.execute("SELECT MIN(n) FROM queue_counts").fetchone()[0])
     assert table >= 0, f"{step}: a negative count"
     assert await store.counts() == await db.read(_full_count), step
+    wrong = await db.read(
+        lambda c: c.execute(
+            "SELECT username, status, active FROM queue"
+            " WHERE (CASE WHEN status IN ('PENDING','PROCESSING','PAUSED') THEN 1 END) IS NOT active"
+        ).fetchall()
+    )
+    assert wrong == [], f"{step}: active flag out of step with the status: {[tuple(r) for r in wrong]}"
 
 
 def _dead_pid() -> int:

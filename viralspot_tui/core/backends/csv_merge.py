@@ -234,8 +234,8 @@ def _apply_edit(
         return file_status == cur_status or (file_status == "PENDING" and cur_status in _ACTIVE)
     if file_status == "PENDING" and cur_status in _FINISHED:
         conn.execute(
-            "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at,"
-            " request_id) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+            "INSERT INTO queue (username, priority, status, active, source, max_attempts, created_at, updated_at,"
+            " request_id) VALUES (?, ?, 'PENDING', 1, ?, ?, ?, ?, ?)",
             (name, file_priority, row.source, max_attempts, now, now, row.request_id),
         )
         notes.append(f"line {line}: {name} re-queued from the file")
@@ -250,12 +250,13 @@ def _apply_edit(
 def _insert_new(conn: sqlite3.Connection, row: CsvRow, now: str, max_attempts: int) -> None:
     status = row.status.value if row.status in (Status.COMPLETED, Status.FAILED) else "PENDING"
     conn.execute(
-        "INSERT INTO queue (username, priority, status, source, attempts, max_attempts, last_error,"
-        " created_at, updated_at, completed_at, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO queue (username, priority, status, active, source, attempts, max_attempts, last_error,"
+        " created_at, updated_at, completed_at, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             row.username,
             row.priority.value,
             status,
+            1 if status == "PENDING" else None,  # migration 8: the one-active-row-per-name flag
             row.source,
             min(row.attempts, max_attempts) if status != "PENDING" else 0,
             max_attempts,

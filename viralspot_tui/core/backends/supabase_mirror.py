@@ -72,8 +72,8 @@ def insert_claimed_sync(conn: sqlite3.Connection, rows: list[RemoteRow], now: st
         ).fetchone()
         if local is None:
             local_id = conn.execute(
-                "INSERT INTO queue (username, priority, status, source, attempts, max_attempts, created_at, updated_at)"
-                " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+                "INSERT INTO queue (username, priority, status, active, source, attempts, max_attempts, created_at,"
+                " updated_at) VALUES (?, ?, 'PENDING', 1, ?, ?, ?, ?, ?)",
                 (r.username, r.priority, r.source or "manual", attempts, r.max_attempts, now, now),
             ).lastrowid
         else:

@@ -120,8 +120,8 @@ class QueueActions:
                 "SELECT 1 FROM queue WHERE username = ? AND status = 'COMPLETED' LIMIT 1", (name,)
             ).fetchone()
             item_id = conn.execute(
-                "INSERT INTO queue (username, priority, status, source, max_attempts, created_at, updated_at, request_id,"
-                " not_before) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO queue (username, priority, status, active, source, max_attempts, created_at, updated_at,"
+                " request_id, not_before) VALUES (?, ?, 'PENDING', 1, ?, ?, ?, ?, ?, ?)",
                 (name, priority.value, source, max_attempts, now, now, request_id, not_before),
             ).lastrowid
             outcome = EnqueueOutcome.REFRESHED if done_before else EnqueueOutcome.ADDED
@@ -155,7 +155,7 @@ class QueueActions:
         where += f" AND username NOT IN (SELECT username FROM queue WHERE status IN {ACTIVE_SQL})"
         latest = "id IN (SELECT MAX(id) FROM queue WHERE status = 'FAILED' GROUP BY username)"
         rows = conn.execute(
-            "UPDATE queue SET status = 'PENDING', attempts = 0, not_before = NULL, last_error = NULL,"
+            "UPDATE queue SET status = 'PENDING', active = 1, attempts = 0, not_before = NULL, last_error = NULL,"
             f" updated_at = :now WHERE {where} AND {latest} RETURNING priority",
             {"name": name, "now": now},
         ).fetchall()

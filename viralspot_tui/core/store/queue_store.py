@@ -58,7 +58,7 @@ _PAUSED_CLAIMABLE = (
 )
 _COMPLETE = (
     "UPDATE queue SET status = 'COMPLETED', completed_at = ?, updated_at = ?, last_error = NULL,"
-    " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL"
+    " lease_owner = NULL, lease_expires_at = NULL, not_before = NULL, active = NULL"  # migration 8: no longer active
 )
 
 
@@ -242,9 +242,9 @@ class QueueStore(QueueActions, QueueReads):
         final = permanent or row[0] >= row[1]
         status = Status.FAILED if final else Status.PENDING
         conn.execute(
-            "UPDATE queue SET status = ?, last_error = ?, not_before = ?, updated_at = ?,"
+            "UPDATE queue SET status = ?, active = ?, last_error = ?, not_before = ?, updated_at = ?,"
             " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-            (status.value, error, None if final else retry_at, now, item_id),
+            (status.value, None if final else 1, error, None if final else retry_at, now, item_id),
         )
         move_counts_sync(conn, ((row[2], "PROCESSING", status.value, 1),))
         return status
