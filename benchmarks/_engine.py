@@ -8,7 +8,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["make_settings", "make_simulator", "public_usernames", "enqueue_many", "CompletionWatch", "per_item_spans"]
+__all__ = [
+    "make_settings",
+    "loopback_settings",
+    "make_simulator",
+    "public_usernames",
+    "enqueue_many",
+    "CompletionWatch",
+    "per_item_spans",
+]
 
 
 def make_settings(
@@ -36,6 +44,32 @@ def make_settings(
         },
         rapidapi={"requests_per_second": rps},
         sim={"latency_ms": sim_latency_ms, "rate_limit": sim_rate_limit, "seed": 7},
+    )
+
+
+def loopback_settings(root: Any, base_url: str, concurrency: int) -> Any:
+    """Settings for the real providers (aiohttp) against a simulator served at ``base_url``
+    (``_sim_process``): what the engine does against RapidAPI and OpenAI."""
+    from viralspot_tui.config import load_settings
+
+    return load_settings(
+        data_dir=root,
+        simulate=False,
+        queue={
+            "max_concurrent": concurrency,
+            "reels_count": 12,
+            "similar_count": 5,
+            "lease_seconds": 120.0,
+            "grace_seconds": 0.0,
+            "queue_file": root / "queue.csv",
+        },
+        rapidapi={
+            "key": "bench-key",
+            "requests_per_second": 10_000,
+            "instagram_base_url": base_url,
+            "transcript_base_url": base_url,
+        },
+        openai={"api_key": "bench-key", "base_url": base_url + "/v1"},
     )
 
 

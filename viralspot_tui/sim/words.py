@@ -27,6 +27,7 @@ __all__ = [
     "LAST_NAMES",
     "STOPWORDS",
     "TOPICS",
+    "TOPIC_INDEX",
     "Topic",
     "biography",
     "caption",
@@ -192,6 +193,8 @@ TOPICS: tuple[Topic, ...] = (
         "Automotive",
     ),
 )
+TOPIC_INDEX: dict[str, int] = {t.name: i for i, t in enumerate(TOPICS)}  # TOPICS.index compared whole dataclasses
+assert len(TOPIC_INDEX) == len(TOPICS), "topic names must be unique"
 
 ADJECTIVES: tuple[str, ...] = tuple(
     "sunny wild daily happy little urban cozy bold simple honest golden lazy quiet brave fresh "

@@ -23,7 +23,7 @@ from typing import Literal
 
 from .hashing import INDEX_MODULUS, account_tag, decode_shortcode, h64, make_shortcode, rng, unit
 from .names import community_pool_names, display_name, is_valid_username
-from .words import TOPICS, Topic, biography, caption, transcript_segments
+from .words import TOPIC_INDEX, TOPICS, Topic, biography, caption, transcript_segments
 
 __all__ = ["EPOCH", "N_COMMUNITIES", "POOL_SIZE", "PAGE_SIZE", "Profile", "Reel", "World"]
 
@@ -300,7 +300,7 @@ class World:
     def _seed_for(self, username: str, index: int) -> _ReelSeed:
         profile = self._static_profile(username)
         return self._reel_seed(
-            self.tag(username), index, TOPICS.index(profile.topic), username.startswith("notranscript_")
+            self.tag(username), index, TOPIC_INDEX[profile.topic.name], username.startswith("notranscript_")
         )
 
     def _reel_at(self, s: _ReelSeed, tag: int, owner: str, index: int, now: datetime) -> Reel:
