@@ -60,6 +60,7 @@ async def _one(high: str, low: list[str]) -> dict[str, float]:
                         done.set()
 
             sup.runtime.events.subscribe(on_event)
+            assert sup.runtime.providers is not None  # opened by open_engine
             limiter = sup.runtime.providers.policies["instagram"].limiter
             started = time.monotonic()
             if low:

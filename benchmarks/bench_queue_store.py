@@ -147,7 +147,7 @@ async def _aiosqlite_async(path: Path, n: int, batch: int, workers: int) -> tupl
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(w) for w in range(workers)))
         elapsed = time.perf_counter() - t0
-        left = (await conn.execute_fetchall("SELECT COUNT(*) FROM queue WHERE status != 'COMPLETED'"))[0][0]
+        left = list(await conn.execute_fetchall("SELECT COUNT(*) FROM queue WHERE status != 'COMPLETED'"))[0][0]
     finally:
         await conn.close()
     if done != n or left:

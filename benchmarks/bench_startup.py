@@ -71,8 +71,8 @@ def import_profile(argv_tail: list[str], cwd: Path) -> tuple[set[str], list[tupl
             continue
         name = parts[2].strip()
         modules.add(name)
-        cost[name.split(".")[0]] += int(parts[0].split(":")[1].strip()) / 1000
-    return modules, cost.most_common(8)
+        cost[name.split(".")[0]] += int(parts[0].split(":")[1].strip())  # microseconds
+    return modules, [(package, us / 1000) for package, us in cost.most_common(8)]
 
 
 def run(quick: bool = False) -> list[Row]:
