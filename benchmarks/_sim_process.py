@@ -14,7 +14,7 @@ completion rate a measure of the simulator too. The answers are the same either 
 is a pure function of seed and time: docs/providers.md), only when the CPU is spent moves, and
 the child's CPU is reported separately from the engine's.
 
-    python -m benchmarks._sim_process LATENCY_MS JITTER SEED RECORDS_FILE [PREBUILD_FILE]
+    python -m benchmarks._sim_process LATENCY_MS JITTER SEED RECORDS_FILE PREBUILD_FILE
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viralspot_tui.sim.world import World
 
 __all__ = ["SimProcess", "simulator_process"]
 
@@ -75,7 +78,7 @@ def simulator_process(
         ]
 
 
-def _prebuild(world: Any, names: list[str]) -> None:
+def _prebuild(world: World, names: list[str]) -> None:
     """Build each account's world as the engine's scrape will ask for it: profile, up to three
     reel pages, the similar accounts' profiles (the world's caches keep them)."""
     from viralspot_tui.sim.world import PAGE_SIZE
@@ -91,12 +94,11 @@ def _prebuild(world: Any, names: list[str]) -> None:
             world.profile(other)
 
 
-async def _serve(latency_ms: float, jitter: float, seed: int, records: Path, prebuild: Path | None) -> None:
+async def _serve(latency_ms: float, jitter: float, seed: int, records: Path, prebuild: Path) -> None:
     from viralspot_tui.sim import SimConfig, Simulator, running_server
 
     sim = Simulator(SimConfig(seed=seed, latency_ms=latency_ms, jitter=jitter, rate_limit=None))
-    if prebuild is not None:
-        _prebuild(sim.world, json.loads(prebuild.read_text(encoding="utf-8")))
+    _prebuild(sim.world, json.loads(prebuild.read_text(encoding="utf-8")))
     cpu0 = time.process_time()  # the serving CPU only
     async with running_server(sim) as base_url:
         print(base_url.rsplit(":", 1)[1], flush=True)
@@ -106,6 +108,5 @@ async def _serve(latency_ms: float, jitter: float, seed: int, records: Path, pre
 
 
 if __name__ == "__main__":
-    latency, jit, seed_, path = sys.argv[1:5]
-    warm = Path(sys.argv[5]) if len(sys.argv) > 5 else None
-    asyncio.run(_serve(float(latency), float(jit), int(seed_), Path(path), warm))
+    latency, jit, seed_, path, names_path = sys.argv[1:6]
+    asyncio.run(_serve(float(latency), float(jit), int(seed_), Path(path), Path(names_path)))

@@ -17,7 +17,8 @@ figures beside them are for this machine only (run_all records its CPU model).
    the near-empty one), so every one completes. The simulator builds the world of the names the
    window will take before it serves (``_sim_process``: RapidAPI's servers spend none of our two
    cores; building each new account while the engine works made the completion rate as much the
-   simulator's as the engine's — it used a whole core, ~5 ms an item, in the 2026-12-02 runs). A ticker task sleeps 10 ms in a loop and records how late it
+   simulator's as the engine's — it used a whole core, ~5 ms an item, in the 2026-12-02 runs).
+   A ticker task sleeps 10 ms in a loop and records how late it
    wakes (the lag every keypress and redraw would see); a "UI" task calls
    supervisor.refresh() and supervisor.snapshot() at 4 Hz, as the console does. Run twice:
    with 1M queued (quick: 100k) and with a near-empty queue (just enough items to keep
@@ -56,13 +57,13 @@ def _lag(root: Path, names: list[str], duration: float, head: list[str]) -> dict
     before it serves."""
     from ._sim_process import simulator_process
 
-    with simulator_process(LATENCY_MS, 0.5, prebuild=head[: prebuilt(duration)]) as sim:
+    with simulator_process(LATENCY_MS, 0.5, prebuild=head[: _prebuilt_count(duration)]) as sim:
         out = asyncio.run(_lag_run(root, sim.base_url, names, duration))
     out["sim_cpu_ms"] = sim.cpu_seconds * 1000 / max(out.pop("completed_total"), 1)
     return out
 
 
-def prebuilt(duration: float) -> int:
+def _prebuilt_count(duration: float) -> int:
     """Names whose world the simulator builds first: more than the window completes at 300/s."""
     return int(300 * (duration + 3))
 
