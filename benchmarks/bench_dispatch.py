@@ -20,7 +20,7 @@ for about 30% of them, and the bar could not be reached even by a perfect dispat
 items/s is taken over the steady state (completions between the 5th and the 95th percentile,
 so neither the first wave nor the last, partly empty wave counts); the whole-run rate is shown
 beside it, and so is the mean number of items with a call in flight over that window ÷
-concurrency (slot occupancy, counted from the call records). Bar ≥ 0.95. This row is CPU
+concurrency (slot occupancy, counted from the call records). Informational, no bar: this row is CPU
 headroom: at 100 ms the client must turn items around fast, so it shows what the engine's own
 CPU costs.
 
@@ -260,8 +260,8 @@ def run(quick: bool = False) -> list[Row]:
             NAME,
             f"efficiency = items/s / (concurrency {CONCURRENCY} / mean item time), 100 ms in-process (CPU headroom)",
             f"{eff:.3f}",
-            ">= 0.95",
-            eff >= 0.95 and r["other"] == 0,
+            "informational",  # the CPU-headroom row has no bar (docs/performance.md, "Dispatch that measures dispatch")
+            kind="ratio",
         ),
     ]
     n_real = 4 * REAL_CONCURRENCY if quick else 12 * REAL_CONCURRENCY

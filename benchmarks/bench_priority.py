@@ -103,7 +103,7 @@ def run(quick: bool = False) -> list[Row]:
     return [
         Row(NAME, f"HIGH enqueue → COMPLETED: idle runner (s), {LATENCY_MS:.0f} ms per call", f"{idle_s:.2f}"),
         Row(NAME, f"HIGH enqueue → COMPLETED: runner saturated by {LOW_ITEMS} LOW items (s)", f"{loaded_s:.2f}"),
-        Row(NAME, f"HIGH latency saturated ÷ idle ({runs})", f"{ratio:.2f}", f"<= {BAR}", ratio <= BAR),
+        Row(NAME, f"HIGH latency saturated ÷ idle ({runs})", f"{ratio:.2f}", f"<= {BAR}", ratio <= BAR, "ratio"),
         Row(
             NAME,
             "LOW requests/s at the simulator while HIGH ran (vs just before; share lost)",
