@@ -44,9 +44,14 @@ async def test_a_running_engine_takes_over_a_job_whose_worker_was_killed(runtime
     try:
         await asyncio.sleep(0.05)  # the engine is up and idle
         # An `analyze --wait` in another shell claimed the job and was killed -9; its lease
-        # (30 s on a clock that does not move) would hold the job forever.
+        # (30 s on a clock that does not move) would hold the job forever. The engine is paused
+        # while that happens, so its own poll cannot claim the new job first (a race that a
+        # loaded machine lost), then resumed to take the dead worker's job over.
+        control.pause()
+        await asyncio.sleep(0.05)  # a claim already in flight has returned
         job = await api.create_job(runtime, names[0], names[1:])
         assert await ViralStore(runtime.db, runtime.clock).claim(_dead_owner(), 30.0, 1, job_id=job.id)
+        control.resume()
 
         async def completed() -> bool:
             return (await api.get_job(runtime, job.id)).status is JobStatus.COMPLETED
