@@ -1,7 +1,7 @@
 """Configuration: defaults < viralspot.toml < .env < environment < command-line flags (docs/cli.md).
 
-One pydantic-settings model validates everything, so a bad value names its field and the
-file it came from. Secrets are ``SecretStr``: they print as ``**********`` in ``config show``,
+One pydantic model validates everything, so a bad value names its field; the layers are
+gathered into its input by :mod:`viralspot_tui.config_sources`. Secrets are ``SecretStr``: they print as ``**********`` in ``config show``,
 logs and exception text. The usual provider variables (``RAPIDAPI_KEY``, ``OPENAI_API_KEY``,
 ``OPENAI_BASE_URL``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``) are read beside the
 ``VIRALSPOT_`` ones.
@@ -14,12 +14,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 __all__ = ["Settings", "load_settings", "ConfigError", "default_data_dir", "MissingSecret", "SIM_VARIABLES"]
 
@@ -240,14 +234,11 @@ def _fold_case(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="VIRALSPOT_",
-        env_nested_delimiter="__",
-        env_file=".env",
-        extra="forbid",
-        validate_default=True,
-    )
+class Settings(BaseModel):
+    """The effective settings. :func:`load_settings` reads them from every source; ``Settings(...)``
+    itself reads none (defaults and the arguments only), as tests and benchmarks want."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
     simulate: bool = False
@@ -344,73 +335,32 @@ class Settings(BaseSettings):
             if self.supabase.service_role_key is None:
                 raise MissingSecret("SUPABASE_SERVICE_ROLE_KEY", "the Supabase queue backend")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file))
-        return (
-            init_settings,
-            env_settings,
-            _SimulatorVariables(settings_cls),
-            _OwnKeysOnly(settings_cls, dotenv_settings),
-            toml,
-        )
-
-
-class _SimulatorVariables(PydanticBaseSettingsSource):
-    """The simulator's documented ``VIRALSPOT_SIM_*`` variables, as ``sim`` settings.
-
-    They sit with the environment (above .env and viralspot.toml); the nested spelling
-    ``VIRALSPOT_SIM__LATENCY_MS`` wins when both are set. Values are validated like any field,
-    so ``VIRALSPOT_SIM_LATENCY_MS=abc`` is a configuration error naming the variable.
-    """
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        values = {k: os.environ[v].strip() for k, v in SIM_VARIABLES.items() if os.environ.get(v, "").strip()}
-        return {"sim": values} if values else {}
-
-
-class _OwnKeysOnly(PydanticBaseSettingsSource):
-    """A project's .env often holds other tools' variables too; read only ours from it."""
-
-    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
-        super().__init__(settings_cls)
-        self.inner = inner
-        self.known: set[str] = set()
-        for name, field in settings_cls.model_fields.items():
-            self.known.add(name)
-            alias = field.validation_alias
-            if isinstance(alias, AliasChoices):
-                self.known.update(str(a).lower() for a in alias.choices)
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.inner().items() if k.lower() in self.known or k in self.known}
-
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the effective settings; ``overrides`` are command-line flags (highest precedence)."""
     from pydantic import ValidationError
 
+    from .config_sources import SourceError, default_toml_file, gather
+
     if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        os.environ["VIRALSPOT_CONFIG_FILE"] = str(path)
+        toml_file = Path(config_file)
+        if not toml_file.is_file():
+            raise ConfigError(f"config file {toml_file} does not exist")
+    else:
+        toml_file = default_toml_file()
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        values = gather(
+            Settings,
+            toml_file=toml_file,
+            dotenv_file=Path(".env"),
+            environ=os.environ,
+            sim_variables=SIM_VARIABLES,
+            overrides={k: v for k, v in overrides.items() if v is not None},
+        )
+    except SourceError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return Settings.model_validate(values)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -423,8 +373,3 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         source = f" (config file {config_file})" if config_file else ""
         body = " " + lines[0].strip() if len(lines) == 1 else "\n" + "\n".join(lines)
         raise ConfigError("invalid configuration" + source + ":" + body) from None
-    except Exception as exc:  # e.g. a TOML syntax error
-        toml_file = os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml"
-        raise ConfigError(
-            f"could not read configuration (config file {toml_file}, environment or .env): {exc}"
-        ) from None

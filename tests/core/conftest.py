@@ -25,10 +25,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith("VIRALSPOT_") or name.upper() in _PROVIDER_VARIABLES:
             monkeypatch.delenv(name)
-    # load_settings(config_file=...) writes VIRALSPOT_CONFIG_FILE into os.environ; make sure
-    # monkeypatch records it (set, then delete) so it is removed again after the test.
-    monkeypatch.setenv("VIRALSPOT_CONFIG_FILE", "unused")
-    monkeypatch.delenv("VIRALSPOT_CONFIG_FILE")
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ async def connect(clock: FakeClock) -> AsyncIterator[Callable[..., object]]:
 
         async def build(replay: Replay) -> Providers:
             base = await stack.enter_async_context(serving(replay))
-            settings = Settings(_env_file=None, simulate=True)
+            settings = Settings(simulate=True)
             rapid = settings.rapidapi
             rapid.instagram_base_url = rapid.transcript_base_url = base
             rapid.requests_per_second, rapid.requests_per_minute, rapid.retries = 1000.0, None, RETRIES

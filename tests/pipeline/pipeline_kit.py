@@ -6,7 +6,7 @@ from viralspot_tui.config import Settings
 
 
 def pipeline_settings(**rapid: object) -> Settings:
-    settings = Settings(_env_file=None, simulate=True)
+    settings = Settings(simulate=True)
     settings.rapidapi.requests_per_second = 1000.0
     settings.rapidapi.requests_per_minute = None
     settings.rapidapi.retries = 3

@@ -9,7 +9,7 @@ SECRET = "test-secret-key-0123456789"
 
 def make_settings(**rapid: object) -> Settings:
     """Settings independent of the developer's environment: fast limiter, 3 retries."""
-    settings = Settings(_env_file=None, simulate=True)
+    settings = Settings(simulate=True)
     settings.rapidapi.requests_per_second = 1000.0
     settings.rapidapi.requests_per_minute = None
     settings.rapidapi.retries = 3

@@ -15,8 +15,6 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in list(os.environ):
         if name.upper().startswith("VIRALSPOT_") or name.upper() in _PROVIDER_VARIABLES:
             monkeypatch.delenv(name)
-    monkeypatch.setenv("VIRALSPOT_CONFIG_FILE", "unused")  # recorded, so load_settings' write is undone
-    monkeypatch.delenv("VIRALSPOT_CONFIG_FILE")
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     monkeypatch.chdir(workdir)

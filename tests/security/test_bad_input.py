@@ -22,15 +22,8 @@ SECTIONS = ("rapidapi", "openai", "queue", "supabase", "viral", "crawler", "sim"
 
 
 def _invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
-    """Run the real CLI in-process; restores VIRALSPOT_CONFIG_FILE that load_settings sets."""
-    saved = os.environ.get("VIRALSPOT_CONFIG_FILE")
-    try:
-        return CliRunner().invoke(cli, args, env=env)
-    finally:
-        if saved is None:
-            os.environ.pop("VIRALSPOT_CONFIG_FILE", None)
-        else:
-            os.environ["VIRALSPOT_CONFIG_FILE"] = saved
+    """Run the real CLI in-process."""
+    return CliRunner().invoke(cli, args, env=env)
 
 
 def _assert_clean_outcome(result: Any, allowed: tuple[int, ...]) -> None:
