@@ -1,8 +1,8 @@
 """Configuration: defaults < viralspot.toml < .env < environment < command-line flags (docs/cli.md).
 
 One pydantic model validates everything, so a bad value names its field; the layers are
-gathered into its input by :mod:`viralspot_tui.config_sources`. Secrets are ``SecretStr``: they print as ``**********`` in ``config show``,
-logs and exception text. The usual provider variables (``RAPIDAPI_KEY``, ``OPENAI_API_KEY``,
+gathered into its input by :mod:`viralspot_tui.config_sources`. Secrets are ``SecretStr``: they
+print as ``**********`` in ``config show``, logs and exception text. The usual provider variables (``RAPIDAPI_KEY``, ``OPENAI_API_KEY``,
 ``OPENAI_BASE_URL``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``) are read beside the
 ``VIRALSPOT_`` ones.
 """
@@ -340,14 +340,11 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     """Build the effective settings; ``overrides`` are command-line flags (highest precedence)."""
     from pydantic import ValidationError
 
-    from .config_sources import SourceError, default_toml_file, gather
+    from .config_sources import SourceError, gather
 
-    if config_file is not None:
-        toml_file = Path(config_file)
-        if not toml_file.is_file():
-            raise ConfigError(f"config file {toml_file} does not exist")
-    else:
-        toml_file = default_toml_file()
+    toml_file = None if config_file is None else Path(config_file)
+    if toml_file is not None and not toml_file.is_file():
+        raise ConfigError(f"config file {toml_file} does not exist")
     try:
         values = gather(
             Settings,

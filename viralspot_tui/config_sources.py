@@ -23,7 +23,6 @@ The rules are the ones it applied, kept so that no operator's configuration read
 from __future__ import annotations
 
 import json
-import os
 import types
 import typing
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel
 
-__all__ = ["SourceError", "gather", "read_variables", "merge", "default_toml_file"]
+__all__ = ["SourceError", "gather", "read_variables", "merge"]
 
 PREFIX = "VIRALSPOT_"
 DELIMITER = "__"
@@ -46,13 +45,16 @@ class SourceError(ValueError):
 def gather(
     model: type[BaseModel],
     *,
-    toml_file: Path,
+    toml_file: Path | None,
     dotenv_file: Path,
     environ: Mapping[str, str],
     sim_variables: Mapping[str, str],
     overrides: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The model's input, every layer merged by precedence (lowest first)."""
+    """The model's input, every layer merged by precedence (lowest first). ``toml_file`` None:
+    ``viralspot.toml`` in the working folder, unless ``VIRALSPOT_CONFIG_FILE`` names another."""
+    if toml_file is None:
+        toml_file = Path(environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml")
     layers = [
         _read_toml(toml_file),
         read_variables(model, _read_dotenv(dotenv_file), where=str(dotenv_file)),
@@ -80,6 +82,7 @@ def merge(into: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
 def read_variables(model: type[BaseModel], variables: Mapping[str, str], *, where: str) -> dict[str, Any]:
     """The model's fields found among ``variables`` (an environment or a .env file's pairs)."""
     lowered = {name.lower(): (name, value) for name, value in variables.items()}
+    prefixed = {key: hit for key, hit in lowered.items() if key.startswith(PREFIX.lower())}
     found: dict[str, Any] = {}
     for field_name, field in model.model_fields.items():
         alias = field.validation_alias
@@ -93,7 +96,7 @@ def read_variables(model: type[BaseModel], variables: Mapping[str, str], *, wher
         variable = (PREFIX + field_name).lower()
         if variable in lowered:
             found[field_name] = _decode(lowered[variable], field.annotation, where)
-        nested = _nested(lowered, variable + DELIMITER.lower(), field.annotation, where)
+        nested = _nested(prefixed, variable + DELIMITER, field.annotation, where)
         if nested:
             whole = found.get(field_name)
             found[field_name] = merge(whole, nested) if isinstance(whole, dict) else nested
@@ -106,7 +109,7 @@ def _nested(lowered: Mapping[str, tuple[str, str]], start: str, annotation: Any,
     for key, hit in lowered.items():
         if not key.startswith(start) or len(key) == len(start):
             continue
-        parts = key[len(start) :].split(DELIMITER.lower())
+        parts = key[len(start) :].split(DELIMITER)
         table, target = out, annotation
         for part in parts[:-1]:
             table = table.setdefault(part, {})
@@ -179,8 +182,3 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 def _sim_layer(environ: Mapping[str, str], sim_variables: Mapping[str, str]) -> dict[str, Any]:
     values = {k: environ[v].strip() for k, v in sim_variables.items() if environ.get(v, "").strip()}
     return {"sim": values} if values else {}
-
-
-def default_toml_file() -> Path:
-    """``viralspot.toml`` in the working folder, unless ``VIRALSPOT_CONFIG_FILE`` names another."""
-    return Path(os.environ.get("VIRALSPOT_CONFIG_FILE") or "viralspot.toml")

@@ -7,6 +7,7 @@ environment) or, for the merge itself, the module's functions.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,6 @@ def test_settings_made_directly_read_no_source(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_load_settings_leaves_the_environment_as_it_was(tmp_path: Path) -> None:
-    import os
-
     path = tmp_path / "other.toml"
     path.write_text("[queue]\nmax_attempts = 7\n")
     before = dict(os.environ)
