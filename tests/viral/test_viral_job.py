@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 from viral_kit import make_sim, public_names, viral_runtime
 
@@ -63,9 +66,34 @@ async def test_job_with_five_competitors_completes_and_exports(runtime: Runtime,
     assert progress == sorted(progress) and progress[-1] == 95
 
 
+class HoldProfiles(httpx.AsyncBaseTransport):
+    """Holds every profile request until ``expected`` of them have arrived, then lets them all go.
+
+    A job that fetches the accounts one after another sends the second only after the first has
+    answered, so the first waits out ``patience`` and the peak stays below ``expected``; a job that
+    fetches them in parallel gets them all in flight at once however loaded the machine is."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, expected: int, patience: float = 3.0) -> None:
+        self.inner, self.expected, self.patience = inner, expected, patience
+        self.arrived = 0
+        self.all_here = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/ig_get_fb_profile.php"):
+            self.arrived += 1
+            if self.arrived >= self.expected:
+                self.all_here.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.all_here.wait(), self.patience)
+        return await self.inner.handle_async_request(request)
+
+
 async def test_profile_fetches_of_all_accounts_overlap(tmp_path: Path, clock: FakeClock) -> None:
     sim = make_sim(clock, latency_ms=20)
-    async with viral_runtime(tmp_path, sim, clock, rapidapi={"requests_per_second": 100000.0}) as runtime:
+    hold = HoldProfiles(sim.transport(), expected=6)
+    async with viral_runtime(
+        tmp_path, sim, clock, transport=hold, rapidapi={"requests_per_second": 100000.0}
+    ) as runtime:
         names = public_names(sim, 6, "creator")
         job = await api.create_job(runtime, names[0], names[1:])
         outcome = await api.run_job_now(runtime, job.id)

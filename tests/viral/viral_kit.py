@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from viralspot_tui.config import load_settings
 from viralspot_tui.core.clock import FakeClock
 from viralspot_tui.core.runtime import Runtime
@@ -55,12 +57,19 @@ def public_names(sim: Simulator, count: int, prefix: str, *, min_recent: int = 3
 
 @asynccontextmanager
 async def viral_runtime(
-    tmp_path: Path, sim: Simulator, clock: FakeClock, *, real_http: bool = False, **overrides: Any
+    tmp_path: Path,
+    sim: Simulator,
+    clock: FakeClock,
+    *,
+    real_http: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Runtime]:
-    """``real_http``: no in-process transport; the settings must point the providers at a server."""
+    """``real_http``: no in-process transport; the settings must point the providers at a server.
+    ``transport``: one in front of the simulator's own (it must pass requests on to it)."""
     runtime = await Runtime.open(
         viral_settings(tmp_path, **overrides),
-        transport=None if real_http else sim.transport(),
+        transport=None if real_http else transport or sim.transport(),
         simulator=sim,
         clock=clock,
     )
