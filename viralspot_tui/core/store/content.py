@@ -178,25 +178,23 @@ def plan_reels_sync(conn: sqlite3.Connection, username: str, reels: Iterable[Ree
             (username,),
         )
     }
-    numbers: dict[str, Numbers] = {code: (r[1], r[2], r[3]) for code, r in stored.items()}
-    elsewhere = [reel.shortcode for reel in page if reel.shortcode not in numbers]  # new, or stored under another name
+    # every reel of the profile as this write leaves it: the stored ones, then the page merged in
+    mine: dict[str, Numbers] = {code: (r[1], r[2], r[3]) for code, r in stored.items()}
+    elsewhere = [reel.shortcode for reel in page if reel.shortcode not in mine]  # new, or stored under another name
     if elsewhere:
         sql = (
             "SELECT shortcode, views, likes, comments FROM content WHERE shortcode IN (SELECT value FROM json_each(?))"
         )
         for r in conn.execute(sql, (json.dumps(elsewhere),)):
-            numbers[r[0]] = (r[1], r[2], r[3])
+            mine[r[0]] = (r[1], r[2], r[3])
     new = updated = 0
     for reel in page:
-        prev = numbers.get(reel.shortcode)
+        prev = mine.get(reel.shortcode)
         if prev is None:
             new += 1
         else:
             updated += 1
-        numbers[reel.shortcode] = _merge(reel, prev)
-    mine = {code: n for code, n in numbers.items() if code in stored} | {
-        r.shortcode: numbers[r.shortcode] for r in page
-    }
+        mine[reel.shortcode] = _merge(reel, prev)
     baseline = median_nonzero(n[0] for n in mine.values())
 
     def scored(code: str) -> tuple[float | None, float | None]:
